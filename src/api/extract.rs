@@ -1,0 +1,215 @@
+//! Extractors: JSON bodies and query strings that report the exact field at fault, and bearer
+//! tokens. Each failure becomes an [`AppError`], so it answers in the one problem format.
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use crate::error::AppError;
+use crate::service::auth::VerifiedToken;
+
+/// The largest JSON body any endpoint accepts.
+pub const JSON_LIMIT: usize = 64 * 1024;
+
+/// A JSON body: `application/json` (or `+json`) only, at most [`JSON_LIMIT`] bytes, unknown
+/// fields refused by the target type, and every error naming its field.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_json = req.mime_type().ok().flatten().is_some_and(|mime| {
+            mime.type_() == "application"
+                && (mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json"))
+        });
+        let declared_length = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !is_json {
+                return Err(AppError::UnsupportedMediaType);
+            }
+            if declared_length.is_some_and(|length| length > JSON_LIMIT) {
+                return Err(AppError::PayloadTooLarge { limit: JSON_LIMIT });
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|_| AppError::BadRequest {
+                    code: "unreadable_body",
+                    detail: "the request body could not be read".to_owned(),
+                })?;
+                if body.len() + chunk.len() > JSON_LIMIT {
+                    return Err(AppError::PayloadTooLarge { limit: JSON_LIMIT });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(ApiJson)
+        })
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(json_error)?;
+    deserializer.end().map_err(|e| AppError::BadRequest {
+        code: "malformed_json",
+        detail: format!("the body is not valid JSON: {e}"),
+    })?;
+    Ok(value)
+}
+
+fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> AppError {
+    let inner = error.inner();
+    if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+        return AppError::BadRequest {
+            code: "malformed_json",
+            detail: format!("the body is not valid JSON: {inner}"),
+        };
+    }
+    let field = field_name(&error.path().to_string(), &inner.to_string());
+    AppError::validation(field, strip_position(&inner.to_string()))
+}
+
+/// The field a deserialisation error is about: its path, or for a missing or unknown field at
+/// that path, the name serde quotes in backticks.
+fn field_name(path: &str, message: &str) -> String {
+    let quoted = message.split('`').nth(1);
+    let about_a_key = message.starts_with("missing field") || message.starts_with("unknown field");
+    match (about_a_key, quoted) {
+        (true, Some(name)) if path == "." => name.to_owned(),
+        (true, Some(name)) if path == name || path.ends_with(&format!(".{name}")) => {
+            path.to_owned()
+        }
+        (true, Some(name)) => format!("{path}.{name}"),
+        _ if path == "." => "body".to_owned(),
+        _ => path.to_owned(),
+    }
+}
+
+fn strip_position(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// A query string whose errors name the parameter at fault. Unknown parameters are ignored.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(
+            req.query_string().as_bytes(),
+        ));
+        ready(
+            serde_path_to_error::deserialize(deserializer)
+                .map(ApiQuery)
+                .map_err(|error| {
+                    let field = error.path().to_string();
+                    let message = error.inner().to_string();
+                    AppError::validation(
+                        if field == "." {
+                            "query".to_owned()
+                        } else {
+                            field
+                        },
+                        message,
+                    )
+                }),
+        )
+    }
+}
+
+/// A verified bearer token: a handler that takes one is protected, and says so in its signature.
+/// The session behind it is checked by the service call, on the same database connection.
+#[derive(Debug)]
+pub struct Authenticated(pub VerifiedToken);
+
+impl FromRequest for Authenticated {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match bearer_token(req) {
+            None => Err(AppError::Unauthorized(
+                "an access token is required: log in first",
+            )),
+            Some(token) => verify(req, token).map(Authenticated),
+        })
+    }
+}
+
+/// A bearer token if one was sent. A token that is sent but invalid is refused, never taken as
+/// anonymous.
+#[derive(Debug)]
+pub struct MaybeAuthenticated(pub Option<VerifiedToken>);
+
+impl FromRequest for MaybeAuthenticated {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match bearer_token(req) {
+            None if req.headers().contains_key(header::AUTHORIZATION) => Err(
+                AppError::Unauthorized("the Authorization header must be `Bearer <token>`"),
+            ),
+            None => Ok(MaybeAuthenticated(None)),
+            Some(token) => verify(req, token).map(|t| MaybeAuthenticated(Some(t))),
+        })
+    }
+}
+
+fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn verify(req: &HttpRequest, token: &str) -> Result<VerifiedToken, AppError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::Internal("application state is missing".to_owned()))?;
+    state.ctx.tokens.verify(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_missing_and_unknown_fields() {
+        assert_eq!(field_name(".", "missing field `email`"), "email");
+        assert_eq!(
+            field_name(".", "unknown field `admin`, expected one of `a`"),
+            "admin"
+        );
+        assert_eq!(
+            field_name("admin", "unknown field `admin`, expected one of `a`"),
+            "admin"
+        );
+        assert_eq!(
+            field_name("role", "invalid type: integer `1`, expected a string"),
+            "role"
+        );
+        assert_eq!(
+            field_name(".", "invalid type: integer `1`, expected struct"),
+            "body"
+        );
+    }
+}

@@ -1,0 +1,101 @@
+//! The HTTP layer: routes, extractors, request and response types. Handlers translate HTTP into a
+//! service call run on a blocking thread, and its result back into HTTP; no rule lives here.
+
+pub mod extract;
+pub mod fallback;
+pub mod health;
+pub mod middleware;
+pub mod problem;
+pub mod sessions;
+pub mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+use tokio::sync::Semaphore;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::error::AppError;
+use crate::service::Context;
+
+/// How long a log-in or sign-up waits for a hashing slot before it is answered 503.
+const HASHING_WAIT: Duration = Duration::from_secs(2);
+
+/// What every handler shares.
+pub struct AppState {
+    pub ctx: Arc<Context>,
+    /// Bounds how many bcrypt hashes run at once, so a log-in storm cannot take every thread.
+    pub hashing_slots: Arc<Semaphore>,
+}
+
+impl AppState {
+    pub fn new(ctx: Arc<Context>, hashing_slots: usize) -> Self {
+        Self {
+            ctx,
+            hashing_slots: Arc::new(Semaphore::new(hashing_slots.max(1))),
+        }
+    }
+
+    /// Runs one service call, with its connection checkout and every statement, on a blocking
+    /// thread: never on the async workers.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Context) -> Result<T, AppError> + Send + 'static,
+    {
+        let ctx = Arc::clone(&self.ctx);
+        web::block(move || work(&ctx))
+            .await
+            .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?
+    }
+
+    /// Like [`AppState::run`] for calls that hash or verify a password: at most one per core runs
+    /// at once; a call that cannot start within two seconds is answered 503.
+    pub async fn run_hashing<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Context) -> Result<T, AppError> + Send + 'static,
+    {
+        let slot = tokio::time::timeout(
+            HASHING_WAIT,
+            Arc::clone(&self.hashing_slots).acquire_owned(),
+        )
+        .await
+        .map_err(|_| {
+            AppError::Unavailable("too many log-ins in progress; retry shortly".to_owned())
+        })?
+        .map_err(|_| AppError::Internal("hashing slots closed".to_owned()))?;
+        self.run(move |ctx| {
+            let result = work(ctx);
+            drop(slot);
+            result
+        })
+        .await
+    }
+}
+
+/// Registers every endpoint. Handlers go through `.service(..)` so each one is in the OpenAPI
+/// document. Order matters: fixed paths (`/users/roles`, `/users/sessions`) come before
+/// `/users/{username}`, and any other method on them is answered 405 rather than taken for a
+/// username (both words are reserved, so no user can be named so).
+pub fn configure(config: &mut ServiceConfig) {
+    config
+        .service(health::healthz)
+        .service(health::readyz)
+        .service(
+            utoipa_actix_web::scope("/api/v3")
+                .service(users::list_roles)
+                .route("/users/roles", web::route().to(fallback::unmatched))
+                .service(sessions::create_session)
+                .service(sessions::delete_session)
+                .route("/users/sessions", web::route().to(fallback::unmatched))
+                .service(users::create_user)
+                .service(users::list_users)
+                .service(users::update_me)
+                .service(users::delete_me)
+                .service(users::get_user)
+                .service(users::update_user)
+                .service(users::delete_user),
+        );
+}

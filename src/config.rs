@@ -1,0 +1,225 @@
+//! Settings from the command line and the environment. Every setting has a flag and an environment
+//! variable (`DATABASE_URL`, otherwise `REQUESTDESK_*`); `requestdesk --help` lists them all.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// requestdesk: a self-service request portal for security teams.
+#[derive(Debug, Parser)]
+#[command(name = "requestdesk", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create an administrator, or reset an existing user to an active administrator.
+    CreateAdmin {
+        /// The administrator's username.
+        #[arg(long, default_value = "admin")]
+        username: String,
+        /// The administrator's e-mail address (default: `<username>@requestdesk.local`).
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Print the OpenAPI document and exit.
+    Openapi,
+}
+
+/// A secret value that never appears in `Debug` output or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(Self::new(value))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Everything the service can be told.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address and port to listen on.
+    #[arg(
+        long,
+        env = "REQUESTDESK_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind: SocketAddr,
+
+    /// Directory for the embedded database, the generated JWT secret and the CA.
+    #[arg(
+        long,
+        env = "REQUESTDESK_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+
+    /// Database URL: postgres://... for PostgreSQL; sqlite://PATH or a file path for SQLite
+    /// (default: the SQLite file requestdesk.db in the data directory).
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<Secret>,
+
+    /// Most database connections held by this instance.
+    #[arg(long, env = "REQUESTDESK_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=256), global = true)]
+    pub pool_size: u32,
+
+    /// Seconds to wait for a database connection before answering 503.
+    #[arg(long, env = "REQUESTDESK_DB_TIMEOUT_SECS", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=60), global = true)]
+    pub db_timeout_secs: u64,
+
+    /// HS256 signing secret for access tokens, at least 32 bytes. When missing, one is generated
+    /// once into the data directory (mode 0600). Instances sharing a database must share it.
+    #[arg(
+        long,
+        env = "REQUESTDESK_JWT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub jwt_secret: Option<Secret>,
+
+    /// Lifetime of an access token and its session, in seconds.
+    #[arg(long, env = "REQUESTDESK_TOKEN_TTL_SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(60..=2_592_000), global = true)]
+    pub token_ttl_secs: u64,
+
+    /// bcrypt cost for password hashes. Below 10 is for tests only and is logged as a warning.
+    #[arg(long, env = "REQUESTDESK_BCRYPT_COST", default_value_t = 12, value_parser = clap::value_parser!(u32).range(4..=31), global = true)]
+    pub bcrypt_cost: u32,
+
+    /// Log filter, e.g. `info` or `requestdesk=debug,actix_web=info`.
+    #[arg(
+        long,
+        env = "REQUESTDESK_LOG_LEVEL",
+        default_value = "info",
+        global = true
+    )]
+    pub log_level: String,
+
+    /// Log format.
+    #[arg(long, env = "REQUESTDESK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    /// PEM certificate chain: with --tls-key, the service serves HTTPS itself.
+    #[arg(
+        long,
+        env = "REQUESTDESK_TLS_CERT",
+        requires = "tls_key",
+        global = true
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key for --tls-cert.
+    #[arg(
+        long,
+        env = "REQUESTDESK_TLS_KEY",
+        requires = "tls_cert",
+        global = true
+    )]
+    pub tls_key: Option<PathBuf>,
+
+    /// Origins allowed to call the API from a browser, comma-separated (none by default).
+    #[arg(
+        long,
+        env = "REQUESTDESK_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// Password for the `admin` user created on first start (default: random, printed once).
+    #[arg(
+        long,
+        env = "REQUESTDESK_ADMIN_PASSWORD",
+        hide_env_values = true,
+        global = true
+    )]
+    pub admin_password: Option<Secret>,
+
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "REQUESTDESK_WORKERS", global = true)]
+    pub workers: Option<usize>,
+}
+
+impl Settings {
+    /// The database URL to use: the configured one, or the embedded SQLite file.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose().to_owned(),
+            None => self
+                .data_dir
+                .join("requestdesk.db")
+                .to_string_lossy()
+                .into_owned(),
+        }
+    }
+
+    pub fn db_timeout(&self) -> Duration {
+        Duration::from_secs(self.db_timeout_secs)
+    }
+
+    pub fn token_ttl(&self) -> Duration {
+        Duration::from_secs(self.token_ttl_secs)
+    }
+
+    /// Settings with every default, as `requestdesk` with no flags and no environment would use.
+    pub fn defaults() -> Self {
+        Cli::parse_from(["requestdesk"]).settings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let mut settings = Settings::defaults();
+        settings.jwt_secret = Some(Secret::new("super-secret-signing-key"));
+        assert!(!format!("{settings:?}").contains("super-secret"));
+    }
+
+    #[test]
+    fn the_embedded_database_lives_in_the_data_directory() {
+        let mut settings = Settings::defaults();
+        settings.database_url = None;
+        settings.data_dir = PathBuf::from("/tmp/rd");
+        assert_eq!(settings.database_url(), "/tmp/rd/requestdesk.db");
+    }
+}

@@ -1,0 +1,186 @@
+//! The data-access layer: the only place that builds SQL. One connection type covers SQLite and
+//! PostgreSQL; the backend is chosen from the URL scheme, never guessed.
+
+pub mod login_attempts;
+pub mod schema;
+pub mod sessions;
+pub mod users;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to whichever backend the service runs on.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+pub type DbPool = Pool<ConnectionManager<DbConnection>>;
+pub type PooledDb = PooledConnection<ConnectionManager<DbConnection>>;
+
+/// Which backend a database URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// `postgres://` and `postgresql://` name PostgreSQL; `sqlite://` or a plain file path names SQLite.
+    /// Any other scheme is refused rather than guessed.
+    pub fn from_url(url: &str) -> Result<Self, String> {
+        match url.split_once("://") {
+            Some(("postgres" | "postgresql", _)) => Ok(Self::Postgres),
+            Some(("sqlite", _)) | None => Ok(Self::Sqlite),
+            Some((scheme, _)) => Err(format!(
+                "unsupported database URL scheme `{scheme}`: use postgres://, postgresql://, sqlite:// or a file path"
+            )),
+        }
+    }
+}
+
+/// Strips `sqlite://` so diesel receives a plain path.
+fn connection_string(url: &str) -> &str {
+    url.strip_prefix("sqlite://").unwrap_or(url)
+}
+
+/// Errors raised while opening the database at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("{0}")]
+    Url(String),
+    #[error("could not connect to the database: {0}")]
+    Connect(#[from] diesel::ConnectionError),
+    #[error("could not build the connection pool: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error("could not apply migrations: {0}")]
+    Migrate(String),
+}
+
+/// Sets per-connection pragmas on SQLite: wait for locks instead of failing, write-ahead logging so
+/// readers never block the writer, and enforced foreign keys. `busy_timeout` must come first.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionCustomizer {
+    busy_timeout: Duration,
+}
+
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionCustomizer {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        if let DbConnection::Sqlite(sqlite) = conn {
+            let pragmas = format!(
+                "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                 PRAGMA foreign_keys = ON;",
+                self.busy_timeout.as_millis()
+            );
+            sqlite
+                .batch_execute(&pragmas)
+                .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+/// Options for the connection pool.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    pub max_size: u32,
+    pub connection_timeout: Duration,
+}
+
+/// Applies pending migrations on one dedicated connection, then builds the pool.
+pub fn connect(url: &str, options: PoolOptions) -> Result<DbPool, SetupError> {
+    run_migrations(url)?;
+    let manager = ConnectionManager::<DbConnection>::new(connection_string(url));
+    let pool = Pool::builder()
+        .max_size(options.max_size)
+        .min_idle(Some(1))
+        .connection_timeout(options.connection_timeout)
+        // Checkout-time pings double the round trips of every request; broken connections are
+        // detected when a query fails instead.
+        .test_on_check_out(false)
+        .connection_customizer(Box::new(ConnectionCustomizer {
+            busy_timeout: Duration::from_secs(5),
+        }))
+        .build(manager)?;
+    Ok(pool)
+}
+
+/// Applies every pending migration of the URL's backend.
+pub fn run_migrations(url: &str) -> Result<Vec<String>, SetupError> {
+    let backend = Backend::from_url(url).map_err(SetupError::Url)?;
+    let target = connection_string(url);
+    let applied = match backend {
+        Backend::Sqlite => {
+            let mut conn = SqliteConnection::establish(target)?;
+            conn.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;")
+                .map_err(|e| SetupError::Migrate(e.to_string()))?;
+            conn.run_pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(|e| SetupError::Migrate(e.to_string()))?
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        }
+        Backend::Postgres => {
+            let mut conn = PgConnection::establish(target)?;
+            // Several instances may start at once against one database: serialise their migrations.
+            conn.batch_execute("SELECT pg_advisory_lock(727274)")
+                .map_err(|e| SetupError::Migrate(e.to_string()))?;
+            let result = conn
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|versions| versions.iter().map(ToString::to_string).collect())
+                .map_err(|e| SetupError::Migrate(e.to_string()));
+            let _unlock = conn.batch_execute("SELECT pg_advisory_unlock(727274)");
+            result?
+        }
+    };
+    Ok(applied)
+}
+
+/// Runs `work` in a transaction that may write. On SQLite it starts with `BEGIN IMMEDIATE`, so the
+/// write lock is taken up front and waits on `busy_timeout`, instead of failing with "database is
+/// locked" when a read later turns into a write. PostgreSQL uses its ordinary transaction.
+pub fn write_transaction<T, E>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<DieselError>,
+{
+    match conn {
+        DbConnection::Postgres(_) => conn.transaction(work),
+        DbConnection::Sqlite(sqlite) => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+            match work(conn) {
+                Ok(value) => {
+                    <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+                    Ok(value)
+                }
+                Err(error) => {
+                    <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
+                    Err(error)
+                }
+            }
+        }
+    }
+}
+
+/// Whether `error` is a unique-constraint violation, and on which named constraint or column.
+pub fn unique_violation(error: &DieselError) -> Option<String> {
+    match error {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => Some(
+            info.constraint_name()
+                .unwrap_or_else(|| info.message())
+                .to_owned(),
+        ),
+        _ => None,
+    }
+}

@@ -1,0 +1,243 @@
+//! Access tokens, sessions and log-in. A token is an HS256 JWT naming its session; every request
+//! checks the session row and the user's status, so log-out, suspension, deletion and password
+//! changes take effect at once on every instance sharing the database.
+
+use chrono::{DateTime, Duration, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use super::Context;
+use super::users::to_user;
+use crate::db::users::UserRow;
+use crate::db::{self, PooledDb, login_attempts, sessions};
+use crate::domain::user::{Role, User};
+use crate::error::AppError;
+
+const ISSUER: &str = "requestdesk";
+const AUDIENCE: &str = "requestdesk-api";
+/// Consecutive failures after which a username is locked out.
+pub const MAX_FAILED_LOGINS: i32 = 5;
+/// How long a lock-out lasts.
+pub const LOCKOUT_MINUTES: i64 = 15;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    sid: String,
+    iat: i64,
+    exp: i64,
+    iss: String,
+    aud: String,
+}
+
+/// A token whose signature, algorithm, issuer, audience and expiry have been checked. It can
+/// only be made by [`TokenService::verify`]; the session behind it is checked by
+/// [`Context::authenticate`].
+#[derive(Debug, Clone)]
+pub struct VerifiedToken {
+    username: String,
+    session_id: String,
+}
+
+/// Issues and verifies access tokens with one secret.
+pub struct TokenService {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl: Duration,
+}
+
+impl TokenService {
+    pub fn new(secret: &[u8], ttl: std::time::Duration) -> Result<Self, AppError> {
+        let ttl = Duration::from_std(ttl).map_err(|e| AppError::Internal(e.to_string()))?;
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.validate_exp = true;
+        validation.validate_nbf = false;
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["sub", "iat", "exp", "iss", "aud"]);
+        Ok(Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            ttl,
+        })
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// A signed token for a session, and when it expires.
+    pub fn issue(
+        &self,
+        username: &str,
+        session_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(String, DateTime<Utc>), AppError> {
+        let expires_at = now + self.ttl;
+        let claims = Claims {
+            sub: username.to_owned(),
+            sid: session_id.to_owned(),
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| AppError::Internal(format!("jwt: {e}")))?;
+        Ok((token, expires_at))
+    }
+
+    pub fn verify(&self, token: &str) -> Result<VerifiedToken, AppError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| AppError::Unauthorized("the access token is invalid or has expired"))?;
+        Ok(VerifiedToken {
+            username: data.claims.sub,
+            session_id: data.claims.sid,
+        })
+    }
+}
+
+/// The user behind a live session.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    pub session_id: String,
+}
+
+impl CurrentUser {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+impl Context {
+    /// A connection and the user behind `token`, or 401 when the session is gone, expired, or its
+    /// user is no longer active. Every protected service call starts here.
+    pub fn authenticate(&self, token: &VerifiedToken) -> Result<(PooledDb, CurrentUser), AppError> {
+        let mut conn = self.conn()?;
+        let row = sessions::find_live_user(
+            &mut conn,
+            &token.session_id,
+            &token.username,
+            self.clock.now_naive(),
+        )?
+        .ok_or(AppError::Unauthorized(
+            "the session has ended: log in again",
+        ))?;
+        let user = CurrentUser {
+            id: row.id,
+            role: row.role.parse().map_err(|_| corrupt_role(&row))?,
+            username: row.username,
+            session_id: token.session_id.clone(),
+        };
+        Ok((conn, user))
+    }
+}
+
+fn corrupt_role(row: &UserRow) -> AppError {
+    AppError::Internal(format!("user {} has an unknown role", row.id))
+}
+
+/// A successful log-in.
+#[derive(Debug)]
+pub struct LoginOutcome {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: User,
+}
+
+/// Checks a username and password and opens a session. Unknown users and wrong passwords get the
+/// same answer after the same work; five consecutive failures lock the username for 15 minutes.
+/// The password is verified while no database connection is held.
+pub fn log_in(ctx: &Context, username: &str, password: &str) -> Result<LoginOutcome, AppError> {
+    let username = username.trim().to_lowercase();
+    let candidate = {
+        let mut conn = ctx.conn()?;
+        refuse_if_locked(ctx, &mut conn, &username)?;
+        db::users::find_existing(&mut conn, &username)?
+    };
+    let matches = ctx.passwords.verify(
+        password,
+        candidate.as_ref().map(|user| user.password_hash.as_str()),
+    );
+    let mut conn = ctx.conn()?;
+    match candidate {
+        Some(user) if matches => open_session(ctx, &mut conn, user),
+        _ => {
+            record_failure(ctx, &mut conn, &username)?;
+            Err(AppError::InvalidCredentials)
+        }
+    }
+}
+
+fn refuse_if_locked(ctx: &Context, conn: &mut PooledDb, username: &str) -> Result<(), AppError> {
+    let now = ctx.clock.now_naive();
+    let Some(attempts) = login_attempts::find(conn, username)? else {
+        return Ok(());
+    };
+    match attempts.locked_until {
+        Some(until) if until > now => Err(AppError::TooManyRequests {
+            retry_after_secs: u64::try_from((until - now).num_seconds().max(1)).unwrap_or(1),
+        }),
+        Some(_) => Ok(login_attempts::clear(conn, username)?),
+        None => Ok(()),
+    }
+}
+
+fn record_failure(ctx: &Context, conn: &mut PooledDb, username: &str) -> Result<(), AppError> {
+    let now = ctx.clock.now_naive();
+    let lock_until = now + Duration::minutes(LOCKOUT_MINUTES);
+    db::write_transaction(conn, |conn| {
+        login_attempts::record_failure(conn, username, now, MAX_FAILED_LOGINS, lock_until)
+    })?;
+    tracing::info!(%username, "failed log-in");
+    Ok(())
+}
+
+fn open_session(
+    ctx: &Context,
+    conn: &mut PooledDb,
+    user: UserRow,
+) -> Result<LoginOutcome, AppError> {
+    if user.status != "active" {
+        return Err(AppError::Forbidden {
+            code: "user_suspended",
+            detail: "this account is suspended".to_owned(),
+        });
+    }
+    let now = ctx.clock.now();
+    let session_id = uuid::Uuid::new_v4().to_string();
+    let (token, expires_at) = ctx.tokens.issue(&user.username, &session_id, now)?;
+    db::write_transaction(conn, |conn| {
+        login_attempts::clear(conn, &user.username)?;
+        sessions::delete_expired_for_user(conn, user.id, now.naive_utc())?;
+        sessions::insert(
+            conn,
+            &sessions::NewSession {
+                id: &session_id,
+                user_id: user.id,
+                created_at: now.naive_utc(),
+                expires_at: expires_at.naive_utc(),
+            },
+        )
+    })?;
+    tracing::info!(username = %user.username, "logged in");
+    Ok(LoginOutcome {
+        token,
+        expires_at,
+        user: to_user(user)?,
+    })
+}
+
+/// Ends the caller's session: the same token is refused from then on.
+pub fn log_out(ctx: &Context, token: &VerifiedToken) -> Result<(), AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    sessions::delete(&mut conn, &me.session_id)?;
+    tracing::info!(username = %me.username, "logged out");
+    Ok(())
+}

@@ -1,0 +1,29 @@
+//! The rules of the service, as plain functions over a [`Context`]. Nothing here knows of HTTP:
+//! each function takes validated input, checks who may do what, and calls `db` for the queries.
+
+pub mod auth;
+pub mod bootstrap;
+pub mod passwords;
+pub mod users;
+
+use crate::clock::Clock;
+use crate::db::{DbPool, PooledDb};
+use crate::error::AppError;
+
+use self::auth::TokenService;
+use self::passwords::PasswordHasher;
+
+/// What every service call may need: the pool, the clock and the credential machinery.
+pub struct Context {
+    pub pool: DbPool,
+    pub clock: Clock,
+    pub tokens: TokenService,
+    pub passwords: PasswordHasher,
+}
+
+impl Context {
+    /// A connection from the pool; an unreachable or saturated database is a 503.
+    pub fn conn(&self) -> Result<PooledDb, AppError> {
+        Ok(self.pool.get()?)
+    }
+}

@@ -1,0 +1,417 @@
+//! User management: sign-up, listing, profiles, role and status changes, deletion. Admins may act
+//! on anyone; everyone else only on themselves. The last active admin can never be removed.
+
+use super::Context;
+use super::auth::{CurrentUser, VerifiedToken};
+use crate::db::users::{NewUserRow, UserChanges, UserFilter, UserRow};
+use crate::db::{self, DbConnection, sessions};
+use crate::domain::FieldError;
+use crate::domain::pagination::{Page, PageRequest};
+use crate::domain::time::utc;
+use crate::domain::user::{
+    DisplayName, Email, Password, Role, RoleInfo, User, UserStatus, Username,
+};
+use crate::error::AppError;
+
+/// A sign-up or an admin's creation of a user, as received.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub password: String,
+    pub name: String,
+    pub email: String,
+    pub role: Option<Role>,
+}
+
+/// Changes to a user, as received; absent fields stay as they are.
+#[derive(Debug, Clone, Default)]
+pub struct UserUpdate {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub current_password: Option<String>,
+    pub role: Option<Role>,
+    pub status: Option<UserStatus>,
+}
+
+/// Filters of the admin's user list, as received.
+#[derive(Debug, Clone, Default)]
+pub struct UserListQuery {
+    pub role: Option<Role>,
+    pub status: Option<UserStatus>,
+    pub q: Option<String>,
+    pub page: PageRequest,
+}
+
+/// Every role with its description.
+pub fn roles() -> Vec<RoleInfo> {
+    Role::ALL.into_iter().map(RoleInfo::from).collect()
+}
+
+/// Creates a user. Anonymous callers and non-admins may only pick a self-service role.
+pub fn create(
+    ctx: &Context,
+    actor: Option<&VerifiedToken>,
+    input: NewUser,
+) -> Result<User, AppError> {
+    let valid = ValidNewUser::parse(input)?;
+    let actor_is_admin = match actor {
+        Some(token) => ctx.authenticate(token)?.1.is_admin(),
+        None => false,
+    };
+    if !actor_is_admin && !valid.role.is_self_service() {
+        return Err(AppError::Forbidden {
+            code: "role_not_self_service",
+            detail: format!(
+                "only an administrator may create a user with the role {}",
+                valid.role.as_str()
+            ),
+        });
+    }
+    let password_hash = ctx.passwords.hash(&valid.password)?;
+    let now = ctx.clock.now_naive();
+    let mut conn = ctx.conn()?;
+    let row = db::users::insert(
+        &mut conn,
+        &NewUserRow {
+            username: valid.username.as_str(),
+            name: valid.name.as_str(),
+            email: valid.email.as_str(),
+            password_hash: &password_hash,
+            role: valid.role.as_str(),
+            status: UserStatus::Active.as_str(),
+            created_at: now,
+            updated_at: now,
+        },
+    )
+    .map_err(|error| {
+        match db::users::find_by_username(&mut conn, valid.username.as_str()) {
+            Ok(Some(_)) if db::unique_violation(&error).is_some() => {
+                AppError::conflict("username_taken", "a user with this username already exists")
+            }
+            _ => taken_or_internal(error),
+        }
+    })?;
+    tracing::info!(username = %row.username, role = %row.role, "user created");
+    to_user(row)
+}
+
+/// Admins get every user, filtered; anyone else gets a page holding only themselves.
+pub fn list(
+    ctx: &Context,
+    token: &VerifiedToken,
+    query: UserListQuery,
+) -> Result<Page<User>, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    if !me.is_admin() {
+        let row = require_user(&mut conn, &me.username)?;
+        let items = if query.page.page == 1 {
+            vec![to_user(row)?]
+        } else {
+            vec![]
+        };
+        return Ok(Page::new(items, query.page, 1));
+    }
+    let filter = parse_filter(&query)?;
+    let (rows, total) =
+        db::users::list(&mut conn, &filter, query.page.offset(), query.page.limit())?;
+    let users = rows.into_iter().map(to_user).collect::<Result<_, _>>()?;
+    Ok(Page::new(users, query.page, total))
+}
+
+/// One user: oneself, or anyone for an admin.
+pub fn show(ctx: &Context, token: &VerifiedToken, username: &str) -> Result<User, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    ensure_self_or_admin(&me, username)?;
+    to_user(require_user(&mut conn, username)?)
+}
+
+/// Applies an update to `target` (oneself when `None`).
+pub fn update(
+    ctx: &Context,
+    token: &VerifiedToken,
+    target: Option<&str>,
+    input: UserUpdate,
+) -> Result<User, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    let target = target.unwrap_or(&me.username).to_owned();
+    ensure_self_or_admin(&me, &target)?;
+    if !me.is_admin() && (input.role.is_some() || input.status.is_some()) {
+        return Err(AppError::Forbidden {
+            code: "admin_only_field",
+            detail: "only an administrator may change a role or status".to_owned(),
+        });
+    }
+    let is_self = target == me.username;
+    let valid = ValidUpdate::parse(input, is_self)?;
+    let existing = require_user(&mut conn, &target)?;
+    drop(conn);
+
+    let password_hash = hash_new_password(ctx, &valid, &existing)?;
+    let changes = UserChanges {
+        name: valid.name.map(|n| n.as_str().to_owned()),
+        email: valid.email.map(|e| e.as_str().to_owned()),
+        password_hash,
+        role: valid.role.map(|r| r.as_str().to_owned()),
+        status: valid.status.map(|s| s.as_str().to_owned()),
+        updated_at: Some(ctx.clock.now_naive()),
+        deleted_at: None,
+    };
+    let keep_session = is_self.then_some(me.session_id.as_str());
+    let mut conn = ctx.conn()?;
+    let row = db::write_transaction(&mut conn, |conn| {
+        apply_update(conn, existing.id, &changes, keep_session)
+    })?;
+    tracing::info!(username = %row.username, by = %me.username, "user updated");
+    to_user(row)
+}
+
+/// Deletes `target` (oneself when `None`): they can no longer log in and their sessions end.
+/// The row stays, so what they did stays attributable; the username is never reused.
+pub fn delete(ctx: &Context, token: &VerifiedToken, target: Option<&str>) -> Result<(), AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    let target = target.unwrap_or(&me.username).to_owned();
+    ensure_self_or_admin(&me, &target)?;
+    let existing = require_user(&mut conn, &target)?;
+    let now = ctx.clock.now_naive();
+    let changes = UserChanges {
+        status: Some(UserStatus::Deleted.as_str().to_owned()),
+        updated_at: Some(now),
+        deleted_at: Some(Some(now)),
+        ..UserChanges::default()
+    };
+    db::write_transaction(&mut conn, |conn| {
+        apply_update(conn, existing.id, &changes, None)
+    })?;
+    tracing::info!(username = %target, by = %me.username, "user deleted");
+    Ok(())
+}
+
+/// Writes `changes` in the caller's transaction, refusing to leave no active admin, and ends the
+/// sessions the change invalidates.
+fn apply_update(
+    conn: &mut DbConnection,
+    id: i64,
+    changes: &UserChanges,
+    keep_session: Option<&str>,
+) -> Result<UserRow, AppError> {
+    let loses_admin = changes.role.as_deref().is_some_and(|r| r != "admin")
+        || changes.status.as_deref().is_some_and(|s| s != "active");
+    if loses_admin {
+        db::users::lock_active_admins(conn)?;
+        let other_admins = db::users::count_other_active_admins(conn, id)?;
+        let current = db::users::find_by_id(conn, id)?;
+        if current.role == "admin" && current.status == "active" && other_admins == 0 {
+            return Err(AppError::conflict(
+                "last_admin",
+                "the last active administrator cannot be demoted, suspended or deleted",
+            ));
+        }
+    }
+    let row = db::users::update(conn, id, changes).map_err(taken_or_internal)?;
+    let ends_sessions = changes.password_hash.is_some() || changes.status.is_some();
+    if ends_sessions {
+        let keep = if row.status == "active" {
+            keep_session
+        } else {
+            None
+        };
+        sessions::delete_for_user(conn, id, keep)?;
+    }
+    Ok(row)
+}
+
+/// The new password's hash, once the current password has been checked where it must be.
+fn hash_new_password(
+    ctx: &Context,
+    valid: &ValidUpdate,
+    existing: &UserRow,
+) -> Result<Option<String>, AppError> {
+    let Some(password) = &valid.password else {
+        return Ok(None);
+    };
+    if let Some(current) = &valid.current_password
+        && !ctx.passwords.verify(current, Some(&existing.password_hash))
+    {
+        return Err(AppError::validation(
+            "current_password",
+            "does not match the current password",
+        ));
+    }
+    ctx.passwords.hash(password).map(Some)
+}
+
+fn ensure_self_or_admin(me: &CurrentUser, target: &str) -> Result<(), AppError> {
+    if me.is_admin() || me.username == target {
+        Ok(())
+    } else {
+        Err(AppError::forbidden("you may only act on your own account"))
+    }
+}
+
+fn require_user(conn: &mut DbConnection, username: &str) -> Result<UserRow, AppError> {
+    db::users::find_existing(conn, username)?
+        .ok_or_else(|| AppError::not_found(format!("no user named {username}")))
+}
+
+fn parse_filter(query: &UserListQuery) -> Result<UserFilter, AppError> {
+    if query.q.as_ref().is_some_and(|q| q.chars().count() > 100) {
+        return Err(AppError::validation("q", "must be at most 100 characters"));
+    }
+    Ok(UserFilter {
+        role: query.role.map(|r| r.as_str().to_owned()),
+        status: query.status.map(|s| s.as_str().to_owned()),
+        q: query.q.clone().filter(|q| !q.trim().is_empty()),
+    })
+}
+
+/// Turns a unique violation into the 409 naming what is taken.
+fn taken_or_internal(error: diesel::result::Error) -> AppError {
+    match db::unique_violation(&error) {
+        Some(what) if what.contains("email") => AppError::conflict(
+            "email_taken",
+            "a user with this e-mail address already exists",
+        ),
+        Some(_) => AppError::conflict("username_taken", "a user with this username already exists"),
+        None => error.into(),
+    }
+}
+
+/// A stored user as clients see it.
+pub fn to_user(row: UserRow) -> Result<User, AppError> {
+    let corrupt = |what: &str| AppError::Internal(format!("user {} has an unknown {what}", row.id));
+    Ok(User {
+        role: row
+            .role
+            .parse::<Role>()
+            .map_err(|_| corrupt("role"))?
+            .into(),
+        status: row.status.parse().map_err(|_| corrupt("status"))?,
+        created_at: utc(row.created_at),
+        updated_at: utc(row.updated_at),
+        username: row.username,
+        name: row.name,
+        email: row.email,
+    })
+}
+
+struct ValidNewUser {
+    username: Username,
+    password: Password,
+    name: DisplayName,
+    email: Email,
+    role: Role,
+}
+
+impl ValidNewUser {
+    fn parse(input: NewUser) -> Result<Self, AppError> {
+        let username = Username::parse(&input.username);
+        let password = Password::parse("password", &input.password);
+        let name = DisplayName::parse(&input.name);
+        let email = Email::parse(&input.email);
+        let role: Result<Role, FieldError> = Ok(input.role.unwrap_or(Role::Developer));
+        match (username, password, name, email, role) {
+            (Ok(username), Ok(password), Ok(name), Ok(email), Ok(role)) => Ok(Self {
+                username,
+                password,
+                name,
+                email,
+                role,
+            }),
+            (username, password, name, email, role) => Err(AppError::Validation(
+                [
+                    username.err(),
+                    password.err(),
+                    name.err(),
+                    email.err(),
+                    role.err(),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
+            )),
+        }
+    }
+}
+
+struct ValidUpdate {
+    name: Option<DisplayName>,
+    email: Option<Email>,
+    password: Option<Password>,
+    current_password: Option<String>,
+    role: Option<Role>,
+    status: Option<UserStatus>,
+}
+
+impl ValidUpdate {
+    /// Validates every given field; changing one's own password needs the current one.
+    fn parse(input: UserUpdate, is_self: bool) -> Result<Self, AppError> {
+        let mut errors = Vec::new();
+        let name = keep(&mut errors, input.name.as_deref().map(DisplayName::parse));
+        let email = keep(&mut errors, input.email.as_deref().map(Email::parse));
+        let password = keep(
+            &mut errors,
+            input
+                .password
+                .as_deref()
+                .map(|v| Password::parse("password", v)),
+        );
+        let role = input.role;
+        let status = keep(&mut errors, input.status.map(settable_status));
+        if input.password.is_some() && is_self && input.current_password.is_none() {
+            errors.push(FieldError::new(
+                "current_password",
+                "is required to change your own password",
+            ));
+        }
+        if input.current_password.is_some() && input.password.is_none() {
+            errors.push(FieldError::new(
+                "current_password",
+                "is only accepted together with password",
+            ));
+        }
+        let nothing_given = input.name.is_none()
+            && input.email.is_none()
+            && input.password.is_none()
+            && input.role.is_none()
+            && input.status.is_none();
+        if nothing_given && errors.is_empty() {
+            errors.push(FieldError::new(
+                "body",
+                "must change at least one of name, email, password, role, status",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        Ok(Self {
+            name,
+            email,
+            password,
+            current_password: input.current_password,
+            role,
+            status,
+        })
+    }
+}
+
+/// The valid value, or `None` with its error recorded.
+fn keep<T>(errors: &mut Vec<FieldError>, parsed: Option<Result<T, FieldError>>) -> Option<T> {
+    match parsed? {
+        Ok(value) => Some(value),
+        Err(error) => {
+            errors.push(error);
+            None
+        }
+    }
+}
+
+fn settable_status(status: UserStatus) -> Result<UserStatus, FieldError> {
+    match status {
+        UserStatus::Active | UserStatus::Suspended => Ok(status),
+        UserStatus::Deleted => Err(FieldError::new(
+            "status",
+            "must be active or suspended: delete a user with DELETE",
+        )),
+    }
+}

@@ -1,0 +1,237 @@
+//! Start-up: open and migrate the database, load the secrets, make sure an administrator exists,
+//! bind the listener (port 0 in tests) and build the HTTP server.
+
+use std::fs;
+use std::io::{self, Write};
+use std::net::TcpListener;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+use std::sync::Arc;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpServer, web};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::api::fallback::{RouteTable, unmatched};
+use crate::api::{self, AppState};
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::{self, Backend, PoolOptions};
+use crate::error::AppError;
+use crate::openapi::{self, OPENAPI_PATH};
+use crate::service::Context;
+use crate::service::auth::TokenService;
+use crate::service::bootstrap::{self, AdminPassword};
+use crate::service::passwords::PasswordHasher;
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] db::SetupError),
+    #[error("{0}")]
+    Config(String),
+    #[error("i/o error: {0}")]
+    Io(#[from] io::Error),
+    #[error(transparent)]
+    App(#[from] AppError),
+    #[error("TLS: {0}")]
+    Tls(String),
+}
+
+/// A built, bound, not yet running service.
+pub struct Application {
+    port: u16,
+    server: Server,
+    ctx: Arc<Context>,
+}
+
+impl Application {
+    pub fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let ctx = Arc::new(build_context(settings)?);
+        announce_admin(bootstrap::ensure_admin(
+            &ctx,
+            settings.admin_password.as_ref().map(|p| p.expose()),
+        )?);
+        let listener = TcpListener::bind(settings.bind)?;
+        let port = listener.local_addr()?.port();
+        let server = build_server(settings, Arc::clone(&ctx), listener)?;
+        let scheme = if settings.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let base = format!("{scheme}://{}:{port}", settings.bind.ip());
+        tracing::info!(
+            "requestdesk listening on {base} — API {base}/api/v3, Swagger UI {base}/swagger-ui/, \
+             OpenAPI {base}{OPENAPI_PATH}"
+        );
+        Ok(Self { port, server, ctx })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The clock the service reads; tests move it forward.
+    pub fn clock(&self) -> Clock {
+        self.ctx.clock.clone()
+    }
+
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    pub async fn run_until_stopped(self) -> io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The database pool, secrets and password hasher, with the schema migrated.
+pub fn build_context(settings: &Settings) -> Result<Context, StartupError> {
+    let url = settings.database_url();
+    let backend = Backend::from_url(&url).map_err(StartupError::Config)?;
+    if backend == Backend::Sqlite || settings.jwt_secret.is_none() {
+        create_private_dir(&settings.data_dir)?;
+    }
+    let pool = db::connect(
+        &url,
+        PoolOptions {
+            max_size: settings.pool_size,
+            connection_timeout: settings.db_timeout(),
+        },
+    )?;
+    let secret = match &settings.jwt_secret {
+        Some(secret) if secret.expose().len() >= 32 => secret.expose().to_owned(),
+        Some(_) => {
+            return Err(StartupError::Config(
+                "the JWT secret must be at least 32 bytes long".to_owned(),
+            ));
+        }
+        None => load_or_create_jwt_secret(&settings.data_dir, backend)?,
+    };
+    if settings.bcrypt_cost < 10 {
+        tracing::warn!(
+            cost = settings.bcrypt_cost,
+            "bcrypt cost below 10: for tests only"
+        );
+    }
+    Ok(Context {
+        pool,
+        clock: Clock::default(),
+        tokens: TokenService::new(secret.as_bytes(), settings.token_ttl())?,
+        passwords: PasswordHasher::new(settings.bcrypt_cost)?,
+    })
+}
+
+fn build_server(
+    settings: &Settings,
+    ctx: Arc<Context>,
+    listener: TcpListener,
+) -> Result<Server, StartupError> {
+    let doc = openapi::document();
+    let routes = web::Data::new(RouteTable::from_openapi(&doc));
+    let workers = settings
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
+    let state = web::Data::new(AppState::new(ctx, workers));
+    let cors_origins = settings.cors_origins.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            // Before the API: the /api/v3 scope would otherwise claim the document's path.
+            .service(SwaggerUi::new("/swagger-ui/{_:.*}").url(OPENAPI_PATH, doc.clone()))
+            .into_utoipa_app()
+            .configure(api::configure)
+            .into_app()
+            .app_data(state.clone())
+            .app_data(routes.clone())
+            .default_service(web::to(unmatched))
+            .wrap(cors(&cors_origins))
+            .wrap(Compress::default())
+            .wrap(from_fn(api::middleware::request_id))
+    })
+    .workers(workers);
+    let server = match (&settings.tls_cert, &settings.tls_key) {
+        (Some(cert), Some(key)) => server.listen_rustls_0_23(listener, tls_config(cert, key)?)?,
+        _ => server.listen(listener)?,
+    };
+    Ok(server.run())
+}
+
+fn cors(origins: &[String]) -> Cors {
+    origins
+        .iter()
+        .filter(|origin| !origin.trim().is_empty())
+        .fold(Cors::default(), |cors, origin| {
+            cors.allowed_origin(origin.trim())
+        })
+        .allowed_methods(["GET", "POST", "PATCH", "PUT", "DELETE"])
+        .allowed_headers(["authorization", "content-type", "x-request-id"])
+        .expose_headers(["x-request-id", "retry-after", "www-authenticate"])
+        .max_age(3600)
+}
+
+fn tls_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, StartupError> {
+    let tls = |e: &dyn std::fmt::Display| StartupError::Tls(e.to_string());
+    let chain = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| tls(&e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| tls(&e))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| tls(&e))?;
+    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls(&e))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| tls(&e))
+}
+
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    if !dir.exists() {
+        fs::create_dir_all(dir)?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// The signing secret kept in the data directory, created once (mode 0600) so tokens survive
+/// restarts.
+fn load_or_create_jwt_secret(dir: &Path, backend: Backend) -> Result<String, StartupError> {
+    let path = dir.join("jwt-secret");
+    if let Ok(secret) = fs::read_to_string(&path) {
+        return Ok(secret.trim().to_owned());
+    }
+    if backend == Backend::Postgres {
+        tracing::warn!(
+            "no REQUESTDESK_JWT_SECRET: generating one in {}; instances sharing this database \
+             must share one secret",
+            path.display()
+        );
+    }
+    let secret = bootstrap::random_password() + &bootstrap::random_password();
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
+    file.write_all(secret.as_bytes())?;
+    Ok(secret)
+}
+
+fn announce_admin(password: Option<AdminPassword>) {
+    match password {
+        Some(AdminPassword::Generated(password)) => tracing::warn!(
+            "created the administrator `admin` with the password {password} — it is shown only \
+             this once: log in and change it"
+        ),
+        Some(AdminPassword::Given) => {
+            tracing::info!("created the administrator `admin` with the configured password");
+        }
+        None => {}
+    }
+}

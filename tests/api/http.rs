@@ -1,0 +1,187 @@
+//! HTTP behaviour shared by every endpoint: the problem format, content types, body limits,
+//! unknown paths and methods, pagination bounds, request ids, health and an unreachable database.
+
+use serde_json::json;
+
+use crate::helpers::{Backend, TestApp};
+use crate::on_both_backends;
+
+on_both_backends!(
+    malformed_json_is_400_in_the_problem_format,
+    a_body_that_is_not_json_is_415,
+    a_body_over_64_kib_is_413,
+    an_unknown_path_is_404,
+    a_known_path_with_the_wrong_method_is_405_with_allow,
+    pagination_parameters_out_of_range_are_400_naming_the_parameter,
+    every_response_carries_a_request_id,
+    health_and_readiness_answer_without_a_token,
+);
+
+async fn malformed_json_is_400_in_the_problem_format(app: TestApp) {
+    let request = app
+        .request(reqwest::Method::POST, "/api/v3/users", None)
+        .header("content-type", "application/json")
+        .body("{\"username\": ");
+    let reply = app.send(request).await;
+    assert_eq!(reply.status, 400, "{reply:?}");
+    assert_eq!(reply.problem_code(), "malformed_json");
+    assert_eq!(reply.body["type"], "urn:requestdesk:problem:malformed_json");
+    assert_eq!(reply.body["title"], "Bad Request");
+    assert!(reply.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+}
+
+async fn a_body_that_is_not_json_is_415(app: TestApp) {
+    let request = app
+        .request(reqwest::Method::POST, "/api/v3/users", None)
+        .header("content-type", "text/plain")
+        .body("username=amy");
+    let reply = app.send(request).await;
+    assert_eq!(reply.status, 415, "{reply:?}");
+    assert_eq!(reply.problem_code(), "unsupported_media_type");
+    let no_type = app
+        .send(
+            app.request(reqwest::Method::POST, "/api/v3/users/sessions", None)
+                .body("{}"),
+        )
+        .await;
+    assert_eq!(no_type.status, 415, "no content type at all: {no_type:?}");
+}
+
+async fn a_body_over_64_kib_is_413(app: TestApp) {
+    let body = json!({"username": "amy", "password": "x".repeat(70 * 1024), "name": "a", "email": "a@example.com"});
+    let reply = app.post("/api/v3/users", None, &body).await;
+    assert_eq!(reply.status, 413, "{reply:?}");
+    assert_eq!(reply.problem_code(), "payload_too_large");
+}
+
+async fn an_unknown_path_is_404(app: TestApp) {
+    for path in ["/nothing", "/api/v3/nothing", "/api/v3/users/amy/extra"] {
+        let reply = app.get(path, None).await;
+        assert_eq!(reply.status, 404, "{path}: {reply:?}");
+        assert_eq!(reply.problem_code(), "not_found");
+    }
+}
+
+async fn a_known_path_with_the_wrong_method_is_405_with_allow(app: TestApp) {
+    let cases = [
+        (
+            reqwest::Method::PUT,
+            "/api/v3/users",
+            "DELETE, GET, PATCH, POST",
+        ),
+        (reqwest::Method::POST, "/api/v3/users/roles", "GET"),
+        (
+            reqwest::Method::GET,
+            "/api/v3/users/sessions",
+            "DELETE, POST",
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v3/users/amy",
+            "DELETE, GET, PATCH",
+        ),
+        (reqwest::Method::POST, "/healthz", "GET"),
+    ];
+    for (method, path, allow) in cases {
+        let reply = app.send(app.request(method.clone(), path, None)).await;
+        assert_eq!(reply.status, 405, "{method} {path}: {reply:?}");
+        assert_eq!(reply.header("allow"), Some(allow), "{method} {path}");
+        assert_eq!(reply.problem_code(), "method_not_allowed");
+    }
+}
+
+async fn pagination_parameters_out_of_range_are_400_naming_the_parameter(app: TestApp) {
+    let admin = app.admin_token().await;
+    let cases = [
+        ("per_page=0", "per_page"),
+        ("per_page=101", "per_page"),
+        ("per_page=1000000", "per_page"),
+        ("per_page=abc", "per_page"),
+        ("page=0", "page"),
+        ("page=-1", "page"),
+        ("page=99999999999999999999", "page"),
+    ];
+    for (query, field) in cases {
+        let reply = app
+            .get(&format!("/api/v3/users?{query}"), Some(&admin))
+            .await;
+        assert_eq!(reply.status, 400, "{query}: {reply:?}");
+        assert_eq!(reply.error_fields(), [field], "{query}");
+    }
+    let fine = app
+        .get("/api/v3/users?per_page=100&page=2", Some(&admin))
+        .await;
+    assert_eq!(
+        (fine.status, fine.body["items"].clone()),
+        (200, json!([])),
+        "{fine:?}"
+    );
+}
+
+async fn every_response_carries_a_request_id(app: TestApp) {
+    for path in ["/healthz", "/nothing", "/api/v3/users"] {
+        let reply = app.get(path, None).await;
+        let id = reply.header("x-request-id").unwrap_or_default();
+        assert_eq!(id.len(), 36, "{path}: a generated UUID, got {id:?}");
+    }
+    let given = app
+        .send(
+            app.request(reqwest::Method::GET, "/healthz", None)
+                .header("x-request-id", "trace-42"),
+        )
+        .await;
+    assert_eq!(
+        given.header("x-request-id"),
+        Some("trace-42"),
+        "a sensible incoming id is kept"
+    );
+    let odd = app
+        .send(
+            app.request(reqwest::Method::GET, "/healthz", None)
+                .header("x-request-id", "a b\"c"),
+        )
+        .await;
+    assert_ne!(
+        odd.header("x-request-id"),
+        Some("a b\"c"),
+        "an odd one is replaced"
+    );
+}
+
+async fn health_and_readiness_answer_without_a_token(app: TestApp) {
+    let health = app.get("/healthz", None).await;
+    assert_eq!(
+        (health.status, health.body.clone()),
+        (200, json!({"status": "ok"}))
+    );
+    let ready = app.get("/readyz", None).await;
+    assert_eq!(
+        (ready.status, ready.body.clone()),
+        (200, json!({"status": "ready"}))
+    );
+}
+
+/// PostgreSQL only: an open SQLite file cannot be taken away from a running process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_database_is_503_quickly() {
+    if crate::helpers::postgres_url().is_none() {
+        eprintln!("skipped: TEST_DATABASE_URL is not set");
+        return;
+    }
+    let app = crate::helpers::spawn_app(Backend::Postgres).await;
+    let token = app.developer("amy").await;
+    app.database.drop_now();
+    let started = std::time::Instant::now();
+    for path in ["/readyz", "/api/v3/users/amy"] {
+        let reply = app.get(path, Some(&token)).await;
+        assert_eq!(reply.status, 503, "{path}: {reply:?}");
+        assert_eq!(reply.problem_code(), "service_unavailable");
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "no hang: {:?}",
+        started.elapsed()
+    );
+    let health = app.get("/healthz", None).await;
+    assert_eq!(health.status, 200, "liveness does not touch the database");
+}

@@ -1,0 +1,10 @@
+//! Black-box HTTP tests: each starts the real application on a random port against a fresh
+//! database, on SQLite always and on PostgreSQL when `TEST_DATABASE_URL` is set.
+
+mod helpers;
+
+mod auth;
+mod http;
+mod openapi;
+mod sessions;
+mod users;
