@@ -88,21 +88,22 @@ impl ResponseError for AppError {
     }
 }
 
+#[rustfmt::skip] // rustfmt re-indents attributes inside this macro on every run
 macro_rules! problem_response {
     ($name:ident, $status:literal, $title:literal, $code:literal, $description:literal) => {
         #[doc = $description]
         #[derive(ToResponse)]
         #[response(
-                                    description = $description,
-                                    content_type = "application/problem+json",
-                                    example = json!({
-                                        "type": concat!("urn:requestdesk:problem:", $code),
-                                        "title": $title,
-                                        "status": $status,
-                                        "detail": $description,
-                                        "code": $code
-                                    })
-                                )]
+            description = $description,
+            content_type = "application/problem+json",
+            example = json!({
+                "type": concat!("urn:requestdesk:problem:", $code),
+                "title": $title,
+                "status": $status,
+                "detail": $description,
+                "code": $code
+            })
+        )]
         #[expect(dead_code, reason = "exists only to document the response")]
         pub struct $name(Problem);
     };
