@@ -175,6 +175,62 @@ pub struct Settings {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "REQUESTDESK_WORKERS", global = true)]
     pub workers: Option<usize>,
+
+    /// Days a pending request waits for its decision before it expires.
+    #[arg(long, env = "REQUESTDESK_REQUEST_TTL_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650), global = true)]
+    pub request_ttl_days: u32,
+
+    /// Confirmations a certificate request needs before it is approved and issued.
+    #[arg(long, env = "REQUESTDESK_CERTIFICATE_CONFIRMATIONS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10), global = true)]
+    pub certificate_confirmations: u32,
+
+    /// PEM certificate of the CA (with --ca-key). Default: ca.pem in the data directory,
+    /// generated on first start (ECDSA P-256).
+    #[arg(long, env = "REQUESTDESK_CA_CERT", requires = "ca_key", global = true)]
+    pub ca_cert: Option<PathBuf>,
+
+    /// PEM private key of the CA (with --ca-cert).
+    #[arg(long, env = "REQUESTDESK_CA_KEY", requires = "ca_cert", global = true)]
+    pub ca_key: Option<PathBuf>,
+
+    /// Smallest RSA key the CA accepts, in bits.
+    #[arg(long, env = "REQUESTDESK_CA_MIN_RSA_BITS", default_value_t = 2048, value_parser = clap::value_parser!(u32).range(2048..=16384), global = true)]
+    pub ca_min_rsa_bits: u32,
+
+    /// Accept IP addresses as subject alternative names.
+    #[arg(
+        long,
+        env = "REQUESTDESK_CA_ALLOW_IP_SANS",
+        default_value_t = false,
+        global = true
+    )]
+    pub ca_allow_ip_sans: bool,
+
+    /// Accept wildcard DNS names (`*.example.com`).
+    #[arg(
+        long,
+        env = "REQUESTDESK_CA_ALLOW_WILDCARDS",
+        default_value_t = false,
+        global = true
+    )]
+    pub ca_allow_wildcards: bool,
+
+    /// DNS suffixes names must end with, comma-separated (none: any name).
+    #[arg(
+        long,
+        env = "REQUESTDESK_CA_ALLOWED_DNS_SUFFIXES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub ca_allowed_dns_suffixes: Vec<String>,
+
+    /// Validity of an issued certificate when the request names none, in days.
+    #[arg(long, env = "REQUESTDESK_CA_DEFAULT_VALIDITY_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=397), global = true)]
+    pub ca_default_validity_days: u32,
+
+    /// Longest validity a request may ask for, in days (at most 397).
+    #[arg(long, env = "REQUESTDESK_CA_MAX_VALIDITY_DAYS", default_value_t = 397, value_parser = clap::value_parser!(u32).range(1..=397), global = true)]
+    pub ca_max_validity_days: u32,
 }
 
 impl Settings {

@@ -137,3 +137,21 @@ impl From<diesel::r2d2::PoolError> for AppError {
         Self::Unavailable("the database is unreachable or saturated; try again".to_owned())
     }
 }
+
+impl From<crate::pki::ValidationError> for AppError {
+    fn from(error: crate::pki::ValidationError) -> Self {
+        Self::validation(error.field, error.message)
+    }
+}
+
+impl From<crate::pki::PkiError> for AppError {
+    fn from(error: crate::pki::PkiError) -> Self {
+        match error {
+            crate::pki::PkiError::Validation(invalid) => invalid.into(),
+            crate::pki::PkiError::CaExpired(at) => {
+                Self::Unavailable(format!("the CA certificate expired at {at}"))
+            }
+            other => Self::Internal(format!("pki: {other}")),
+        }
+    }
+}

@@ -10,6 +10,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod openapi;
+pub mod pki;
 pub mod service;
 pub mod startup;
 pub mod telemetry;

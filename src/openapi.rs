@@ -29,6 +29,10 @@ pub const OPENAPI_PATH: &str = "/api/v3/openapi.json";
     tags(
         (name = "users", description = "Sign-up and user management"),
         (name = "sessions", description = "Log in and log out"),
+        (name = "my requests", description = "The caller's own requests: submit, follow, cancel"),
+        (name = "incoming requests", description = "Approvers' review queue and decisions; every request for admins"),
+        (name = "certificates", description = "Certificates issued by the CA or imported by their owners"),
+        (name = "ca", description = "The certificate authority's certificate and revocation list"),
         (name = "health", description = "Liveness and readiness probes"),
     ),
     components(

@@ -24,10 +24,11 @@ use crate::config::Settings;
 use crate::db::{self, Backend, PoolOptions};
 use crate::error::AppError;
 use crate::openapi::{self, OPENAPI_PATH};
-use crate::service::Context;
+use crate::pki::{self, CaPolicy, CertificateAuthority};
 use crate::service::auth::TokenService;
 use crate::service::bootstrap::{self, AdminPassword};
 use crate::service::passwords::PasswordHasher;
+use crate::service::{Context, RequestSettings};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +43,8 @@ pub enum StartupError {
     App(#[from] AppError),
     #[error("TLS: {0}")]
     Tls(String),
+    #[error("certificate authority: {0}")]
+    Ca(#[from] pki::PkiError),
 }
 
 /// A built, bound, not yet running service.
@@ -96,9 +99,7 @@ impl Application {
 pub fn build_context(settings: &Settings) -> Result<Context, StartupError> {
     let url = settings.database_url();
     let backend = Backend::from_url(&url).map_err(StartupError::Config)?;
-    if backend == Backend::Sqlite || settings.jwt_secret.is_none() {
-        create_private_dir(&settings.data_dir)?;
-    }
+    create_private_dir(&settings.data_dir)?;
     let pool = db::connect(
         &url,
         PoolOptions {
@@ -126,7 +127,50 @@ pub fn build_context(settings: &Settings) -> Result<Context, StartupError> {
         clock: Clock::default(),
         tokens: TokenService::new(secret.as_bytes(), settings.token_ttl())?,
         passwords: PasswordHasher::new(settings.bcrypt_cost)?,
+        ca: load_ca(settings, backend)?,
+        requests: RequestSettings {
+            ttl: chrono::Duration::days(i64::from(settings.request_ttl_days)),
+            certificate_confirmations: i32::try_from(settings.certificate_confirmations)
+                .unwrap_or(1),
+        },
     })
+}
+
+/// The CA named by configuration, or the one kept in the data directory (generated on first
+/// start), with the configured policy.
+fn load_ca(settings: &Settings, backend: Backend) -> Result<CertificateAuthority, StartupError> {
+    let ca = match (&settings.ca_cert, &settings.ca_key) {
+        (Some(cert), Some(key)) => {
+            CertificateAuthority::from_pem(&fs::read_to_string(cert)?, &fs::read_to_string(key)?)?
+        }
+        _ => {
+            if backend == Backend::Postgres && !settings.data_dir.join(pki::CA_KEY_FILE).exists() {
+                tracing::warn!(
+                    "no REQUESTDESK_CA_CERT/REQUESTDESK_CA_KEY: generating a CA in {}; instances \
+                     sharing this database must share one CA",
+                    settings.data_dir.display()
+                );
+            }
+            CertificateAuthority::load_or_generate(&settings.data_dir)?
+        }
+    };
+    let policy = CaPolicy {
+        allow_rsa_min_bits: settings.ca_min_rsa_bits,
+        allow_ip_sans: settings.ca_allow_ip_sans,
+        allow_wildcards: settings.ca_allow_wildcards,
+        allowed_dns_suffixes: settings
+            .ca_allowed_dns_suffixes
+            .iter()
+            .map(|s| s.trim().trim_start_matches('.').to_lowercase())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        default_validity_days: settings
+            .ca_default_validity_days
+            .min(settings.ca_max_validity_days),
+        max_validity_days: settings.ca_max_validity_days,
+        ..CaPolicy::default()
+    };
+    Ok(ca.with_policy(policy))
 }
 
 fn build_server(
@@ -150,6 +194,9 @@ fn build_server(
             .into_app()
             .app_data(state.clone())
             .app_data(routes.clone())
+            .app_data(web::PathConfig::default().error_handler(|_, req| {
+                AppError::not_found(format!("no resource at {}", req.path())).into()
+            }))
             .default_service(web::to(unmatched))
             .wrap(cors(&cors_origins))
             .wrap(Compress::default())

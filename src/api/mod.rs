@@ -1,10 +1,13 @@
 //! The HTTP layer: routes, extractors, request and response types. Handlers translate HTTP into a
 //! service call run on a blocking thread, and its result back into HTTP; no rule lives here.
 
+pub mod certificates;
 pub mod extract;
 pub mod fallback;
 pub mod health;
+pub mod incoming_requests;
 pub mod middleware;
+pub mod my_requests;
 pub mod problem;
 pub mod sessions;
 pub mod users;
@@ -77,7 +80,7 @@ impl AppState {
 
 /// Registers every endpoint. Handlers go through `.service(..)` so each one is in the OpenAPI
 /// document. Order matters: fixed paths (`/users/roles`, `/users/sessions`) come before
-/// `/users/{username}`, and any other method on them is answered 405 rather than taken for a
+/// `/users/{username}`, `/myrequests/stats` before `/myrequests/{id}`, and any other method on them is answered 405 rather than taken for a
 /// username (both words are reserved, so no user can be named so).
 pub fn configure(config: &mut ServiceConfig) {
     config
@@ -96,6 +99,23 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(users::delete_me)
                 .service(users::get_user)
                 .service(users::update_user)
-                .service(users::delete_user),
+                .service(users::delete_user)
+                .service(my_requests::submit_request)
+                .service(my_requests::get_dashboard)
+                .service(my_requests::get_request_stats)
+                .service(my_requests::get_my_request)
+                .service(my_requests::cancel_request)
+                .service(incoming_requests::list_incoming_requests)
+                .service(incoming_requests::get_incoming_request)
+                .service(incoming_requests::confirm_request)
+                .service(incoming_requests::reject_request)
+                .service(incoming_requests::list_requests)
+                .service(certificates::list_certificates)
+                .service(certificates::import_certificate)
+                .service(certificates::get_certificate)
+                .service(certificates::download_certificate)
+                .service(certificates::revoke_certificate)
+                .service(certificates::get_ca_certificate)
+                .service(certificates::get_ca_crl),
         );
 }

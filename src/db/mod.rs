@@ -1,7 +1,9 @@
 //! The data-access layer: the only place that builds SQL. One connection type covers SQLite and
 //! PostgreSQL; the backend is chosen from the URL scheme, never guessed.
 
+pub mod certificates;
 pub mod login_attempts;
+pub mod requests;
 pub mod schema;
 pub mod sessions;
 pub mod users;

@@ -1,7 +1,9 @@
 //! Validated values and enums of the domain. Constructing one proves it is valid, so the layers
 //! above never re-check.
 
+pub mod certificate;
 pub mod pagination;
+pub mod request;
 pub mod time;
 pub mod user;
 

@@ -105,6 +105,7 @@ impl TokenService {
 pub struct CurrentUser {
     pub id: i64,
     pub username: String,
+    pub email: String,
     pub role: Role,
     pub session_id: String,
 }
@@ -112,6 +113,11 @@ pub struct CurrentUser {
 impl CurrentUser {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+
+    /// Whether this user may decide other users' requests.
+    pub fn is_approver(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Approver)
     }
 }
 
@@ -133,6 +139,7 @@ impl Context {
             id: row.id,
             role: row.role.parse().map_err(|_| corrupt_role(&row))?,
             username: row.username,
+            email: row.email,
             session_id: token.session_id.clone(),
         };
         Ok((conn, user))

@@ -3,12 +3,15 @@
 
 pub mod auth;
 pub mod bootstrap;
+pub mod certificates;
 pub mod passwords;
+pub mod requests;
 pub mod users;
 
 use crate::clock::Clock;
 use crate::db::{DbPool, PooledDb};
 use crate::error::AppError;
+use crate::pki::CertificateAuthority;
 
 use self::auth::TokenService;
 use self::passwords::PasswordHasher;
@@ -19,6 +22,18 @@ pub struct Context {
     pub clock: Clock,
     pub tokens: TokenService,
     pub passwords: PasswordHasher,
+    /// The certificate authority, with its policy.
+    pub ca: CertificateAuthority,
+    pub requests: RequestSettings,
+}
+
+/// How requests are decided.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestSettings {
+    /// How long a pending request waits before it expires.
+    pub ttl: chrono::Duration,
+    /// Confirmations a certificate request needs.
+    pub certificate_confirmations: i32,
 }
 
 impl Context {

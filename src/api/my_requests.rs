@@ -1,0 +1,221 @@
+//! `/api/v3/myrequests`: the caller's own requests. Anything not theirs answers 404.
+
+use actix_web::{HttpResponse, get, post, web};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::AppState;
+use super::extract::{ApiJson, ApiQuery, Authenticated};
+use super::problem::{
+    BadRequest, Conflict, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized,
+    UnsupportedMediaType,
+};
+use crate::domain::pagination::PageRequest;
+use crate::domain::request::{Dashboard, RequestDetail, RequestStats, RequestStatus, RequestType};
+use crate::error::AppError;
+use crate::service::requests::{self, NewRequest, RequestListQuery};
+
+/// A new request. `type` says which kind; each kind has its own fields.
+#[derive(Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SubmitRequest {
+    /// A certificate from the built-in CA for the key in a PKCS#10 CSR.
+    #[schema(example = json!({
+        "type": "certificate",
+        "csr": "-----BEGIN CERTIFICATE REQUEST-----\nMIIB...\n-----END CERTIFICATE REQUEST-----\n",
+        "reason": "TLS for the build server",
+        "validity_days": 90
+    }))]
+    Certificate {
+        /// PEM-encoded PKCS#10 certificate signing request.
+        csr: String,
+        /// Why the certificate is needed.
+        reason: String,
+        /// 1 to the CA's maximum (397 by default); default 90.
+        #[schema(minimum = 1, maximum = 397)]
+        validity_days: Option<u32>,
+    },
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DashboardQuery {
+    /// Only requests in this status.
+    pub status: Option<RequestStatus>,
+    /// Only requests of this type.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub request_type: Option<RequestType>,
+    /// Page of requests, from 1.
+    #[param(minimum = 1, maximum = 1000000)]
+    pub requests_page: Option<i64>,
+    /// Page of certificates, from 1.
+    #[param(minimum = 1, maximum = 1000000)]
+    pub certificates_page: Option<i64>,
+    /// Items per page of each list, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub per_page: Option<i64>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct RequestPath {
+    /// The request's id.
+    pub id: i64,
+}
+
+/// Submit a request. For a certificate, the names and key are read from the CSR and checked
+/// against the CA's policy; each refusal names the field, name or key at fault.
+#[utoipa::path(
+    tag = "my requests",
+    request_body = SubmitRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The request, pending", body = RequestDetail),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[post("/myrequests")]
+pub async fn submit_request(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    body: ApiJson<SubmitRequest>,
+) -> Result<HttpResponse, AppError> {
+    let request = match body.0 {
+        SubmitRequest::Certificate {
+            csr,
+            reason,
+            validity_days,
+        } => NewRequest::Certificate {
+            csr,
+            reason,
+            validity_days,
+        },
+    };
+    let detail = state
+        .run(move |ctx| requests::submit(ctx, &auth.0, request))
+        .await?;
+    Ok(HttpResponse::Created().json(detail))
+}
+
+/// The My Requests dashboard: the caller's requests (newest first) and certificates, each
+/// paginated on its own.
+#[utoipa::path(
+    tag = "my requests",
+    params(DashboardQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The dashboard", body = Dashboard),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[get("/myrequests")]
+pub async fn get_dashboard(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    query: ApiQuery<DashboardQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.0;
+    let requests_page = PageRequest::named(
+        query.requests_page,
+        query.per_page,
+        "requests_page",
+        "per_page",
+    )
+    .map_err(AppError::Validation)?;
+    let certificates_page = PageRequest::named(
+        query.certificates_page,
+        query.per_page,
+        "certificates_page",
+        "per_page",
+    )
+    .map_err(AppError::Validation)?;
+    let list = RequestListQuery {
+        status: query.status,
+        request_type: query.request_type,
+        page: requests_page,
+    };
+    let dashboard = state
+        .run(move |ctx| requests::dashboard(ctx, &auth.0, list, certificates_page))
+        .await?;
+    Ok(HttpResponse::Ok().json(dashboard))
+}
+
+/// Counts of the caller's requests by status, their active certificates, and their activity of
+/// the last 30 days (10 requests and 10 certificates at most, newest first).
+#[utoipa::path(
+    tag = "my requests",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The statistics", body = RequestStats),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[get("/myrequests/stats")]
+pub async fn get_request_stats(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+) -> Result<HttpResponse, AppError> {
+    let stats = state.run(move |ctx| requests::stats(ctx, &auth.0)).await?;
+    Ok(HttpResponse::Ok().json(stats))
+}
+
+/// One of the caller's requests, in full: CSR, names, decisions and the event trail.
+#[utoipa::path(
+    tag = "my requests",
+    params(RequestPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The request", body = RequestDetail),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[get("/myrequests/{id}")]
+pub async fn get_my_request(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<RequestPath>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.id;
+    let detail = state
+        .run(move |ctx| requests::show_mine(ctx, &auth.0, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(detail))
+}
+
+/// Cancel one of the caller's pending requests: it becomes `rejected` with the reason
+/// `Cancelled by requester`. Not pending: 409, and nothing changes.
+#[utoipa::path(
+    tag = "my requests",
+    params(RequestPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The cancelled request", body = RequestDetail),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[post("/myrequests/{id}/cancel")]
+pub async fn cancel_request(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<RequestPath>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.id;
+    let detail = state
+        .run(move |ctx| requests::cancel(ctx, &auth.0, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(detail))
+}

@@ -1,0 +1,220 @@
+//! Queries on `certificates`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{certificates, users};
+use super::{DbConnection, MultiBackend};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = certificates)]
+pub struct CertificateRow {
+    pub id: i64,
+    pub owner_id: i64,
+    pub request_id: Option<i64>,
+    pub source: String,
+    pub serial_number: String,
+    pub common_name: Option<String>,
+    pub subject_alt_names: String,
+    pub issuer: String,
+    pub pem: String,
+    pub fingerprint_sha256: String,
+    pub public_key_fingerprint: String,
+    pub created_at: NaiveDateTime,
+    pub valid_from: NaiveDateTime,
+    pub valid_until: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub revocation_reason: Option<String>,
+    pub requester_email: Option<String>,
+    pub uploaded_by: Option<String>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = certificates)]
+pub struct NewCertificateRow<'a> {
+    pub owner_id: i64,
+    pub request_id: Option<i64>,
+    pub source: &'a str,
+    pub serial_number: &'a str,
+    pub common_name: Option<&'a str>,
+    pub subject_alt_names: &'a str,
+    pub issuer: &'a str,
+    pub pem: &'a str,
+    pub fingerprint_sha256: &'a str,
+    pub public_key_fingerprint: &'a str,
+    pub created_at: NaiveDateTime,
+    pub valid_from: NaiveDateTime,
+    pub valid_until: NaiveDateTime,
+    pub requester_email: Option<&'a str>,
+    pub uploaded_by: Option<&'a str>,
+}
+
+/// A certificate with its owner's username.
+pub type CertificateWithOwner = (CertificateRow, String);
+
+/// Filters of a certificate list.
+#[derive(Debug, Clone, Default)]
+pub struct CertificateFilter {
+    pub owner_id: Option<i64>,
+    pub owner_username: Option<String>,
+    /// `active`, `revoked` or `expired`.
+    pub status: Option<String>,
+    /// Still valid now but not after this moment.
+    pub expires_before: Option<NaiveDateTime>,
+}
+
+type Boxed<'a> = diesel::dsl::IntoBoxed<
+    'a,
+    diesel::dsl::InnerJoin<certificates::table, users::table>,
+    MultiBackend,
+>;
+
+fn filtered(filter: &CertificateFilter, now: NaiveDateTime) -> Boxed<'_> {
+    let mut query = certificates::table.inner_join(users::table).into_boxed();
+    if let Some(owner) = filter.owner_id {
+        query = query.filter(certificates::owner_id.eq(owner));
+    }
+    if let Some(username) = &filter.owner_username {
+        query = query.filter(users::username.eq(username.clone()));
+    }
+    query = match filter.status.as_deref() {
+        Some("active") => query
+            .filter(certificates::revoked_at.is_null())
+            .filter(certificates::valid_until.gt(now)),
+        Some("revoked") => query.filter(certificates::revoked_at.is_not_null()),
+        Some("expired") => query
+            .filter(certificates::revoked_at.is_null())
+            .filter(certificates::valid_until.le(now)),
+        _ => query,
+    };
+    if let Some(before) = filter.expires_before {
+        query = query
+            .filter(certificates::valid_until.gt(now))
+            .filter(certificates::valid_until.le(before));
+    }
+    query
+}
+
+/// One page of certificates, newest first, with the total that match.
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &CertificateFilter,
+    now: NaiveDateTime,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<CertificateWithOwner>, i64)> {
+    let total = filtered(filter, now).count().get_result(conn)?;
+    let rows = filtered(filter, now)
+        .order((certificates::created_at.desc(), certificates::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .select((CertificateRow::as_select(), users::username))
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// A certificate with its owner; with `owner_id`, only if it is theirs.
+pub fn find(
+    conn: &mut DbConnection,
+    id: i64,
+    owner_id: Option<i64>,
+) -> QueryResult<Option<CertificateWithOwner>> {
+    let mut query = certificates::table
+        .inner_join(users::table)
+        .filter(certificates::id.eq(id))
+        .into_boxed();
+    if let Some(owner) = owner_id {
+        query = query.filter(certificates::owner_id.eq(owner));
+    }
+    query
+        .select((CertificateRow::as_select(), users::username))
+        .first(conn)
+        .optional()
+}
+
+pub fn insert(conn: &mut DbConnection, certificate: &NewCertificateRow<'_>) -> QueryResult<i64> {
+    diesel::insert_into(certificates::table)
+        .values(certificate)
+        .returning(certificates::id)
+        .get_result(conn)
+}
+
+/// Revokes a certificate that is not revoked yet; with `owner_id`, only if it is theirs.
+pub fn revoke(
+    conn: &mut DbConnection,
+    id: i64,
+    owner_id: Option<i64>,
+    reason: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let target = certificates::table
+        .filter(certificates::id.eq(id))
+        .filter(certificates::revoked_at.is_null());
+    let changes = (
+        certificates::revoked_at.eq(now),
+        certificates::revocation_reason.eq(reason),
+    );
+    let updated = match owner_id {
+        Some(owner) => diesel::update(target.filter(certificates::owner_id.eq(owner)))
+            .set(changes)
+            .execute(conn)?,
+        None => diesel::update(target).set(changes).execute(conn)?,
+    };
+    Ok(updated == 1)
+}
+
+/// Whether any certificate with this key was revoked for key compromise.
+pub fn key_compromised(conn: &mut DbConnection, public_key_fingerprint: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        certificates::table
+            .filter(certificates::public_key_fingerprint.eq(public_key_fingerprint))
+            .filter(certificates::revocation_reason.eq("key_compromise")),
+    ))
+    .get_result(conn)
+}
+
+/// Every revoked certificate the CA issued: serial, when, why.
+pub fn revoked_issued(
+    conn: &mut DbConnection,
+) -> QueryResult<Vec<(String, NaiveDateTime, Option<String>)>> {
+    certificates::table
+        .filter(certificates::source.eq("issued"))
+        .filter(certificates::revoked_at.is_not_null())
+        .order(certificates::revoked_at.asc())
+        .select((
+            certificates::serial_number,
+            certificates::revoked_at.assume_not_null(),
+            certificates::revocation_reason,
+        ))
+        .load(conn)
+}
+
+/// How many of a user's certificates are neither revoked nor expired.
+pub fn count_active(
+    conn: &mut DbConnection,
+    owner_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<i64> {
+    certificates::table
+        .filter(certificates::owner_id.eq(owner_id))
+        .filter(certificates::revoked_at.is_null())
+        .filter(certificates::valid_until.gt(now))
+        .count()
+        .get_result(conn)
+}
+
+/// A user's newest certificates since `since`, at most `limit`.
+pub fn recent(
+    conn: &mut DbConnection,
+    owner_id: i64,
+    since: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<CertificateRow>> {
+    certificates::table
+        .filter(certificates::owner_id.eq(owner_id))
+        .filter(certificates::created_at.ge(since))
+        .order((certificates::created_at.desc(), certificates::id.desc()))
+        .limit(limit)
+        .select(CertificateRow::as_select())
+        .load(conn)
+}

@@ -1,0 +1,234 @@
+//! Requests as clients see them: types, statuses, decisions and the event trail.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::FieldError;
+
+/// What is being asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestType {
+    Certificate,
+    Access,
+}
+
+impl RequestType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestType::Certificate => "certificate",
+            RequestType::Access => "access",
+        }
+    }
+}
+
+impl FromStr for RequestType {
+    type Err = FieldError;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "certificate" => Ok(RequestType::Certificate),
+            "access" => Ok(RequestType::Access),
+            _ => Err(FieldError::new("type", "must be certificate or access")),
+        }
+    }
+}
+
+/// Where a request stands. It only moves forward: `pending` to `approved`, `rejected` or
+/// `expired`. A pending request whose expiry has passed is `expired` everywhere at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    Pending,
+    Approved,
+    Rejected,
+    Expired,
+}
+
+impl RequestStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestStatus::Pending => "pending",
+            RequestStatus::Approved => "approved",
+            RequestStatus::Rejected => "rejected",
+            RequestStatus::Expired => "expired",
+        }
+    }
+}
+
+impl FromStr for RequestStatus {
+    type Err = FieldError;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "pending" => Ok(RequestStatus::Pending),
+            "approved" => Ok(RequestStatus::Approved),
+            "rejected" => Ok(RequestStatus::Rejected),
+            "expired" => Ok(RequestStatus::Expired),
+            _ => Err(FieldError::new(
+                "status",
+                "must be pending, approved, rejected or expired",
+            )),
+        }
+    }
+}
+
+/// A confirmer's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Confirm,
+    Reject,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Confirm => "confirm",
+            Decision::Reject => "reject",
+        }
+    }
+}
+
+/// Who asked, as other users see them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Requester {
+    #[schema(example = "jdoe")]
+    pub username: String,
+    #[schema(example = "Jane Doe")]
+    pub name: String,
+    #[schema(example = "jane.doe@example.com")]
+    pub email: String,
+}
+
+/// Where a request came from.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RequestMetadata {
+    /// The requester's e-mail address when the request was made.
+    #[schema(example = "jane.doe@example.com")]
+    pub requester_email: String,
+}
+
+/// A request in a list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RequestSummary {
+    #[schema(example = 42)]
+    pub id: i64,
+    #[serde(rename = "type")]
+    pub request_type: RequestType,
+    pub status: RequestStatus,
+    #[schema(example = "jdoe")]
+    pub requester: String,
+    #[schema(example = "Certificate for the build server")]
+    pub reason: String,
+    #[schema(example = "build.example.com")]
+    pub common_name: Option<String>,
+    #[schema(example = json!(["build.example.com"]))]
+    pub subject_alt_names: Vec<String>,
+    pub requested_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub approved_at: Option<DateTime<Utc>>,
+    pub rejected_at: Option<DateTime<Utc>>,
+    pub rejection_reason: Option<String>,
+    pub confirmations_required: i32,
+    pub confirmations_left: i32,
+    pub certificate_id: Option<i64>,
+}
+
+/// One decision taken on a request.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DecisionView {
+    #[schema(example = "alice")]
+    pub username: String,
+    pub decision: Decision,
+    pub reason: Option<String>,
+    #[schema(example = 1)]
+    pub level: i32,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// One entry of a request's append-only trail.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventView {
+    /// `submitted`, `confirmed`, `approved`, `issued`, `rejected`, `cancelled`.
+    #[schema(example = "submitted")]
+    pub event: String,
+    /// Who did it; absent for what the service did itself.
+    #[schema(example = "jdoe")]
+    pub actor: Option<String>,
+    pub detail: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// Everything about one request.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RequestDetail {
+    #[serde(flatten)]
+    pub summary: RequestSummary,
+    pub requester_details: Requester,
+    pub updated_at: DateTime<Utc>,
+    /// The certificate signing request, in PEM.
+    pub csr: Option<String>,
+    #[schema(example = "ECDSA-P256")]
+    pub key_algorithm: Option<String>,
+    #[schema(example = 90)]
+    pub validity_days: Option<i32>,
+    pub metadata: RequestMetadata,
+    pub decisions: Vec<DecisionView>,
+    pub events: Vec<EventView>,
+}
+
+/// The caller's requests and certificates, each paginated on its own.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Dashboard {
+    pub requests: super::pagination::Page<RequestSummary>,
+    pub certificates: super::pagination::Page<super::certificate::Certificate>,
+}
+
+/// A request in recent activity.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RecentRequest {
+    pub id: i64,
+    #[serde(rename = "type")]
+    pub request_type: RequestType,
+    pub common_name: Option<String>,
+    pub status: RequestStatus,
+    pub requested_at: DateTime<Utc>,
+    pub approved_at: Option<DateTime<Utc>>,
+    pub rejected_at: Option<DateTime<Utc>>,
+}
+
+/// A certificate in recent activity.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RecentCertificate {
+    pub id: i64,
+    pub common_name: Option<String>,
+    pub status: super::certificate::CertificateStatus,
+    pub created_at: DateTime<Utc>,
+    pub valid_until: DateTime<Utc>,
+}
+
+/// The last 30 days: at most 10 requests and 10 certificates, newest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RecentActivity {
+    pub requests: Vec<RecentRequest>,
+    pub certificates: Vec<RecentCertificate>,
+}
+
+/// A summary of the caller's requests and certificates.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "pending": 2, "approved": 5, "rejected": 1, "expired": 0, "active_certificates": 4,
+    "recent_activity": {"requests": [], "certificates": []}
+}))]
+pub struct RequestStats {
+    pub pending: i64,
+    pub approved: i64,
+    pub rejected: i64,
+    pub expired: i64,
+    pub active_certificates: i64,
+    pub recent_activity: RecentActivity,
+}

@@ -1,0 +1,274 @@
+//! Certificates: listing, showing, downloading, importing and revoking them, and the CA's own
+//! certificate and revocation list. Owners see their own; administrators see anyone's.
+
+use chrono::{Duration, NaiveDateTime};
+
+use super::Context;
+use super::auth::VerifiedToken;
+use super::requests::record_event;
+use crate::db::certificates::{
+    self as cert_db, CertificateFilter, CertificateRow, NewCertificateRow,
+};
+use crate::db::{self, DbConnection};
+use crate::domain::certificate::{Certificate, CertificateMetadata, CertificateStatus};
+use crate::domain::pagination::{Page, PageRequest};
+use crate::domain::request::RecentCertificate;
+use crate::domain::time::utc;
+use crate::error::AppError;
+use crate::pki::{self, RevocationReason, RevokedEntry};
+
+/// Certificate list filters, as received.
+#[derive(Debug, Clone, Default)]
+pub struct CertificateListQuery {
+    /// Administrators only: this owner's certificates.
+    pub owner: Option<String>,
+    pub status: Option<CertificateStatus>,
+    pub expires_within_days: Option<u32>,
+    pub page: PageRequest,
+}
+
+/// How a downloaded certificate is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// The certificate followed by the CA certificate (for certificates this CA issued).
+    Pem,
+    /// The certificate alone.
+    Der,
+}
+
+/// The caller's certificates, or anyone's for an administrator.
+pub fn list(
+    ctx: &Context,
+    token: &VerifiedToken,
+    query: CertificateListQuery,
+) -> Result<Page<Certificate>, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    let mut filter = CertificateFilter {
+        status: query.status.map(|s| status_name(s).to_owned()),
+        expires_before: query
+            .expires_within_days
+            .map(|days| ctx.clock.now_naive() + Duration::days(i64::from(days))),
+        ..CertificateFilter::default()
+    };
+    match (me.is_admin(), query.owner) {
+        (true, owner) => filter.owner_username = owner,
+        (false, Some(owner)) if owner != me.username => {
+            return Err(AppError::forbidden(
+                "only administrators may list other users' certificates",
+            ));
+        }
+        (false, _) => filter.owner_id = Some(me.id),
+    }
+    list_page(ctx, &mut conn, &filter, query.page)
+}
+
+pub(super) fn list_page(
+    ctx: &Context,
+    conn: &mut DbConnection,
+    filter: &CertificateFilter,
+    page: PageRequest,
+) -> Result<Page<Certificate>, AppError> {
+    let now = ctx.clock.now_naive();
+    let (rows, total) = cert_db::list(conn, filter, now, page.offset(), page.limit())?;
+    let items = rows
+        .into_iter()
+        .map(|(row, owner)| to_certificate(row, owner, now))
+        .collect();
+    Ok(Page::new(items, page, total))
+}
+
+/// One certificate: the caller's own, or anyone's for an administrator; otherwise not found.
+pub fn show(ctx: &Context, token: &VerifiedToken, id: i64) -> Result<Certificate, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    let (row, owner) = require_certificate(&mut conn, id, (!me.is_admin()).then_some(me.id))?;
+    Ok(to_certificate(row, owner, ctx.clock.now_naive()))
+}
+
+/// A certificate's bytes in the asked encoding.
+pub fn download(
+    ctx: &Context,
+    token: &VerifiedToken,
+    id: i64,
+    encoding: Encoding,
+) -> Result<Vec<u8>, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    let (row, _) = require_certificate(&mut conn, id, (!me.is_admin()).then_some(me.id))?;
+    match encoding {
+        Encoding::Der => {
+            let parsed =
+                pem::parse(&row.pem).map_err(|e| AppError::Internal(format!("stored PEM: {e}")))?;
+            Ok(parsed.into_contents())
+        }
+        Encoding::Pem if row.source == "issued" => {
+            Ok(format!("{}{}", ensure_newline(&row.pem), ctx.ca.cert_pem()).into_bytes())
+        }
+        Encoding::Pem => Ok(ensure_newline(&row.pem).into_bytes()),
+    }
+}
+
+fn ensure_newline(pem: &str) -> String {
+    if pem.ends_with('\n') {
+        pem.to_owned()
+    } else {
+        format!("{pem}\n")
+    }
+}
+
+/// Registers a certificate the caller already holds, so it shows on their dashboard.
+pub fn import(
+    ctx: &Context,
+    token: &VerifiedToken,
+    pem_text: &str,
+) -> Result<Certificate, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    let info = pki::parse_certificate_pem(pem_text)?;
+    let now = ctx.clock.now_naive();
+    let names = serde_json::to_string(&info.subject_alt_names)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let id = cert_db::insert(
+        &mut conn,
+        &NewCertificateRow {
+            owner_id: me.id,
+            request_id: None,
+            source: "imported",
+            serial_number: &info.serial_hex,
+            common_name: info.common_name.as_deref(),
+            subject_alt_names: &names,
+            issuer: &info.issuer,
+            pem: &info.pem,
+            fingerprint_sha256: &info.fingerprint_sha256,
+            public_key_fingerprint: &info.public_key_fingerprint,
+            created_at: now,
+            valid_from: info.not_before.naive_utc(),
+            valid_until: info.not_after.naive_utc(),
+            requester_email: None,
+            uploaded_by: Some(&me.username),
+        },
+    )
+    .map_err(|e| match db::unique_violation(&e) {
+        Some(_) => AppError::conflict(
+            "certificate_exists",
+            "you have already registered this certificate",
+        ),
+        None => e.into(),
+    })?;
+    let (row, owner) = require_certificate(&mut conn, id, None)?;
+    Ok(to_certificate(row, owner, now))
+}
+
+/// Revokes a certificate: its owner or an administrator. A second revocation is 409.
+pub fn revoke(
+    ctx: &Context,
+    token: &VerifiedToken,
+    id: i64,
+    reason: RevocationReason,
+) -> Result<Certificate, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    let owner_scope = (!me.is_admin()).then_some(me.id);
+    let now = ctx.clock.now_naive();
+    db::write_transaction(&mut conn, |conn| {
+        let (row, _) = require_certificate(conn, id, owner_scope)?;
+        if !cert_db::revoke(conn, id, owner_scope, reason.as_str(), now)? {
+            return Err(AppError::conflict(
+                "already_revoked",
+                "the certificate is already revoked",
+            ));
+        }
+        if let Some(request_id) = row.request_id {
+            let detail = format!("certificate {id}: {}", reason.as_str());
+            record_event(conn, request_id, Some(me.id), "revoked", Some(&detail), now)?;
+        }
+        Ok::<_, AppError>(())
+    })?;
+    tracing::info!(certificate_id = id, by = %me.username, reason = reason.as_str(), "certificate revoked");
+    let (row, owner) = require_certificate(&mut conn, id, None)?;
+    Ok(to_certificate(row, owner, now))
+}
+
+/// The CA certificate in PEM.
+pub fn ca_certificate(ctx: &Context) -> String {
+    ctx.ca.cert_pem()
+}
+
+/// A current CRL in DER, signed by the CA, listing every revoked certificate it issued.
+pub fn crl(ctx: &Context) -> Result<Vec<u8>, AppError> {
+    let revoked = cert_db::revoked_issued(&mut *ctx.conn()?)?;
+    let entries: Vec<RevokedEntry> = revoked
+        .into_iter()
+        .map(|(serial, at, reason)| RevokedEntry {
+            serial_hex: serial,
+            revoked_at: utc(at),
+            reason: reason
+                .as_deref()
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(RevocationReason::Unspecified),
+        })
+        .collect();
+    let now = ctx.clock.now();
+    let number = u64::try_from(now.timestamp()).unwrap_or_default();
+    Ok(ctx.ca.crl_der(&entries, now, number)?)
+}
+
+fn require_certificate(
+    conn: &mut DbConnection,
+    id: i64,
+    owner_id: Option<i64>,
+) -> Result<(CertificateRow, String), AppError> {
+    cert_db::find(conn, id, owner_id)?
+        .ok_or_else(|| AppError::not_found(format!("no certificate {id}")))
+}
+
+fn status_name(status: CertificateStatus) -> &'static str {
+    match status {
+        CertificateStatus::Active => "active",
+        CertificateStatus::Revoked => "revoked",
+        CertificateStatus::Expired => "expired",
+    }
+}
+
+fn status_of(row: &CertificateRow, now: NaiveDateTime) -> CertificateStatus {
+    if row.revoked_at.is_some() {
+        CertificateStatus::Revoked
+    } else if row.valid_until <= now {
+        CertificateStatus::Expired
+    } else {
+        CertificateStatus::Active
+    }
+}
+
+pub(super) fn to_certificate(
+    row: CertificateRow,
+    owner: String,
+    now: NaiveDateTime,
+) -> Certificate {
+    Certificate {
+        id: row.id,
+        status: status_of(&row, now),
+        subject_alt_names: serde_json::from_str(&row.subject_alt_names).unwrap_or_default(),
+        serial_number: row.serial_number,
+        common_name: row.common_name,
+        issuer: row.issuer,
+        owner,
+        created_at: utc(row.created_at),
+        valid_from: utc(row.valid_from),
+        valid_until: utc(row.valid_until),
+        revoked_at: row.revoked_at.map(utc),
+        revocation_reason: row.revocation_reason,
+        fingerprint_sha256: row.fingerprint_sha256,
+        request_id: row.request_id,
+        metadata: CertificateMetadata {
+            requester_email: row.requester_email,
+            uploaded_by: row.uploaded_by,
+        },
+    }
+}
+
+pub(super) fn to_recent_certificate(row: CertificateRow, now: NaiveDateTime) -> RecentCertificate {
+    RecentCertificate {
+        id: row.id,
+        status: status_of(&row, now),
+        common_name: row.common_name,
+        created_at: utc(row.created_at),
+        valid_until: utc(row.valid_until),
+    }
+}
