@@ -33,6 +33,7 @@ pub const OPENAPI_PATH: &str = "/api/v3/openapi.json";
         (name = "incoming requests", description = "Approvers' review queue and decisions; every request for admins"),
         (name = "certificates", description = "Certificates issued by the CA or imported by their owners"),
         (name = "ca", description = "The certificate authority's certificate and revocation list"),
+        (name = "safes", description = "Safes, their privileged accounts and who may request or confirm"),
         (name = "health", description = "Liveness and readiness probes"),
     ),
     components(

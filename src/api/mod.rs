@@ -9,6 +9,7 @@ pub mod incoming_requests;
 pub mod middleware;
 pub mod my_requests;
 pub mod problem;
+pub mod safes;
 pub mod sessions;
 pub mod users;
 
@@ -105,6 +106,7 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(my_requests::get_request_stats)
                 .service(my_requests::get_my_request)
                 .service(my_requests::cancel_request)
+                .service(my_requests::use_request)
                 .service(incoming_requests::list_incoming_requests)
                 .service(incoming_requests::get_incoming_request)
                 .service(incoming_requests::confirm_request)
@@ -116,6 +118,20 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(certificates::download_certificate)
                 .service(certificates::revoke_certificate)
                 .service(certificates::get_ca_certificate)
-                .service(certificates::get_ca_crl),
+                .service(certificates::get_ca_crl)
+                .service(safes::create_safe)
+                .service(safes::list_safes)
+                .service(safes::get_safe)
+                .service(safes::update_safe)
+                .service(safes::delete_safe)
+                .service(safes::create_account)
+                .service(safes::list_accounts)
+                .service(safes::get_account)
+                .service(safes::delete_account)
+                .service(safes::list_members)
+                .service(safes::put_safe_member)
+                .service(safes::delete_safe_member)
+                .service(safes::put_safe_group)
+                .service(safes::delete_safe_group),
         );
 }

@@ -7,12 +7,16 @@ use utoipa::{IntoParams, ToSchema};
 use super::AppState;
 use super::extract::{ApiJson, ApiQuery, Authenticated};
 use super::problem::{
-    BadRequest, Conflict, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized,
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized,
     UnsupportedMediaType,
 };
+use chrono::{DateTime, Utc};
+
+use crate::domain::access::{AccessGrant, AccessType, AdditionalInfo, OperationType, Ticket};
 use crate::domain::pagination::PageRequest;
 use crate::domain::request::{Dashboard, RequestDetail, RequestStats, RequestStatus, RequestType};
 use crate::error::AppError;
+use crate::service::access_requests::{self, AccessInput};
 use crate::service::requests::{self, NewRequest, RequestListQuery};
 
 /// A new request. `type` says which kind; each kind has its own fields.
@@ -34,6 +38,33 @@ pub enum SubmitRequest {
         /// 1 to the CA's maximum (397 by default); default 90.
         #[schema(minimum = 1, maximum = 397)]
         validity_days: Option<u32>,
+    },
+    /// Access to a privileged account kept in a safe, for a reason and a time window.
+    #[schema(example = json!({
+        "type": "access",
+        "account_id": 12,
+        "reason": "Patch the database server tonight",
+        "access_type": "multiple",
+        "access_from": "2026-11-23T20:00:00Z",
+        "access_to": "2026-11-23T23:00:00Z",
+        "operation_type": "open",
+        "ticketing_system": {"name": "ServiceNow", "number": "CHG0012345"},
+        "additional_info": {"reference_no": "CHG-2026-118", "emergency": false}
+    }))]
+    Access {
+        account_id: i64,
+        /// Why access is needed: at least 10 characters once trimmed.
+        #[schema(min_length = 10, max_length = 2000)]
+        reason: String,
+        access_type: AccessType,
+        /// Start of the window (required for `multiple`; default now).
+        access_from: Option<DateTime<Utc>>,
+        /// End of the window (required for `multiple`; default: the longest the safe allows).
+        access_to: Option<DateTime<Utc>>,
+        operation_type: OperationType,
+        /// Required when the safe says so.
+        ticketing_system: Option<Ticket>,
+        additional_info: Option<AdditionalInfo>,
     },
 }
 
@@ -65,7 +96,8 @@ pub struct RequestPath {
 }
 
 /// Submit a request. For a certificate, the names and key are read from the CSR and checked
-/// against the CA's policy; each refusal names the field, name or key at fault.
+/// against the CA's policy; for access, the safe's rules apply (who may ask, the reason, the
+/// window, a ticket). Each refusal names the field, name or key at fault.
 #[utoipa::path(
     tag = "my requests",
     request_body = SubmitRequest,
@@ -74,6 +106,7 @@ pub struct RequestPath {
         (status = 201, description = "The request, pending", body = RequestDetail),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -96,6 +129,25 @@ pub async fn submit_request(
             reason,
             validity_days,
         },
+        SubmitRequest::Access {
+            account_id,
+            reason,
+            access_type,
+            access_from,
+            access_to,
+            operation_type,
+            ticketing_system,
+            additional_info,
+        } => NewRequest::Access(AccessInput {
+            account_id,
+            reason,
+            access_type,
+            access_from,
+            access_to,
+            operation_type,
+            ticketing_system,
+            additional_info,
+        }),
     };
     let detail = state
         .run(move |ctx| requests::submit(ctx, &auth.0, request))
@@ -218,4 +270,32 @@ pub async fn cancel_request(
         .run(move |ctx| requests::cancel(ctx, &auth.0, id))
         .await?;
     Ok(HttpResponse::Ok().json(detail))
+}
+
+/// Use an approved access request inside its window: answers how to reach the account (address,
+/// user name, safe, name) and records the use. A one-time request is spent by its first use.
+/// Not approved, spent, or outside the window: 409.
+#[utoipa::path(
+    tag = "my requests",
+    params(RequestPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "How to reach the account", body = AccessGrant),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[post("/myrequests/{id}/use")]
+pub async fn use_request(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<RequestPath>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.id;
+    let grant = state
+        .run(move |ctx| access_requests::use_access(ctx, &auth.0, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(grant))
 }

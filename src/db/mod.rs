@@ -4,6 +4,7 @@
 pub mod certificates;
 pub mod login_attempts;
 pub mod requests;
+pub mod safes;
 pub mod schema;
 pub mod sessions;
 pub mod users;

@@ -4,8 +4,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{request_decisions, request_events, requests, users};
+use super::schema::{
+    request_decisions, request_events, requests, safe_accounts, safe_members, safes, users,
+};
 use super::{DbConnection, MultiBackend};
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = requests)]
@@ -32,9 +35,25 @@ pub struct RequestRow {
     pub public_key_fingerprint: Option<String>,
     pub validity_days: Option<i32>,
     pub certificate_id: Option<i64>,
+    pub safe_id: Option<i64>,
+    pub account_id: Option<i64>,
+    pub access_type: Option<String>,
+    pub operation_type: Option<String>,
+    pub access_from: Option<NaiveDateTime>,
+    pub access_to: Option<NaiveDateTime>,
+    pub ticketing_system: Option<String>,
+    pub ticket_id: Option<String>,
+    pub reference_no: Option<String>,
+    pub emergency: Option<bool>,
+    pub policy_version: Option<i32>,
+    pub level2_required: i32,
+    pub level2_given: i32,
+    pub invalid_flags: i32,
+    pub use_count: i32,
+    pub last_used_at: Option<NaiveDateTime>,
 }
 
-#[derive(Debug, Insertable)]
+#[derive(Debug, Default, Insertable)]
 #[diesel(table_name = requests)]
 pub struct NewRequestRow<'a> {
     pub request_type: &'a str,
@@ -52,18 +71,44 @@ pub struct NewRequestRow<'a> {
     pub key_algorithm: Option<&'a str>,
     pub public_key_fingerprint: Option<&'a str>,
     pub validity_days: Option<i32>,
+    pub safe_id: Option<i64>,
+    pub account_id: Option<i64>,
+    pub access_type: Option<&'a str>,
+    pub operation_type: Option<&'a str>,
+    pub access_from: Option<NaiveDateTime>,
+    pub access_to: Option<NaiveDateTime>,
+    pub ticketing_system: Option<&'a str>,
+    pub ticket_id: Option<&'a str>,
+    pub reference_no: Option<&'a str>,
+    pub emergency: Option<bool>,
+    pub policy_version: Option<i32>,
+    pub level2_required: i32,
 }
 
 /// A request with its requester's username, name and e-mail.
 pub type RequestWithRequester = (RequestRow, (String, String, String));
 
-/// The statuses a list may ask for; `Expired` and `Pending` are told apart by `expires_at`.
+/// The statuses a list may ask for. What a request shows also depends on the time: a pending
+/// request past `expires_at` is expired; a live one whose access window is over is invalid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusFilter {
     Pending,
     Approved,
     Rejected,
     Expired,
+    Invalid,
+}
+
+/// Who is reviewing: certificate requests are for approvers; access requests for the confirmers
+/// their safe names, directly or through their role.
+#[derive(Debug, Clone)]
+pub struct Reviewer {
+    pub user_id: i64,
+    pub role: String,
+    pub reviews_certificates: bool,
+    /// Only what the reviewer can act on now (the request's current level, their group not
+    /// having acted yet); otherwise anything the reviewer confirms at any level.
+    pub actionable_now: bool,
 }
 
 /// Filters of a request list.
@@ -76,10 +121,97 @@ pub struct RequestFilter {
     pub not_requester_id: Option<i64>,
     /// Leave out requests this user has already decided.
     pub undecided_by: Option<i64>,
+    pub reviewer: Option<Reviewer>,
 }
+
+type Source = diesel::dsl::InnerJoinQuerySource<requests::table, users::table>;
 
 type Boxed<'a> =
     diesel::dsl::IntoBoxed<'a, diesel::dsl::InnerJoin<requests::table, users::table>, MultiBackend>;
+
+type Condition =
+    Box<dyn BoxableExpression<Source, MultiBackend, SqlType = diesel::sql_types::Bool>>;
+
+fn window_open(now: NaiveDateTime) -> Condition {
+    Box::new(
+        requests::access_to
+            .is_null()
+            .or(requests::access_to.gt(now).assume_not_null()),
+    )
+}
+
+fn window_over(now: NaiveDateTime) -> Condition {
+    Box::new(requests::access_to.le(now).assume_not_null())
+}
+
+fn status_condition(status: StatusFilter, now: NaiveDateTime) -> Condition {
+    let stored = |value: &'static str| -> Condition { Box::new(requests::status.eq(value)) };
+    let not_timed_out: Condition = Box::new(requests::expires_at.gt(now));
+    let timed_out: Condition = Box::new(requests::expires_at.le(now));
+    match status {
+        StatusFilter::Pending => {
+            Box::new(stored("pending").and(not_timed_out).and(window_open(now)))
+        }
+        StatusFilter::Approved => Box::new(stored("approved").and(window_open(now))),
+        StatusFilter::Rejected => stored("rejected"),
+        StatusFilter::Expired => Box::new(stored("expired").or(stored("pending").and(timed_out))),
+        StatusFilter::Invalid => Box::new(
+            stored("invalid")
+                .or(stored("approved").and(window_over(now)))
+                .or(stored("pending").and(not_timed_out).and(window_over(now))),
+        ),
+    }
+}
+
+/// What a reviewer may see: certificate requests if they review those; access requests of safes
+/// where they confirm (at the request's current level and not yet acted for their group, when
+/// only what is actionable now is asked for).
+fn reviewer_condition(reviewer: &Reviewer) -> Condition {
+    let Reviewer {
+        user_id,
+        role,
+        reviews_certificates,
+        actionable_now,
+    } = reviewer.clone();
+    let group_acted = diesel::dsl::exists(
+        request_decisions::table
+            .filter(request_decisions::request_id.eq(requests::id))
+            .filter(request_decisions::level.eq(requests::current_level))
+            .filter(request_decisions::group_role.eq(role.clone())),
+    );
+    let confirms_now = diesel::dsl::exists(
+        safe_members::table
+            .filter(safe_members::safe_id.nullable().eq(requests::safe_id))
+            .filter(safe_members::confirm_level.eq(requests::current_level.nullable()))
+            .filter(
+                safe_members::user_id
+                    .eq(user_id)
+                    .or(safe_members::group_role
+                        .eq(role.clone())
+                        .and(diesel::dsl::not(group_acted))),
+            ),
+    );
+    let confirms_at_all = diesel::dsl::exists(
+        safe_members::table
+            .filter(safe_members::safe_id.nullable().eq(requests::safe_id))
+            .filter(safe_members::confirm_level.is_not_null())
+            .filter(
+                safe_members::user_id
+                    .eq(user_id)
+                    .or(safe_members::group_role.eq(role)),
+            ),
+    );
+    let access: Condition = if actionable_now {
+        Box::new(requests::request_type.eq("access").and(confirms_now))
+    } else {
+        Box::new(requests::request_type.eq("access").and(confirms_at_all))
+    };
+    if reviews_certificates {
+        Box::new(requests::request_type.eq("certificate").or(access))
+    } else {
+        access
+    }
+}
 
 fn filtered(filter: &RequestFilter, now: NaiveDateTime) -> Boxed<'_> {
     let mut query = requests::table.inner_join(users::table).into_boxed();
@@ -92,25 +224,18 @@ fn filtered(filter: &RequestFilter, now: NaiveDateTime) -> Boxed<'_> {
     if let Some(kind) = &filter.request_type {
         query = query.filter(requests::request_type.eq(kind.clone()));
     }
-    query = match filter.status {
-        None => query,
-        Some(StatusFilter::Pending) => query
-            .filter(requests::status.eq("pending"))
-            .filter(requests::expires_at.gt(now)),
-        Some(StatusFilter::Expired) => query.filter(
-            requests::status.eq("expired").or(requests::status
-                .eq("pending")
-                .and(requests::expires_at.le(now))),
-        ),
-        Some(StatusFilter::Approved) => query.filter(requests::status.eq("approved")),
-        Some(StatusFilter::Rejected) => query.filter(requests::status.eq("rejected")),
-    };
+    if let Some(status) = filter.status {
+        query = query.filter(status_condition(status, now));
+    }
     if let Some(user) = filter.undecided_by {
         query = query.filter(diesel::dsl::not(diesel::dsl::exists(
             request_decisions::table
                 .filter(request_decisions::request_id.eq(requests::id))
                 .filter(request_decisions::user_id.eq(user)),
         )));
+    }
+    if let Some(reviewer) = &filter.reviewer {
+        query = query.filter(reviewer_condition(reviewer));
     }
     query
 }
@@ -221,16 +346,23 @@ pub fn reject(
     id: i64,
     requester_id: Option<i64>,
     reason: &str,
+    invalid_flags: i32,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let target = requests::table
         .filter(requests::id.eq(id))
         .filter(requests::status.eq("pending"))
-        .filter(requests::expires_at.gt(now));
+        .filter(requests::expires_at.gt(now))
+        .filter(
+            requests::access_to
+                .is_null()
+                .or(requests::access_to.gt(now)),
+        );
     let changes = (
         requests::status.eq("rejected"),
         requests::rejected_at.eq(now),
         requests::rejection_reason.eq(reason),
+        requests::invalid_flags.eq(invalid_flags),
         requests::updated_at.eq(now),
     );
     let updated = match requester_id {
@@ -242,32 +374,134 @@ pub fn reject(
     Ok(updated == 1)
 }
 
-/// Counts one more confirmation on a live pending request. Returns the new count, or `None`
-/// when the request is no longer live and pending.
+/// Counts one more confirmation at `level` on a live pending request still at that level.
+/// Returns the new count at that level, or `None` when the request moved on or ended.
 pub fn add_confirmation(
     conn: &mut DbConnection,
     id: i64,
+    level: i32,
     now: NaiveDateTime,
 ) -> QueryResult<Option<i32>> {
-    let updated = diesel::update(
-        requests::table
-            .filter(requests::id.eq(id))
-            .filter(requests::status.eq("pending"))
-            .filter(requests::expires_at.gt(now)),
-    )
-    .set((
-        requests::confirmations_given.eq(requests::confirmations_given + 1),
-        requests::updated_at.eq(now),
-    ))
-    .execute(conn)?;
+    let target = requests::table
+        .filter(requests::id.eq(id))
+        .filter(requests::status.eq("pending"))
+        .filter(requests::current_level.eq(level))
+        .filter(requests::expires_at.gt(now))
+        .filter(
+            requests::access_to
+                .is_null()
+                .or(requests::access_to.gt(now)),
+        );
+    let updated = if level == 2 {
+        diesel::update(target)
+            .set((
+                requests::level2_given.eq(requests::level2_given + 1),
+                requests::updated_at.eq(now),
+            ))
+            .execute(conn)?
+    } else {
+        diesel::update(target)
+            .set((
+                requests::confirmations_given.eq(requests::confirmations_given + 1),
+                requests::updated_at.eq(now),
+            ))
+            .execute(conn)?
+    };
     if updated == 0 {
         return Ok(None);
     }
-    requests::table
-        .find(id)
-        .select(requests::confirmations_given)
-        .first(conn)
-        .map(Some)
+    let column = requests::table.find(id);
+    if level == 2 {
+        column.select(requests::level2_given).first(conn).map(Some)
+    } else {
+        column
+            .select(requests::confirmations_given)
+            .first(conn)
+            .map(Some)
+    }
+}
+
+/// Opens level 2 once level 1 has all it needs.
+pub fn advance_to_level_two(
+    conn: &mut DbConnection,
+    id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::update(
+        requests::table
+            .filter(requests::id.eq(id))
+            .filter(requests::status.eq("pending"))
+            .filter(requests::current_level.eq(1)),
+    )
+    .set((requests::current_level.eq(2), requests::updated_at.eq(now)))
+    .execute(conn)
+    .map(|updated| updated == 1)
+}
+
+/// Records one use of an approved access request inside its window. A one-time request is spent
+/// by it: it becomes invalid with `already_used`. Returns false when the request is not the
+/// caller's, not approved, spent, or outside its window.
+pub fn record_use(
+    conn: &mut DbConnection,
+    id: i64,
+    requester_id: i64,
+    now: NaiveDateTime,
+    already_used_flag: i32,
+) -> QueryResult<bool> {
+    let usable = requests::table
+        .filter(requests::id.eq(id))
+        .filter(requests::requester_id.eq(requester_id))
+        .filter(requests::request_type.eq("access"))
+        .filter(requests::status.eq("approved"))
+        .filter(requests::access_from.le(now))
+        .filter(requests::access_to.gt(now));
+    let one_time = diesel::update(usable.filter(requests::access_type.eq("one_time")))
+        .set((
+            requests::use_count.eq(requests::use_count + 1),
+            requests::last_used_at.eq(now),
+            requests::status.eq("invalid"),
+            requests::invalid_flags.eq(already_used_flag),
+            requests::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if one_time == 1 {
+        return Ok(true);
+    }
+    let multiple = diesel::update(usable.filter(requests::access_type.eq("multiple")))
+        .set((
+            requests::use_count.eq(requests::use_count + 1),
+            requests::last_used_at.eq(now),
+            requests::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(multiple == 1)
+}
+
+/// Whether the user has an open access request (live pending, or approved and not over) for the
+/// account whose window overlaps `from..to`.
+pub fn overlapping_open_request(
+    conn: &mut DbConnection,
+    requester_id: i64,
+    account_id: i64,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        requests::table
+            .filter(requests::requester_id.eq(requester_id))
+            .filter(requests::account_id.eq(account_id))
+            .filter(
+                requests::status
+                    .eq("pending")
+                    .and(requests::expires_at.gt(now))
+                    .or(requests::status.eq("approved")),
+            )
+            .filter(requests::access_to.gt(now))
+            .filter(requests::access_from.lt(to))
+            .filter(requests::access_to.gt(from)),
+    ))
+    .get_result(conn)
 }
 
 /// Marks a pending request approved, with the certificate issued for it if any.
@@ -292,25 +526,51 @@ pub fn approve(
     .map(|updated| updated == 1)
 }
 
-/// How many of a user's requests are in each stored status, and how many pending ones have run
-/// out of time.
+/// What a user's requests show, counted: by stored status, then the ones whose time changed
+/// what they show.
+#[derive(Debug, Default)]
+pub struct StatusCounts {
+    pub stored: Vec<(String, i64)>,
+    /// Pending past `expires_at`: shown as expired.
+    pub pending_timed_out: i64,
+    /// Pending, not timed out, access window over: shown as invalid.
+    pub pending_window_over: i64,
+    /// Approved with the access window over: shown as invalid.
+    pub approved_window_over: i64,
+}
+
 pub fn count_by_status(
     conn: &mut DbConnection,
     requester_id: i64,
     now: NaiveDateTime,
-) -> QueryResult<(Vec<(String, i64)>, i64)> {
-    let by_status = requests::table
-        .filter(requests::requester_id.eq(requester_id))
+) -> QueryResult<StatusCounts> {
+    let mine = || requests::table.filter(requests::requester_id.eq(requester_id));
+    let stored = mine()
         .group_by(requests::status)
         .select((requests::status, diesel::dsl::count_star()))
         .load(conn)?;
-    let timed_out = requests::table
-        .filter(requests::requester_id.eq(requester_id))
+    let pending_timed_out = mine()
         .filter(requests::status.eq("pending"))
         .filter(requests::expires_at.le(now))
         .count()
         .get_result(conn)?;
-    Ok((by_status, timed_out))
+    let pending_window_over = mine()
+        .filter(requests::status.eq("pending"))
+        .filter(requests::expires_at.gt(now))
+        .filter(requests::access_to.le(now))
+        .count()
+        .get_result(conn)?;
+    let approved_window_over = mine()
+        .filter(requests::status.eq("approved"))
+        .filter(requests::access_to.le(now))
+        .count()
+        .get_result(conn)?;
+    Ok(StatusCounts {
+        stored,
+        pending_timed_out,
+        pending_window_over,
+        approved_window_over,
+    })
 }
 
 #[derive(Debug, Insertable)]
@@ -321,6 +581,7 @@ pub struct NewDecision<'a> {
     pub decision: &'a str,
     pub reason: Option<&'a str>,
     pub level: i32,
+    pub group_role: Option<&'a str>,
     pub created_at: NaiveDateTime,
 }
 
@@ -331,8 +592,20 @@ pub fn insert_decision(conn: &mut DbConnection, decision: &NewDecision<'_>) -> Q
         .map(drop)
 }
 
-/// A decision with the decider's username.
-pub type DecisionRow = (String, String, Option<String>, i32, NaiveDateTime);
+/// A decision: who (id, username, name, e-mail), what, why, at which level, for which group,
+/// when.
+#[derive(Debug, Clone, Queryable)]
+pub struct DecisionRow {
+    pub user_id: i64,
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    pub decision: String,
+    pub reason: Option<String>,
+    pub level: i32,
+    pub group_role: Option<String>,
+    pub created_at: NaiveDateTime,
+}
 
 pub fn decisions(conn: &mut DbConnection, request_id: i64) -> QueryResult<Vec<DecisionRow>> {
     request_decisions::table
@@ -340,10 +613,14 @@ pub fn decisions(conn: &mut DbConnection, request_id: i64) -> QueryResult<Vec<De
         .filter(request_decisions::request_id.eq(request_id))
         .order(request_decisions::id.asc())
         .select((
+            users::id,
             users::username,
+            users::name,
+            users::email,
             request_decisions::decision,
             request_decisions::reason,
             request_decisions::level,
+            request_decisions::group_role,
             request_decisions::created_at,
         ))
         .load(conn)
@@ -381,4 +658,25 @@ pub fn events(conn: &mut DbConnection, request_id: i64) -> QueryResult<Vec<Event
             request_events::created_at,
         ))
         .load(conn)
+}
+
+/// The names of the safes and accounts that requests name, in two queries for a whole page.
+pub fn safe_and_account_names(
+    conn: &mut DbConnection,
+    rows: &[&RequestRow],
+) -> QueryResult<(HashMap<i64, String>, HashMap<i64, String>)> {
+    let safe_ids: Vec<i64> = rows.iter().filter_map(|r| r.safe_id).collect();
+    let account_ids: Vec<i64> = rows.iter().filter_map(|r| r.account_id).collect();
+    if safe_ids.is_empty() && account_ids.is_empty() {
+        return Ok((HashMap::new(), HashMap::new()));
+    }
+    let safes = safes::table
+        .filter(safes::id.eq_any(&safe_ids))
+        .select((safes::id, safes::name))
+        .load::<(i64, String)>(conn)?;
+    let accounts = safe_accounts::table
+        .filter(safe_accounts::id.eq_any(&account_ids))
+        .select((safe_accounts::id, safe_accounts::name))
+        .load::<(i64, String)>(conn)?;
+    Ok((safes.into_iter().collect(), accounts.into_iter().collect()))
 }

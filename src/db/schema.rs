@@ -58,6 +58,22 @@ diesel::table! {
         public_key_fingerprint -> Nullable<Text>,
         validity_days -> Nullable<Integer>,
         certificate_id -> Nullable<BigInt>,
+        safe_id -> Nullable<BigInt>,
+        account_id -> Nullable<BigInt>,
+        access_type -> Nullable<Text>,
+        operation_type -> Nullable<Text>,
+        access_from -> Nullable<Timestamp>,
+        access_to -> Nullable<Timestamp>,
+        ticketing_system -> Nullable<Text>,
+        ticket_id -> Nullable<Text>,
+        reference_no -> Nullable<Text>,
+        emergency -> Nullable<Bool>,
+        policy_version -> Nullable<Integer>,
+        level2_required -> Integer,
+        level2_given -> Integer,
+        invalid_flags -> Integer,
+        use_count -> Integer,
+        last_used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -69,6 +85,7 @@ diesel::table! {
         decision -> Text,
         reason -> Nullable<Text>,
         level -> Integer,
+        group_role -> Nullable<Text>,
         created_at -> Timestamp,
     }
 }
@@ -107,6 +124,53 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    safes (id) {
+        id -> BigInt,
+        name -> Text,
+        name_key -> Text,
+        description -> Text,
+        level1_confirmations -> Integer,
+        level2_confirmations -> Integer,
+        request_expiry_hours -> Integer,
+        max_access_hours -> Integer,
+        ticket_required -> Bool,
+        policy_version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    safe_accounts (id) {
+        id -> BigInt,
+        safe_id -> BigInt,
+        name -> Text,
+        folder -> Text,
+        address -> Text,
+        user_name -> Text,
+        last_used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    safe_members (id) {
+        id -> BigInt,
+        safe_id -> BigInt,
+        user_id -> Nullable<BigInt>,
+        group_role -> Nullable<Text>,
+        can_request -> Bool,
+        confirm_level -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(safe_accounts -> safes (safe_id));
+diesel::joinable!(safe_members -> safes (safe_id));
+diesel::joinable!(safe_members -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(requests -> users (requester_id));
 diesel::joinable!(request_decisions -> users (user_id));
@@ -120,4 +184,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     request_decisions,
     request_events,
     certificates,
+    safes,
+    safe_accounts,
+    safe_members,
 );

@@ -1,6 +1,7 @@
 //! Validated values and enums of the domain. Constructing one proves it is valid, so the layers
 //! above never re-check.
 
+pub mod access;
 pub mod certificate;
 pub mod pagination;
 pub mod request;

@@ -37,8 +37,9 @@ impl FromStr for RequestType {
     }
 }
 
-/// Where a request stands. It only moves forward: `pending` to `approved`, `rejected` or
-/// `expired`. A pending request whose expiry has passed is `expired` everywhere at once.
+/// Where a request stands. It only moves forward: `pending` to `approved`, `rejected`,
+/// `expired` or `invalid` (`invalid_reasons` says why). A pending request whose expiry has
+/// passed is `expired` everywhere at once; an access request whose window is over is `invalid`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RequestStatus {
@@ -46,6 +47,7 @@ pub enum RequestStatus {
     Approved,
     Rejected,
     Expired,
+    Invalid,
 }
 
 impl RequestStatus {
@@ -55,6 +57,7 @@ impl RequestStatus {
             RequestStatus::Approved => "approved",
             RequestStatus::Rejected => "rejected",
             RequestStatus::Expired => "expired",
+            RequestStatus::Invalid => "invalid",
         }
     }
 }
@@ -68,9 +71,10 @@ impl FromStr for RequestStatus {
             "approved" => Ok(RequestStatus::Approved),
             "rejected" => Ok(RequestStatus::Rejected),
             "expired" => Ok(RequestStatus::Expired),
+            "invalid" => Ok(RequestStatus::Invalid),
             _ => Err(FieldError::new(
                 "status",
-                "must be pending, approved, rejected or expired",
+                "must be pending, approved, rejected, expired or invalid",
             )),
         }
     }
@@ -120,6 +124,8 @@ pub struct RequestSummary {
     #[serde(rename = "type")]
     pub request_type: RequestType,
     pub status: RequestStatus,
+    /// Why the request can no longer be used (empty while it can).
+    pub invalid_reasons: Vec<super::access::InvalidReason>,
     #[schema(example = "jdoe")]
     pub requester: String,
     #[schema(example = "Certificate for the build server")]
@@ -133,9 +139,16 @@ pub struct RequestSummary {
     pub approved_at: Option<DateTime<Utc>>,
     pub rejected_at: Option<DateTime<Utc>>,
     pub rejection_reason: Option<String>,
+    /// Confirmations needed at level 1.
     pub confirmations_required: i32,
+    /// Confirmations still needed at the current level.
     pub confirmations_left: i32,
     pub certificate_id: Option<i64>,
+    /// For an access request: the safe and account it names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub safe: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 /// One decision taken on a request.
@@ -179,6 +192,9 @@ pub struct RequestDetail {
     pub metadata: RequestMetadata,
     pub decisions: Vec<DecisionView>,
     pub events: Vec<EventView>,
+    /// For an access request: the account, window, levels and confirmers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access: Option<super::access::AccessDetails>,
 }
 
 /// The caller's requests and certificates, each paginated on its own.
@@ -199,6 +215,11 @@ pub struct RecentRequest {
     pub requested_at: DateTime<Utc>,
     pub approved_at: Option<DateTime<Utc>>,
     pub rejected_at: Option<DateTime<Utc>>,
+    /// For an access request: the safe and account it names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub safe: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 /// A certificate in recent activity.
@@ -221,7 +242,7 @@ pub struct RecentActivity {
 /// A summary of the caller's requests and certificates.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({
-    "pending": 2, "approved": 5, "rejected": 1, "expired": 0, "active_certificates": 4,
+    "pending": 2, "approved": 5, "rejected": 1, "expired": 0, "invalid": 0, "active_certificates": 4,
     "recent_activity": {"requests": [], "certificates": []}
 }))]
 pub struct RequestStats {
@@ -229,6 +250,7 @@ pub struct RequestStats {
     pub approved: i64,
     pub rejected: i64,
     pub expired: i64,
+    pub invalid: i64,
     pub active_certificates: i64,
     pub recent_activity: RecentActivity,
 }

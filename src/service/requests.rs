@@ -1,19 +1,25 @@
-//! The request engine: submitting, listing, showing, cancelling, confirming and rejecting
-//! requests, and the My Requests statistics. Every transition is one conditional update inside
-//! one transaction, so a cancel racing a confirmation has exactly one winner.
+//! The request engine, whatever the request is for: submitting, listing, showing, cancelling,
+//! confirming and rejecting, and the My Requests statistics. Every transition is one conditional
+//! update inside one transaction, so a cancel racing a confirmation has exactly one winner.
+//! What differs per type lives in `certificate_requests` and `access_requests`.
+
+use std::collections::HashMap;
 
 use chrono::{Duration, NaiveDateTime};
 
 use super::Context;
+use super::access_requests::{self, AccessInput, Capacity};
 use super::auth::{CurrentUser, VerifiedToken};
+use super::certificate_requests;
 use super::certificates::to_recent_certificate;
-use crate::db::certificates::{self as cert_db, CertificateFilter, NewCertificateRow};
+use crate::db::certificates::{self as cert_db, CertificateFilter};
 use crate::db::requests::{
-    self as req_db, NewDecision, NewEvent, NewRequestRow, RequestFilter, RequestRow,
-    RequestWithRequester, StatusFilter,
+    self as req_db, NewDecision, NewEvent, RequestFilter, RequestRow, RequestWithRequester,
+    Reviewer, StatusFilter,
 };
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, safes as safe_db};
 use crate::domain::FieldError;
+use crate::domain::access::InvalidReason;
 use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::request::{
     Dashboard, Decision, DecisionView, EventView, RecentActivity, RecentRequest, RequestDetail,
@@ -21,7 +27,6 @@ use crate::domain::request::{
 };
 use crate::domain::time::utc;
 use crate::error::AppError;
-use crate::pki::{self, ParsedCsr};
 
 /// What the requester writes when cancelling.
 pub const CANCELLED_BY_REQUESTER: &str = "Cancelled by requester";
@@ -37,6 +42,7 @@ pub enum NewRequest {
         reason: String,
         validity_days: Option<u32>,
     },
+    Access(AccessInput),
 }
 
 /// List filters, as received.
@@ -59,93 +65,13 @@ pub fn submit(
             csr,
             reason,
             validity_days,
-        } => submit_certificate(ctx, &mut conn, &me, &csr, &reason, validity_days)?,
+        } => certificate_requests::submit(ctx, &mut conn, &me, &csr, &reason, validity_days)?,
+        NewRequest::Access(input) => access_requests::submit(ctx, &mut conn, &me, input)?,
     };
     load_detail(ctx, &mut conn, id, None)
 }
 
-fn submit_certificate(
-    ctx: &Context,
-    conn: &mut DbConnection,
-    me: &CurrentUser,
-    csr: &str,
-    reason: &str,
-    validity_days: Option<u32>,
-) -> Result<i64, AppError> {
-    let policy = ctx.ca.policy();
-    let reason = parse_reason(reason, 1);
-    let validity = policy.resolve_validity(validity_days);
-    let parsed = pki::parse_csr(csr, policy);
-    let (reason, validity, parsed) = match (reason, validity, parsed) {
-        (Ok(r), Ok(v), Ok(p)) => (r, v, p),
-        (r, v, p) => {
-            let errors = [
-                r.err(),
-                v.err().map(to_field_error),
-                p.err().map(to_field_error),
-            ];
-            return Err(AppError::Validation(errors.into_iter().flatten().collect()));
-        }
-    };
-    let now = ctx.clock.now_naive();
-    let names = serde_json::to_string(&parsed.subject_alt_names)
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    db::write_transaction(conn, |conn| {
-        if cert_db::key_compromised(conn, &parsed.public_key_fingerprint)? {
-            return Err(AppError::validation(
-                "csr.public_key",
-                "this key was revoked for key compromise and is refused from now on",
-            ));
-        }
-        req_db::expire_stale_for_key(conn, &parsed.public_key_fingerprint, now)?;
-        if req_db::pending_exists_for_key(conn, &parsed.public_key_fingerprint, now)? {
-            return Err(duplicate_key());
-        }
-        let id = req_db::insert(
-            conn,
-            &NewRequestRow {
-                request_type: RequestType::Certificate.as_str(),
-                status: RequestStatus::Pending.as_str(),
-                requester_id: me.id,
-                reason: &reason,
-                created_at: now,
-                updated_at: now,
-                expires_at: now + ctx.requests.ttl,
-                confirmations_required: ctx.requests.certificate_confirmations,
-                requester_email: &me.email,
-                csr_pem: Some(&parsed.csr_pem),
-                common_name: parsed.common_name.as_deref(),
-                subject_alt_names: Some(&names),
-                key_algorithm: Some(&parsed.key_algorithm),
-                public_key_fingerprint: Some(&parsed.public_key_fingerprint),
-                validity_days: i32::try_from(validity).ok(),
-            },
-        )
-        .map_err(|e| {
-            if db::unique_violation(&e).is_some() {
-                duplicate_key()
-            } else {
-                e.into()
-            }
-        })?;
-        record_event(conn, id, Some(me.id), "submitted", None, now)?;
-        tracing::info!(request_id = id, username = %me.username, "certificate request submitted");
-        Ok(id)
-    })
-}
-
-fn duplicate_key() -> AppError {
-    AppError::conflict(
-        "duplicate_pending_request",
-        "a pending request for the same public key already exists",
-    )
-}
-
-fn to_field_error(error: pki::ValidationError) -> FieldError {
-    FieldError::new(error.field, error.message)
-}
-
-/// A reason that says something: trimmed, at least `min_chars`, at most 2000 characters.
+/// A reason that says something: trimmed, `min_chars` to 2000 characters.
 pub fn parse_reason(reason: &str, min_chars: usize) -> Result<String, FieldError> {
     let trimmed = reason.trim();
     let length = trimmed.chars().count();
@@ -197,7 +123,7 @@ pub fn cancel(ctx: &Context, token: &VerifiedToken, id: i64) -> Result<RequestDe
     let (mut conn, me) = ctx.authenticate(token)?;
     let now = ctx.clock.now_naive();
     db::write_transaction(&mut conn, |conn| {
-        if !req_db::reject(conn, id, Some(me.id), CANCELLED_BY_REQUESTER, now)? {
+        if !req_db::reject(conn, id, Some(me.id), CANCELLED_BY_REQUESTER, 0, now)? {
             require_request(conn, id, Some(me.id))?;
             return Err(not_pending());
         }
@@ -207,31 +133,37 @@ pub fn cancel(ctx: &Context, token: &VerifiedToken, id: i64) -> Result<RequestDe
     load_detail(ctx, &mut conn, id, Some(me.id))
 }
 
-/// Counts of the caller's requests by status, their active certificates, and recent activity.
+/// Counts of the caller's requests by what they show, their active certificates, and recent
+/// activity: a handful of aggregate queries and two reads of at most 10 rows.
 pub fn stats(ctx: &Context, token: &VerifiedToken) -> Result<RequestStats, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
     let now = ctx.clock.now_naive();
-    let (by_status, timed_out) = req_db::count_by_status(&mut conn, me.id, now)?;
-    let count = |status: &str| {
-        by_status
+    let counts = req_db::count_by_status(&mut conn, me.id, now)?;
+    let stored = |status: &str| {
+        counts
+            .stored
             .iter()
             .find(|(s, _)| s == status)
             .map_or(0, |(_, n)| *n)
     };
     let since = now - Duration::days(RECENT_DAYS);
-    let requests = req_db::recent(&mut conn, me.id, since, RECENT_LIMIT)?
+    let recent_rows = req_db::recent(&mut conn, me.id, since, RECENT_LIMIT)?;
+    let (safes, accounts) =
+        req_db::safe_and_account_names(&mut conn, &recent_rows.iter().collect::<Vec<_>>())?;
+    let requests = recent_rows
         .into_iter()
-        .map(|row| to_recent_request(row, now))
+        .map(|row| to_recent_request(row, &safes, &accounts, now))
         .collect::<Result<_, _>>()?;
     let certificates = cert_db::recent(&mut conn, me.id, since, RECENT_LIMIT)?
         .into_iter()
         .map(|row| to_recent_certificate(row, now))
         .collect();
     Ok(RequestStats {
-        pending: count("pending") - timed_out,
-        approved: count("approved"),
-        rejected: count("rejected"),
-        expired: count("expired") + timed_out,
+        pending: stored("pending") - counts.pending_timed_out - counts.pending_window_over,
+        approved: stored("approved") - counts.approved_window_over,
+        rejected: stored("rejected"),
+        expired: stored("expired") + counts.pending_timed_out,
+        invalid: stored("invalid") + counts.pending_window_over + counts.approved_window_over,
         active_certificates: cert_db::count_active(&mut conn, me.id, now)?,
         recent_activity: RecentActivity {
             requests,
@@ -240,19 +172,27 @@ pub fn stats(ctx: &Context, token: &VerifiedToken) -> Result<RequestStats, AppEr
     })
 }
 
-/// The review queue: other users' requests the caller may decide (pending and not yet decided
-/// by them, unless another status is asked for).
+/// The review queue: other users' requests the caller can act on now (certificate requests for
+/// approvers; access requests at the level where the caller confirms). Another status shows
+/// the requests the caller reviews in that status.
 pub fn incoming(
     ctx: &Context,
     token: &VerifiedToken,
     query: RequestListQuery,
 ) -> Result<Page<RequestSummary>, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
-    require_approver(&me)?;
+    require_reviewer(&mut conn, &me)?;
     let status = query.status.unwrap_or(RequestStatus::Pending);
+    let actionable_now = status == RequestStatus::Pending;
     let filter = RequestFilter {
         not_requester_id: Some(me.id),
-        undecided_by: (status == RequestStatus::Pending).then_some(me.id),
+        undecided_by: actionable_now.then_some(me.id),
+        reviewer: Some(Reviewer {
+            user_id: me.id,
+            role: me.role.as_str().to_owned(),
+            reviews_certificates: me.is_approver(),
+            actionable_now,
+        }),
         ..list_filter(RequestListQuery {
             status: Some(status),
             ..query
@@ -261,19 +201,28 @@ pub fn incoming(
     list_page(ctx, &mut conn, &filter, query.page)
 }
 
-/// One request from the review queue: any request but the caller's own.
+/// One request the caller reviews: never their own.
 pub fn show_incoming(
     ctx: &Context,
     token: &VerifiedToken,
     id: i64,
 ) -> Result<RequestDetail, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
-    require_approver(&me)?;
-    let detail = load_detail(ctx, &mut conn, id, None)?;
-    if detail.summary.requester == me.username {
+    require_reviewer(&mut conn, &me)?;
+    let (request, _) = require_request(&mut conn, id, None)?;
+    if request.requester_id == me.id {
         return Err(own_request());
     }
-    Ok(detail)
+    let allowed = match request.safe_id {
+        None => me.is_approver(),
+        Some(safe_id) => {
+            me.is_admin() || access_requests::confirms_in_safe(&mut conn, safe_id, &me)?
+        }
+    };
+    if !allowed {
+        return Err(AppError::forbidden("you do not review this request"));
+    }
+    load_detail(ctx, &mut conn, id, None)
 }
 
 /// Every request, for administrators.
@@ -289,8 +238,9 @@ pub fn all(
     list_page(ctx, &mut conn, &list_filter(query), query.page)
 }
 
-/// Records the caller's confirmation. When it is the last one needed, the request is approved
-/// and its certificate issued in the same transaction.
+/// Records the caller's confirmation at the request's current level. When a level has all it
+/// needs, level 2 opens or the request is approved (and its certificate issued) in the same
+/// transaction.
 pub fn confirm(
     ctx: &Context,
     token: &VerifiedToken,
@@ -298,33 +248,43 @@ pub fn confirm(
     reason: Option<String>,
 ) -> Result<RequestDetail, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
-    require_approver(&me)?;
     let reason = reason
         .map(|r| parse_reason(&r, 1))
         .transpose()
         .map_err(|e| AppError::Validation(vec![e]))?;
     let now = ctx.clock.now_naive();
     db::write_transaction(&mut conn, |conn| {
-        let request = decidable(conn, &me, id, now)?;
+        let (request, capacity) = decidable(conn, &me, id, now)?;
+        let level = request.current_level;
         record_decision(
             conn,
             &me,
             &request,
+            &capacity,
             Decision::Confirm,
             reason.as_deref(),
             now,
         )?;
-        let given = req_db::add_confirmation(conn, id, now)?.ok_or_else(not_pending)?;
+        let given = req_db::add_confirmation(conn, id, level, now)?.ok_or_else(not_pending)?;
         record_event(conn, id, Some(me.id), "confirmed", reason.as_deref(), now)?;
-        if given >= request.confirmations_required {
-            approve_and_issue(ctx, conn, &request, now)?;
+        let needed = if level == 1 {
+            request.confirmations_required
+        } else {
+            request.level2_required
+        };
+        if given < needed {
+            Ok(())
+        } else if level == 1 && request.level2_required > 0 {
+            req_db::advance_to_level_two(conn, id, now)?;
+            record_event(conn, id, None, "level_2_opened", None, now)
+        } else {
+            approve(ctx, conn, &request, now)
         }
-        Ok::<_, AppError>(())
     })?;
     load_detail(ctx, &mut conn, id, None)
 }
 
-/// Rejects a request; the reason is required.
+/// Rejects a request with a reason; any eligible confirmer's rejection ends it.
 pub fn reject(
     ctx: &Context,
     token: &VerifiedToken,
@@ -332,13 +292,21 @@ pub fn reject(
     reason: &str,
 ) -> Result<RequestDetail, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
-    require_approver(&me)?;
     let reason = parse_reason(reason, 1).map_err(|e| AppError::Validation(vec![e]))?;
     let now = ctx.clock.now_naive();
     db::write_transaction(&mut conn, |conn| {
-        let request = decidable(conn, &me, id, now)?;
-        record_decision(conn, &me, &request, Decision::Reject, Some(&reason), now)?;
-        if !req_db::reject(conn, id, None, &reason, now)? {
+        let (request, capacity) = decidable(conn, &me, id, now)?;
+        record_decision(
+            conn,
+            &me,
+            &request,
+            &capacity,
+            Decision::Reject,
+            Some(&reason),
+            now,
+        )?;
+        let rejected = InvalidReason::Rejected.flag();
+        if !req_db::reject(conn, id, None, &reason, rejected, now)? {
             return Err(not_pending());
         }
         record_event(conn, id, Some(me.id), "rejected", Some(&reason), now)
@@ -347,28 +315,39 @@ pub fn reject(
     load_detail(ctx, &mut conn, id, None)
 }
 
-/// The request, if the caller may decide it now: it exists (404), is not theirs (403), is
-/// pending (409) and they have not decided it yet (409).
+/// The request and the capacity in which the caller may decide it now: it exists (404), is not
+/// theirs (403), is pending (409), and they may decide it at its current level (403), as a user
+/// or for a group that has not acted yet (409).
 fn decidable(
     conn: &mut DbConnection,
     me: &CurrentUser,
     id: i64,
     now: NaiveDateTime,
-) -> Result<RequestRow, AppError> {
+) -> Result<(RequestRow, Capacity), AppError> {
     let (request, _) = require_request(conn, id, None)?;
     if request.requester_id == me.id {
         return Err(own_request());
     }
-    if effective_status(&request, now) != RequestStatus::Pending {
+    if effective_status(&request, now).0 != RequestStatus::Pending {
         return Err(not_pending());
     }
-    Ok(request)
+    let capacity = match request.safe_id {
+        None if me.is_approver() => Capacity::User,
+        None => {
+            return Err(AppError::forbidden(
+                "only approvers and administrators decide certificate requests",
+            ));
+        }
+        Some(_) => access_requests::capacity(conn, &request, me)?,
+    };
+    Ok((request, capacity))
 }
 
 fn record_decision(
     conn: &mut DbConnection,
     me: &CurrentUser,
     request: &RequestRow,
+    capacity: &Capacity,
     decision: Decision,
     reason: Option<&str>,
     now: NaiveDateTime,
@@ -381,25 +360,29 @@ fn record_decision(
             decision: decision.as_str(),
             reason,
             level: request.current_level,
+            group_role: match capacity {
+                Capacity::User => None,
+                Capacity::Group(role) => Some(role.as_str()),
+            },
             created_at: now,
         },
     )
     .map_err(|e| match db::unique_violation(&e) {
-        Some(_) => AppError::conflict("already_decided", "you have already decided this request"),
+        Some(_) => already_decided(),
         None => e.into(),
     })
 }
 
 /// Approves the request and, for a certificate request, issues the certificate.
-fn approve_and_issue(
+fn approve(
     ctx: &Context,
     conn: &mut DbConnection,
     request: &RequestRow,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    let certificate_id = match request.request_type.as_str() {
-        "certificate" => Some(issue_certificate(ctx, conn, request, now)?),
-        _ => None,
+    let certificate_id = match request.safe_id {
+        None => Some(certificate_requests::issue(ctx, conn, request, now)?),
+        Some(_) => None,
     };
     if !req_db::approve(conn, request.id, certificate_id, now)? {
         return Err(not_pending());
@@ -411,58 +394,6 @@ fn approve_and_issue(
     }
     tracing::info!(request_id = request.id, ?certificate_id, "request approved");
     Ok(())
-}
-
-fn issue_certificate(
-    ctx: &Context,
-    conn: &mut DbConnection,
-    request: &RequestRow,
-    now: NaiveDateTime,
-) -> Result<i64, AppError> {
-    let csr_pem = request
-        .csr_pem
-        .as_deref()
-        .ok_or_else(|| AppError::Internal(format!("request {} has no CSR", request.id)))?;
-    let parsed: ParsedCsr = pki::parse_csr(csr_pem, ctx.ca.policy()).map_err(|e| {
-        AppError::conflict(
-            "policy_refuses",
-            format!("the CA policy no longer accepts this request: {e}"),
-        )
-    })?;
-    if cert_db::key_compromised(conn, &parsed.public_key_fingerprint)? {
-        return Err(AppError::conflict(
-            "key_compromised",
-            "this key was revoked for key compromise",
-        ));
-    }
-    let days = request
-        .validity_days
-        .and_then(|d| u32::try_from(d).ok())
-        .unwrap_or(ctx.ca.policy().default_validity_days);
-    let issued = ctx.ca.issue(&parsed, days, utc(now))?;
-    let names = serde_json::to_string(&issued.subject_alt_names)
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    let id = cert_db::insert(
-        conn,
-        &NewCertificateRow {
-            owner_id: request.requester_id,
-            request_id: Some(request.id),
-            source: "issued",
-            serial_number: &issued.serial_hex,
-            common_name: issued.common_name.as_deref(),
-            subject_alt_names: &names,
-            issuer: &issued.issuer,
-            pem: &issued.pem,
-            fingerprint_sha256: &issued.fingerprint_sha256,
-            public_key_fingerprint: &issued.public_key_fingerprint,
-            created_at: now,
-            valid_from: issued.not_before.naive_utc(),
-            valid_until: issued.not_after.naive_utc(),
-            requester_email: Some(&request.requester_email),
-            uploaded_by: None,
-        },
-    )?;
-    Ok(id)
 }
 
 pub(super) fn record_event(
@@ -486,17 +417,19 @@ pub(super) fn record_event(
     Ok(())
 }
 
-fn require_approver(me: &CurrentUser) -> Result<(), AppError> {
-    if me.is_approver() {
+/// Approvers and administrators review certificate requests; anyone who confirms in some safe
+/// reviews access requests. Everyone else is refused.
+fn require_reviewer(conn: &mut DbConnection, me: &CurrentUser) -> Result<(), AppError> {
+    if me.is_approver() || safe_db::confirms_anywhere(conn, me.id, me.role.as_str())? {
         Ok(())
     } else {
         Err(AppError::forbidden(
-            "only approvers and administrators review requests",
+            "only approvers, administrators and safe confirmers review requests",
         ))
     }
 }
 
-fn require_request(
+pub(super) fn require_request(
     conn: &mut DbConnection,
     id: i64,
     requester_id: Option<i64>,
@@ -505,8 +438,15 @@ fn require_request(
         .ok_or_else(|| AppError::not_found(format!("no request {id}")))
 }
 
-fn not_pending() -> AppError {
+pub(super) fn not_pending() -> AppError {
     AppError::conflict("request_not_pending", "the request is no longer pending")
+}
+
+pub(super) fn already_decided() -> AppError {
+    AppError::conflict(
+        "already_decided",
+        "you, or the group you act for, have already decided this request",
+    )
 }
 
 fn own_request() -> AppError {
@@ -523,6 +463,7 @@ fn list_filter(query: RequestListQuery) -> RequestFilter {
             RequestStatus::Approved => StatusFilter::Approved,
             RequestStatus::Rejected => StatusFilter::Rejected,
             RequestStatus::Expired => StatusFilter::Expired,
+            RequestStatus::Invalid => StatusFilter::Invalid,
         }),
         request_type: query.request_type.map(|t| t.as_str().to_owned()),
         ..RequestFilter::default()
@@ -537,9 +478,11 @@ fn list_page(
 ) -> Result<Page<RequestSummary>, AppError> {
     let now = ctx.clock.now_naive();
     let (rows, total) = req_db::list(conn, filter, now, page.offset(), page.limit())?;
+    let (safes, accounts) =
+        req_db::safe_and_account_names(conn, &rows.iter().map(|(row, _)| row).collect::<Vec<_>>())?;
     let items = rows
         .into_iter()
-        .map(|(row, (username, _, _))| to_summary(row, username, now))
+        .map(|(row, (username, _, _))| to_summary(row, username, &safes, &accounts, now))
         .collect::<Result<_, _>>()?;
     Ok(Page::new(items, page, total))
 }
@@ -552,22 +495,21 @@ fn load_detail(
 ) -> Result<RequestDetail, AppError> {
     let now = ctx.clock.now_naive();
     let (row, (username, name, email)) = require_request(conn, id, requester_id)?;
-    let decisions = req_db::decisions(conn, id)?
-        .into_iter()
-        .map(|(username, decision, reason, level, at)| {
-            Ok(DecisionView {
-                username,
-                decision: if decision == "confirm" {
-                    Decision::Confirm
-                } else {
-                    Decision::Reject
-                },
-                reason,
-                level,
-                decided_at: utc(at),
-            })
+    let decision_rows = req_db::decisions(conn, id)?;
+    let decisions = decision_rows
+        .iter()
+        .map(|d| DecisionView {
+            username: d.username.clone(),
+            decision: if d.decision == "confirm" {
+                Decision::Confirm
+            } else {
+                Decision::Reject
+            },
+            reason: d.reason.clone(),
+            level: d.level,
+            decided_at: utc(d.created_at),
         })
-        .collect::<Result<_, AppError>>()?;
+        .collect();
     let events = req_db::events(conn, id)?
         .into_iter()
         .map(|(event, actor, detail, at)| EventView {
@@ -577,6 +519,11 @@ fn load_detail(
             at: utc(at),
         })
         .collect();
+    let access = match row.safe_id {
+        Some(_) => Some(access_requests::details(conn, &row, &decision_rows)?),
+        None => None,
+    };
+    let (safes, accounts) = req_db::safe_and_account_names(conn, &[&row])?;
     Ok(RequestDetail {
         requester_details: Requester {
             username: username.clone(),
@@ -592,18 +539,31 @@ fn load_detail(
         },
         decisions,
         events,
-        summary: to_summary(row, username, now)?,
+        access,
+        summary: to_summary(row, username, &safes, &accounts, now)?,
     })
 }
 
-/// The status a request shows: a pending one whose time has run out is expired.
-pub fn effective_status(row: &RequestRow, now: NaiveDateTime) -> RequestStatus {
+/// What a request shows and why it can no longer be used: a pending request past its expiry is
+/// expired; an access request whose window is over is invalid (`access_time_expired`); reasons
+/// recorded by events (a one-time use, a deleted account, ...) are kept in `invalid_flags`.
+pub fn effective_status(row: &RequestRow, now: NaiveDateTime) -> (RequestStatus, i32) {
+    let window_over = row.access_to.is_some_and(|to| to <= now);
+    let window_flag = if window_over {
+        InvalidReason::AccessTimeExpired.flag()
+    } else {
+        0
+    };
     match row.status.as_str() {
-        "pending" if row.expires_at <= now => RequestStatus::Expired,
-        "pending" => RequestStatus::Pending,
-        "approved" => RequestStatus::Approved,
-        "rejected" => RequestStatus::Rejected,
-        _ => RequestStatus::Expired,
+        "pending" if row.expires_at <= now => {
+            (RequestStatus::Expired, InvalidReason::Expired.flag())
+        }
+        "pending" | "approved" if window_over => (RequestStatus::Invalid, window_flag),
+        "pending" => (RequestStatus::Pending, 0),
+        "approved" => (RequestStatus::Approved, 0),
+        "rejected" => (RequestStatus::Rejected, row.invalid_flags),
+        "expired" => (RequestStatus::Expired, InvalidReason::Expired.flag()),
+        _ => (RequestStatus::Invalid, row.invalid_flags | window_flag),
     }
 }
 
@@ -620,23 +580,36 @@ fn names(row: &RequestRow) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Confirmations still needed at the current level of a pending request.
+pub fn confirmations_left(row: &RequestRow, status: RequestStatus) -> i32 {
+    if status != RequestStatus::Pending {
+        return 0;
+    }
+    if row.current_level == 2 {
+        (row.level2_required - row.level2_given).max(0)
+    } else {
+        (row.confirmations_required - row.confirmations_given).max(0)
+    }
+}
+
 fn to_summary(
     row: RequestRow,
     requester: String,
+    safes: &HashMap<i64, String>,
+    accounts: &HashMap<i64, String>,
     now: NaiveDateTime,
 ) -> Result<RequestSummary, AppError> {
-    let status = effective_status(&row, now);
-    let left = if status == RequestStatus::Pending {
-        (row.confirmations_required - row.confirmations_given).max(0)
-    } else {
-        0
-    };
+    let (status, flags) = effective_status(&row, now);
     Ok(RequestSummary {
         id: row.id,
         request_type: request_type(&row)?,
         status,
+        invalid_reasons: InvalidReason::from_flags(flags),
         requester,
         subject_alt_names: names(&row),
+        confirmations_left: confirmations_left(&row, status),
+        safe: row.safe_id.and_then(|id| safes.get(&id).cloned()),
+        account: row.account_id.and_then(|id| accounts.get(&id).cloned()),
         reason: row.reason,
         common_name: row.common_name,
         requested_at: utc(row.created_at),
@@ -645,16 +618,22 @@ fn to_summary(
         rejected_at: row.rejected_at.map(utc),
         rejection_reason: row.rejection_reason,
         confirmations_required: row.confirmations_required,
-        confirmations_left: left,
         certificate_id: row.certificate_id,
     })
 }
 
-fn to_recent_request(row: RequestRow, now: NaiveDateTime) -> Result<RecentRequest, AppError> {
+fn to_recent_request(
+    row: RequestRow,
+    safes: &HashMap<i64, String>,
+    accounts: &HashMap<i64, String>,
+    now: NaiveDateTime,
+) -> Result<RecentRequest, AppError> {
     Ok(RecentRequest {
         id: row.id,
         request_type: request_type(&row)?,
-        status: effective_status(&row, now),
+        status: effective_status(&row, now).0,
+        safe: row.safe_id.and_then(|id| safes.get(&id).cloned()),
+        account: row.account_id.and_then(|id| accounts.get(&id).cloned()),
         common_name: row.common_name,
         requested_at: utc(row.created_at),
         approved_at: row.approved_at.map(utc),

@@ -3,7 +3,7 @@
 CREATE TABLE requests (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     request_type TEXT NOT NULL CHECK (request_type IN ('certificate', 'access')),
-    status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'expired')),
+    status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'expired', 'invalid')),
     requester_id BIGINT NOT NULL REFERENCES users (id),
     reason TEXT NOT NULL,
     created_at TIMESTAMP NOT NULL,
@@ -22,12 +22,32 @@ CREATE TABLE requests (
     key_algorithm TEXT,
     public_key_fingerprint TEXT,
     validity_days INTEGER,
-    certificate_id BIGINT
+    certificate_id BIGINT,
+    -- Privileged access requests: the account, the window, and how the request was decided.
+    -- invalid_flags holds PVWA's InvalidRequestReason bits that were set by an event.
+    safe_id BIGINT,
+    account_id BIGINT,
+    access_type TEXT,
+    operation_type TEXT,
+    access_from TIMESTAMP,
+    access_to TIMESTAMP,
+    ticketing_system TEXT,
+    ticket_id TEXT,
+    reference_no TEXT,
+    emergency BOOLEAN,
+    policy_version INTEGER,
+    level2_required INTEGER NOT NULL DEFAULT 0,
+    level2_given INTEGER NOT NULL DEFAULT 0,
+    invalid_flags INTEGER NOT NULL DEFAULT 0,
+    use_count INTEGER NOT NULL DEFAULT 0,
+    last_used_at TIMESTAMP
 );
 CREATE INDEX requests_requester_created_idx ON requests (requester_id, created_at DESC, id DESC);
 CREATE INDEX requests_requester_status_idx ON requests (requester_id, status, expires_at);
 CREATE INDEX requests_status_created_idx ON requests (status, created_at DESC, id DESC);
 CREATE UNIQUE INDEX requests_pending_key_idx ON requests (public_key_fingerprint) WHERE status = 'pending';
+CREATE INDEX requests_account_idx ON requests (account_id, status) WHERE account_id IS NOT NULL;
+CREATE INDEX requests_safe_status_idx ON requests (safe_id, status) WHERE safe_id IS NOT NULL;
 
 CREATE TABLE request_decisions (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -36,9 +56,12 @@ CREATE TABLE request_decisions (
     decision TEXT NOT NULL CHECK (decision IN ('confirm', 'reject')),
     reason TEXT,
     level INTEGER NOT NULL,
+    -- Set when the user acted for a group (a role): the group then counts once.
+    group_role TEXT,
     created_at TIMESTAMP NOT NULL
 );
 CREATE UNIQUE INDEX request_decisions_once_idx ON request_decisions (request_id, user_id);
+CREATE UNIQUE INDEX request_decisions_group_once_idx ON request_decisions (request_id, level, group_role) WHERE group_role IS NOT NULL;
 CREATE INDEX request_decisions_user_idx ON request_decisions (user_id);
 
 CREATE TABLE request_events (

@@ -1,0 +1,3 @@
+DROP TABLE safe_members;
+DROP TABLE safe_accounts;
+DROP TABLE safes;

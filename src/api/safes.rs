@@ -1,0 +1,571 @@
+//! `/api/v3/safes`: safes, their accounts and their members. Administrators manage them; members
+//! see the safes they belong to.
+
+use actix_web::{HttpResponse, delete, get, patch, post, put, web};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::AppState;
+use super::extract::{ApiJson, ApiQuery, Authenticated};
+use super::problem::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized,
+    UnsupportedMediaType,
+};
+use crate::domain::access::{Account, Safe, SafeMember};
+use crate::domain::pagination::{Page, PageRequest};
+use crate::error::AppError;
+use crate::service::safes::{self, AccountInput, MemberName, SafeInput, SafeUpdate};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "Finance", "description": "Finance production databases",
+    "level1_confirmations": 1, "level2_confirmations": 1,
+    "request_expiry_hours": 72, "max_access_hours": 8, "ticket_required": true
+}))]
+pub struct CreateSafe {
+    /// 1 to 28 letters, digits, spaces, `.`, `_` or `-`; unique regardless of case.
+    #[schema(min_length = 1, max_length = 28)]
+    pub name: String,
+    #[schema(max_length = 500)]
+    pub description: Option<String>,
+    /// Confirmations needed at level 1 (1 to 10, default 1).
+    #[schema(minimum = 1, maximum = 10)]
+    pub level1_confirmations: Option<i32>,
+    /// Confirmations needed at level 2 (0 to 10, default 0: no second level).
+    #[schema(minimum = 0, maximum = 10)]
+    pub level2_confirmations: Option<i32>,
+    /// How long a request may wait for its decision, in hours (default 72).
+    #[schema(minimum = 1, maximum = 8760)]
+    pub request_expiry_hours: Option<i32>,
+    /// The longest access window allowed, in hours (default 8).
+    #[schema(minimum = 1, maximum = 8760)]
+    pub max_access_hours: Option<i32>,
+    /// Whether requests must name a ticket (default false).
+    pub ticket_required: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"level2_confirmations": 2}))]
+pub struct UpdateSafe {
+    #[schema(max_length = 500)]
+    pub description: Option<String>,
+    /// Changing a confirmation count invalidates the requests waiting under the old policy.
+    #[schema(minimum = 1, maximum = 10)]
+    pub level1_confirmations: Option<i32>,
+    #[schema(minimum = 0, maximum = 10)]
+    pub level2_confirmations: Option<i32>,
+    #[schema(minimum = 1, maximum = 8760)]
+    pub request_expiry_hours: Option<i32>,
+    #[schema(minimum = 1, maximum = 8760)]
+    pub max_access_hours: Option<i32>,
+    pub ticket_required: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "root-db01", "folder": "Root", "address": "db01.example.com", "user_name": "root"}))]
+pub struct CreateAccount {
+    #[schema(min_length = 1, max_length = 128)]
+    pub name: String,
+    /// Default `Root`.
+    #[schema(max_length = 128)]
+    pub folder: Option<String>,
+    /// Host name or IP address of the target.
+    #[schema(min_length = 1, max_length = 253)]
+    pub address: String,
+    /// The user name on the target.
+    #[schema(min_length = 1, max_length = 128)]
+    pub user_name: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"can_request": false, "confirm_level": 1}))]
+pub struct Membership {
+    /// May ask for access to the safe's accounts.
+    pub can_request: bool,
+    /// Confirms requests at this level (1 or 2), or not at all (null).
+    #[schema(minimum = 1, maximum = 2)]
+    pub confirm_level: Option<i32>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    #[param(minimum = 1, maximum = 1000000)]
+    pub page: Option<i64>,
+    #[param(minimum = 1, maximum = 100)]
+    pub per_page: Option<i64>,
+}
+
+impl PageParams {
+    fn page(&self) -> Result<PageRequest, AppError> {
+        PageRequest::new(self.page, self.per_page).map_err(AppError::Validation)
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SafePath {
+    /// The safe's name (case does not matter).
+    pub safe: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct AccountPath {
+    /// The safe's name.
+    pub safe: String,
+    /// The account's id.
+    pub id: i64,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct MemberPath {
+    /// The safe's name.
+    pub safe: String,
+    /// The user's username.
+    pub username: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct GroupPath {
+    /// The safe's name.
+    pub safe: String,
+    /// The role acting as a group: admin, approver, developer or customer.
+    pub role: String,
+}
+
+/// Create a safe with its confirmation policy. Administrators only.
+#[utoipa::path(
+    tag = "safes",
+    request_body = CreateSafe,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The safe", body = Safe),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[post("/safes")]
+pub async fn create_safe(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    body: ApiJson<CreateSafe>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.0;
+    let input = SafeInput {
+        name: body.name,
+        description: body.description,
+        level1_confirmations: body.level1_confirmations,
+        level2_confirmations: body.level2_confirmations,
+        request_expiry_hours: body.request_expiry_hours,
+        max_access_hours: body.max_access_hours,
+        ticket_required: body.ticket_required,
+    };
+    let safe = state
+        .run(move |ctx| safes::create(ctx, &auth.0, input))
+        .await?;
+    Ok(HttpResponse::Created().json(safe))
+}
+
+/// The safes: every one for administrators, the ones they belong to for everyone else.
+#[utoipa::path(
+    tag = "safes",
+    params(PageParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of safes", body = Page<Safe>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[get("/safes")]
+pub async fn list_safes(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    query: ApiQuery<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let page = query.0.page()?;
+    let safes = state
+        .run(move |ctx| safes::list(ctx, &auth.0, page))
+        .await?;
+    Ok(HttpResponse::Ok().json(safes))
+}
+
+/// One safe, for administrators and its members.
+#[utoipa::path(
+    tag = "safes",
+    params(SafePath),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The safe", body = Safe),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[get("/safes/{safe}")]
+pub async fn get_safe(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<SafePath>,
+) -> Result<HttpResponse, AppError> {
+    let name = path.into_inner().safe;
+    let safe = state
+        .run(move |ctx| safes::show(ctx, &auth.0, &name))
+        .await?;
+    Ok(HttpResponse::Ok().json(safe))
+}
+
+/// Change a safe. A new confirmation count invalidates the requests waiting under the old policy
+/// (`confirmation_settings_changed`). Administrators only.
+#[utoipa::path(
+    tag = "safes",
+    params(SafePath),
+    request_body = UpdateSafe,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The safe", body = Safe),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[patch("/safes/{safe}")]
+pub async fn update_safe(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<SafePath>,
+    body: ApiJson<UpdateSafe>,
+) -> Result<HttpResponse, AppError> {
+    let name = path.into_inner().safe;
+    let body = body.0;
+    let input = SafeUpdate {
+        description: body.description,
+        level1_confirmations: body.level1_confirmations,
+        level2_confirmations: body.level2_confirmations,
+        request_expiry_hours: body.request_expiry_hours,
+        max_access_hours: body.max_access_hours,
+        ticket_required: body.ticket_required,
+    };
+    let safe = state
+        .run(move |ctx| safes::update(ctx, &auth.0, &name, input))
+        .await?;
+    Ok(HttpResponse::Ok().json(safe))
+}
+
+/// Delete a safe and its accounts; requests naming them become invalid (`object_deleted`).
+/// Administrators only.
+#[utoipa::path(
+    tag = "safes",
+    params(SafePath),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[delete("/safes/{safe}")]
+pub async fn delete_safe(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<SafePath>,
+) -> Result<HttpResponse, AppError> {
+    let name = path.into_inner().safe;
+    state
+        .run(move |ctx| safes::delete(ctx, &auth.0, &name))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Add an account to a safe. No secret is stored. Administrators only.
+#[utoipa::path(
+    tag = "safes",
+    params(SafePath),
+    request_body = CreateAccount,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The account", body = Account),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[post("/safes/{safe}/accounts")]
+pub async fn create_account(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<SafePath>,
+    body: ApiJson<CreateAccount>,
+) -> Result<HttpResponse, AppError> {
+    let name = path.into_inner().safe;
+    let body = body.0;
+    let input = AccountInput {
+        name: body.name,
+        folder: body.folder,
+        address: body.address,
+        user_name: body.user_name,
+    };
+    let account = state
+        .run(move |ctx| safes::create_account(ctx, &auth.0, &name, input))
+        .await?;
+    Ok(HttpResponse::Created().json(account))
+}
+
+/// The accounts of a safe, for administrators and its members.
+#[utoipa::path(
+    tag = "safes",
+    params(SafePath, PageParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of accounts", body = Page<Account>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[get("/safes/{safe}/accounts")]
+pub async fn list_accounts(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<SafePath>,
+    query: ApiQuery<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let name = path.into_inner().safe;
+    let page = query.0.page()?;
+    let accounts = state
+        .run(move |ctx| safes::list_accounts(ctx, &auth.0, &name, page))
+        .await?;
+    Ok(HttpResponse::Ok().json(accounts))
+}
+
+/// One account of a safe, for administrators and its members.
+#[utoipa::path(
+    tag = "safes",
+    params(AccountPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The account", body = Account),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[get("/safes/{safe}/accounts/{id}")]
+pub async fn get_account(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<AccountPath>,
+) -> Result<HttpResponse, AppError> {
+    let AccountPath { safe, id } = path.into_inner();
+    let account = state
+        .run(move |ctx| safes::show_account(ctx, &auth.0, &safe, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(account))
+}
+
+/// Delete an account; requests naming it become invalid (`object_deleted`). Administrators only.
+#[utoipa::path(
+    tag = "safes",
+    params(AccountPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[delete("/safes/{safe}/accounts/{id}")]
+pub async fn delete_account(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<AccountPath>,
+) -> Result<HttpResponse, AppError> {
+    let AccountPath { safe, id } = path.into_inner();
+    state
+        .run(move |ctx| safes::delete_account(ctx, &auth.0, &safe, id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The members of a safe, users and groups, for administrators and its members.
+#[utoipa::path(
+    tag = "safes",
+    params(SafePath),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The members", body = Vec<SafeMember>),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[get("/safes/{safe}/members")]
+pub async fn list_members(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<SafePath>,
+) -> Result<HttpResponse, AppError> {
+    let name = path.into_inner().safe;
+    let members = state
+        .run(move |ctx| safes::list_members(ctx, &auth.0, &name))
+        .await?;
+    Ok(HttpResponse::Ok().json(members))
+}
+
+async fn put_member(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    safe: String,
+    who: MemberName,
+    body: Membership,
+) -> Result<HttpResponse, AppError> {
+    let member = state
+        .run(move |ctx| {
+            safes::put_member(
+                ctx,
+                &auth.0,
+                &safe,
+                who,
+                body.can_request,
+                body.confirm_level,
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(member))
+}
+
+/// Set what a user may do in a safe. Waiting requests that can no longer be decided become
+/// invalid (`missing_supervisors`). Administrators only.
+#[utoipa::path(
+    tag = "safes",
+    params(MemberPath),
+    request_body = Membership,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The membership", body = SafeMember),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[put("/safes/{safe}/members/{username}")]
+pub async fn put_safe_member(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<MemberPath>,
+    body: ApiJson<Membership>,
+) -> Result<HttpResponse, AppError> {
+    let MemberPath { safe, username } = path.into_inner();
+    put_member(state, auth, safe, MemberName::User(username), body.0).await
+}
+
+/// Remove a user from a safe. Administrators only.
+#[utoipa::path(
+    tag = "safes",
+    params(MemberPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[delete("/safes/{safe}/members/{username}")]
+pub async fn delete_safe_member(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<MemberPath>,
+) -> Result<HttpResponse, AppError> {
+    let MemberPath { safe, username } = path.into_inner();
+    state
+        .run(move |ctx| safes::delete_member(ctx, &auth.0, &safe, MemberName::User(username)))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Set what a group (every active user with the role) may do in a safe. A group confirms once:
+/// the first member to act does so for the whole group. Administrators only.
+#[utoipa::path(
+    tag = "safes",
+    params(GroupPath),
+    request_body = Membership,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The membership", body = SafeMember),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[put("/safes/{safe}/groups/{role}")]
+pub async fn put_safe_group(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<GroupPath>,
+    body: ApiJson<Membership>,
+) -> Result<HttpResponse, AppError> {
+    let GroupPath { safe, role } = path.into_inner();
+    put_member(state, auth, safe, MemberName::Group(role), body.0).await
+}
+
+/// Remove a group from a safe. Administrators only.
+#[utoipa::path(
+    tag = "safes",
+    params(GroupPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = ServiceUnavailable),
+    )
+)]
+#[delete("/safes/{safe}/groups/{role}")]
+pub async fn delete_safe_group(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<GroupPath>,
+) -> Result<HttpResponse, AppError> {
+    let GroupPath { safe, role } = path.into_inner();
+    state
+        .run(move |ctx| safes::delete_member(ctx, &auth.0, &safe, MemberName::Group(role)))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

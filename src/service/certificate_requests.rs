@@ -1,0 +1,152 @@
+//! Certificate requests: checking a CSR against the CA's policy at submission, and issuing the
+//! certificate when the request is approved.
+
+use chrono::NaiveDateTime;
+
+use super::Context;
+use super::auth::CurrentUser;
+use super::requests::{parse_reason, record_event};
+use crate::db::certificates::{self as cert_db, NewCertificateRow};
+use crate::db::requests::{self as req_db, NewRequestRow, RequestRow};
+use crate::db::{self, DbConnection};
+use crate::domain::FieldError;
+use crate::domain::request::{RequestStatus, RequestType};
+use crate::domain::time::utc;
+use crate::error::AppError;
+use crate::pki::{self, ParsedCsr};
+
+/// Validates a certificate request and stores it, pending. Returns its id.
+pub fn submit(
+    ctx: &Context,
+    conn: &mut DbConnection,
+    me: &CurrentUser,
+    csr: &str,
+    reason: &str,
+    validity_days: Option<u32>,
+) -> Result<i64, AppError> {
+    let policy = ctx.ca.policy();
+    let reason = parse_reason(reason, 1);
+    let validity = policy.resolve_validity(validity_days);
+    let parsed = pki::parse_csr(csr, policy);
+    let (reason, validity, parsed) = match (reason, validity, parsed) {
+        (Ok(r), Ok(v), Ok(p)) => (r, v, p),
+        (r, v, p) => {
+            let errors = [
+                r.err(),
+                v.err().map(to_field_error),
+                p.err().map(to_field_error),
+            ];
+            return Err(AppError::Validation(errors.into_iter().flatten().collect()));
+        }
+    };
+    let now = ctx.clock.now_naive();
+    let names = serde_json::to_string(&parsed.subject_alt_names)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    db::write_transaction(conn, |conn| {
+        if cert_db::key_compromised(conn, &parsed.public_key_fingerprint)? {
+            return Err(AppError::validation(
+                "csr.public_key",
+                "this key was revoked for key compromise and is refused from now on",
+            ));
+        }
+        req_db::expire_stale_for_key(conn, &parsed.public_key_fingerprint, now)?;
+        if req_db::pending_exists_for_key(conn, &parsed.public_key_fingerprint, now)? {
+            return Err(duplicate_key());
+        }
+        let id = req_db::insert(
+            conn,
+            &NewRequestRow {
+                request_type: RequestType::Certificate.as_str(),
+                status: RequestStatus::Pending.as_str(),
+                requester_id: me.id,
+                reason: &reason,
+                created_at: now,
+                updated_at: now,
+                expires_at: now + ctx.requests.ttl,
+                confirmations_required: ctx.requests.certificate_confirmations,
+                requester_email: &me.email,
+                csr_pem: Some(&parsed.csr_pem),
+                common_name: parsed.common_name.as_deref(),
+                subject_alt_names: Some(&names),
+                key_algorithm: Some(&parsed.key_algorithm),
+                public_key_fingerprint: Some(&parsed.public_key_fingerprint),
+                validity_days: i32::try_from(validity).ok(),
+                ..NewRequestRow::default()
+            },
+        )
+        .map_err(|e| {
+            if db::unique_violation(&e).is_some() {
+                duplicate_key()
+            } else {
+                e.into()
+            }
+        })?;
+        record_event(conn, id, Some(me.id), "submitted", None, now)?;
+        tracing::info!(request_id = id, username = %me.username, "certificate request submitted");
+        Ok(id)
+    })
+}
+
+fn duplicate_key() -> AppError {
+    AppError::conflict(
+        "duplicate_pending_request",
+        "a pending request for the same public key already exists",
+    )
+}
+
+fn to_field_error(error: pki::ValidationError) -> FieldError {
+    FieldError::new(error.field, error.message)
+}
+
+/// Signs the certificate for an approved request and stores it. Returns its id.
+pub fn issue(
+    ctx: &Context,
+    conn: &mut DbConnection,
+    request: &RequestRow,
+    now: NaiveDateTime,
+) -> Result<i64, AppError> {
+    let csr_pem = request
+        .csr_pem
+        .as_deref()
+        .ok_or_else(|| AppError::Internal(format!("request {} has no CSR", request.id)))?;
+    let parsed: ParsedCsr = pki::parse_csr(csr_pem, ctx.ca.policy()).map_err(|e| {
+        AppError::conflict(
+            "policy_refuses",
+            format!("the CA policy no longer accepts this request: {e}"),
+        )
+    })?;
+    if cert_db::key_compromised(conn, &parsed.public_key_fingerprint)? {
+        return Err(AppError::conflict(
+            "key_compromised",
+            "this key was revoked for key compromise",
+        ));
+    }
+    let days = request
+        .validity_days
+        .and_then(|d| u32::try_from(d).ok())
+        .unwrap_or(ctx.ca.policy().default_validity_days);
+    let issued = ctx.ca.issue(&parsed, days, utc(now))?;
+    let names = serde_json::to_string(&issued.subject_alt_names)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let id = cert_db::insert(
+        conn,
+        &NewCertificateRow {
+            owner_id: request.requester_id,
+            request_id: Some(request.id),
+            source: "issued",
+            serial_number: &issued.serial_hex,
+            common_name: issued.common_name.as_deref(),
+            subject_alt_names: &names,
+            issuer: &issued.issuer,
+            pem: &issued.pem,
+            fingerprint_sha256: &issued.fingerprint_sha256,
+            public_key_fingerprint: &issued.public_key_fingerprint,
+            created_at: now,
+            valid_from: issued.not_before.naive_utc(),
+            valid_until: issued.not_after.naive_utc(),
+            requester_email: Some(&request.requester_email),
+            uploaded_by: None,
+        },
+    )?;
+    Ok(id)
+}

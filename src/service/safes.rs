@@ -1,0 +1,624 @@
+//! Safes, the accounts they hold, and who may request or confirm in them. Administrators manage
+//! them; members see the safes they belong to. Changes that undo a waiting request (a new
+//! confirmation policy, a deleted account or safe, confirmers removed) invalidate it at once.
+
+use chrono::NaiveDateTime;
+
+use super::Context;
+use super::access_requests::{self, Pending, to_account};
+use super::auth::{CurrentUser, VerifiedToken};
+use super::requests::record_event;
+use crate::db::safes::{
+    self as safe_db, NewAccountRow, NewSafeRow, Principal, SafeChanges, SafeRow,
+};
+use crate::db::{self, DbConnection};
+use crate::domain::FieldError;
+use crate::domain::access::{Account, InvalidReason, MemberType, Safe, SafeMember};
+use crate::domain::pagination::{Page, PageRequest};
+use crate::domain::time::utc;
+use crate::domain::user::{Role, Username};
+use crate::error::AppError;
+
+/// A new safe, as received; absent policy values take their defaults.
+#[derive(Debug, Clone, Default)]
+pub struct SafeInput {
+    pub name: String,
+    pub description: Option<String>,
+    pub level1_confirmations: Option<i32>,
+    pub level2_confirmations: Option<i32>,
+    pub request_expiry_hours: Option<i32>,
+    pub max_access_hours: Option<i32>,
+    pub ticket_required: Option<bool>,
+}
+
+/// Changes to a safe, as received.
+#[derive(Debug, Clone, Default)]
+pub struct SafeUpdate {
+    pub description: Option<String>,
+    pub level1_confirmations: Option<i32>,
+    pub level2_confirmations: Option<i32>,
+    pub request_expiry_hours: Option<i32>,
+    pub max_access_hours: Option<i32>,
+    pub ticket_required: Option<bool>,
+}
+
+/// A new account, as received.
+#[derive(Debug, Clone)]
+pub struct AccountInput {
+    pub name: String,
+    pub folder: Option<String>,
+    pub address: String,
+    pub user_name: String,
+}
+
+pub const DEFAULT_REQUEST_EXPIRY_HOURS: i32 = 72;
+pub const DEFAULT_MAX_ACCESS_HOURS: i32 = 8;
+
+/// Creates a safe. Administrators only; names are unique regardless of case.
+pub fn create(ctx: &Context, token: &VerifiedToken, input: SafeInput) -> Result<Safe, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    require_admin(&me)?;
+    let name = parse_safe_name(&input.name).map_err(|e| AppError::Validation(vec![e]))?;
+    let policy = Policy::parse(
+        input.level1_confirmations.unwrap_or(1),
+        input.level2_confirmations.unwrap_or(0),
+        input
+            .request_expiry_hours
+            .unwrap_or(DEFAULT_REQUEST_EXPIRY_HOURS),
+        input.max_access_hours.unwrap_or(DEFAULT_MAX_ACCESS_HOURS),
+        input.description.as_deref().unwrap_or(""),
+    )?;
+    let now = ctx.clock.now_naive();
+    let id = safe_db::insert_safe(
+        &mut conn,
+        &NewSafeRow {
+            name: &name,
+            name_key: &name.to_lowercase(),
+            description: &policy.description,
+            level1_confirmations: policy.level1,
+            level2_confirmations: policy.level2,
+            request_expiry_hours: policy.expiry_hours,
+            max_access_hours: policy.max_access_hours,
+            ticket_required: input.ticket_required.unwrap_or(false),
+            policy_version: 1,
+            created_at: now,
+            updated_at: now,
+        },
+    )
+    .map_err(|e| match db::unique_violation(&e) {
+        Some(_) => AppError::conflict("safe_exists", format!("a safe named {name} already exists")),
+        None => e.into(),
+    })?;
+    tracing::info!(safe = %name, by = %me.username, "safe created");
+    Ok(to_safe(safe_db::find_safe_by_id(&mut conn, id)?))
+}
+
+/// Every safe for administrators; the safes they belong to for everyone else.
+pub fn list(
+    ctx: &Context,
+    token: &VerifiedToken,
+    page: PageRequest,
+) -> Result<Page<Safe>, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    let member = (!me.is_admin()).then(|| (me.id, me.role.as_str().to_owned()));
+    let (rows, total) = safe_db::list_safes(&mut conn, member, page.offset(), page.limit())?;
+    Ok(Page::new(
+        rows.into_iter().map(to_safe).collect(),
+        page,
+        total,
+    ))
+}
+
+/// One safe, for administrators and its members; anyone else: not found.
+pub fn show(ctx: &Context, token: &VerifiedToken, name: &str) -> Result<Safe, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    Ok(to_safe(visible_safe(&mut conn, &me, name)?))
+}
+
+/// Changes a safe. A new confirmation policy invalidates the requests waiting under the old one.
+pub fn update(
+    ctx: &Context,
+    token: &VerifiedToken,
+    name: &str,
+    input: SafeUpdate,
+) -> Result<Safe, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    require_admin(&me)?;
+    let safe = require_safe(&mut conn, name)?;
+    let policy = Policy::parse(
+        input
+            .level1_confirmations
+            .unwrap_or(safe.level1_confirmations),
+        input
+            .level2_confirmations
+            .unwrap_or(safe.level2_confirmations),
+        input
+            .request_expiry_hours
+            .unwrap_or(safe.request_expiry_hours),
+        input.max_access_hours.unwrap_or(safe.max_access_hours),
+        input.description.as_deref().unwrap_or(&safe.description),
+    )?;
+    let confirmation_changed =
+        policy.level1 != safe.level1_confirmations || policy.level2 != safe.level2_confirmations;
+    let now = ctx.clock.now_naive();
+    let changes = SafeChanges {
+        description: Some(policy.description),
+        level1_confirmations: Some(policy.level1),
+        level2_confirmations: Some(policy.level2),
+        request_expiry_hours: Some(policy.expiry_hours),
+        max_access_hours: Some(policy.max_access_hours),
+        ticket_required: input.ticket_required,
+        policy_version: confirmation_changed.then_some(safe.policy_version + 1),
+        updated_at: Some(now),
+        deleted_at: None,
+    };
+    let updated = db::write_transaction(&mut conn, |conn| {
+        let updated = safe_db::update_safe(conn, safe.id, &changes)?;
+        if confirmation_changed {
+            let flag = InvalidReason::ConfirmationSettingsChanged.flag();
+            invalidate(conn, safe.id, None, flag, false, now)?;
+        }
+        Ok::<_, AppError>(updated)
+    })?;
+    tracing::info!(safe = %safe.name, by = %me.username, confirmation_changed, "safe updated");
+    Ok(to_safe(updated))
+}
+
+/// Deletes a safe and its accounts; requests naming them become invalid (`object_deleted`).
+pub fn delete(ctx: &Context, token: &VerifiedToken, name: &str) -> Result<(), AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    require_admin(&me)?;
+    let safe = require_safe(&mut conn, name)?;
+    let now = ctx.clock.now_naive();
+    db::write_transaction(&mut conn, |conn| {
+        safe_db::update_safe(
+            conn,
+            safe.id,
+            &SafeChanges {
+                deleted_at: Some(Some(now)),
+                updated_at: Some(now),
+                ..SafeChanges::default()
+            },
+        )?;
+        safe_db::delete_accounts(conn, safe.id, None, now)?;
+        invalidate(
+            conn,
+            safe.id,
+            None,
+            InvalidReason::ObjectDeleted.flag(),
+            true,
+            now,
+        )
+    })?;
+    tracing::info!(safe = %safe.name, by = %me.username, "safe deleted");
+    Ok(())
+}
+
+/// Adds an account to a safe. Administrators only; no secret is stored.
+pub fn create_account(
+    ctx: &Context,
+    token: &VerifiedToken,
+    safe: &str,
+    input: AccountInput,
+) -> Result<Account, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    require_admin(&me)?;
+    let safe = require_safe(&mut conn, safe)?;
+    let valid = ValidAccount::parse(input)?;
+    let id = safe_db::insert_account(
+        &mut conn,
+        &NewAccountRow {
+            safe_id: safe.id,
+            name: &valid.name,
+            folder: &valid.folder,
+            address: &valid.address,
+            user_name: &valid.user_name,
+            created_at: ctx.clock.now_naive(),
+        },
+    )?;
+    let account = safe_db::find_account(&mut conn, id, Some(safe.id))?
+        .ok_or_else(|| AppError::Internal("account vanished".to_owned()))?;
+    Ok(to_account(account, &safe.name))
+}
+
+/// The accounts of a safe, for administrators and its members.
+pub fn list_accounts(
+    ctx: &Context,
+    token: &VerifiedToken,
+    safe: &str,
+    page: PageRequest,
+) -> Result<Page<Account>, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    let safe = visible_safe(&mut conn, &me, safe)?;
+    let (rows, total) = safe_db::list_accounts(&mut conn, safe.id, page.offset(), page.limit())?;
+    Ok(Page::new(
+        rows.into_iter()
+            .map(|row| to_account(row, &safe.name))
+            .collect(),
+        page,
+        total,
+    ))
+}
+
+/// One account of a safe, for administrators and its members.
+pub fn show_account(
+    ctx: &Context,
+    token: &VerifiedToken,
+    safe: &str,
+    id: i64,
+) -> Result<Account, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    let safe = visible_safe(&mut conn, &me, safe)?;
+    let account = safe_db::find_account(&mut conn, id, Some(safe.id))?
+        .ok_or_else(|| AppError::not_found(format!("no account {id} in safe {}", safe.name)))?;
+    Ok(to_account(account, &safe.name))
+}
+
+/// Deletes an account; requests naming it become invalid (`object_deleted`).
+pub fn delete_account(
+    ctx: &Context,
+    token: &VerifiedToken,
+    safe: &str,
+    id: i64,
+) -> Result<(), AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    require_admin(&me)?;
+    let safe = require_safe(&mut conn, safe)?;
+    let now = ctx.clock.now_naive();
+    db::write_transaction(&mut conn, |conn| {
+        if safe_db::delete_accounts(conn, safe.id, Some(id), now)? == 0 {
+            return Err(AppError::not_found(format!(
+                "no account {id} in safe {}",
+                safe.name
+            )));
+        }
+        invalidate(
+            conn,
+            safe.id,
+            Some(id),
+            InvalidReason::ObjectDeleted.flag(),
+            true,
+            now,
+        )
+    })
+}
+
+/// Who a membership change is about, as received.
+#[derive(Debug, Clone)]
+pub enum MemberName {
+    User(String),
+    Group(String),
+}
+
+/// Sets what a user or group may do in a safe. Requests that can no longer be decided become
+/// invalid (`missing_supervisors`).
+pub fn put_member(
+    ctx: &Context,
+    token: &VerifiedToken,
+    safe: &str,
+    who: MemberName,
+    can_request: bool,
+    confirm_level: Option<i32>,
+) -> Result<SafeMember, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    require_admin(&me)?;
+    if confirm_level.is_some_and(|level| !(1..=2).contains(&level)) {
+        return Err(AppError::validation(
+            "confirm_level",
+            "must be null, 1 or 2",
+        ));
+    }
+    let safe = require_safe(&mut conn, safe)?;
+    let (principal, name, member_type) = resolve(&mut conn, &who)?;
+    let now = ctx.clock.now_naive();
+    db::write_transaction(&mut conn, |conn| {
+        safe_db::put_member(conn, safe.id, &principal, can_request, confirm_level, now)?;
+        recheck_supervisors(conn, &safe, now)
+    })?;
+    Ok(SafeMember {
+        member_type,
+        name,
+        can_request,
+        confirm_level,
+    })
+}
+
+/// Removes a user or group from a safe.
+pub fn delete_member(
+    ctx: &Context,
+    token: &VerifiedToken,
+    safe: &str,
+    who: MemberName,
+) -> Result<(), AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    require_admin(&me)?;
+    let safe = require_safe(&mut conn, safe)?;
+    let (principal, name, _) = resolve(&mut conn, &who)?;
+    let now = ctx.clock.now_naive();
+    db::write_transaction(&mut conn, |conn| {
+        if !safe_db::delete_member(conn, safe.id, &principal)? {
+            return Err(AppError::not_found(format!(
+                "{name} is not a member of safe {}",
+                safe.name
+            )));
+        }
+        recheck_supervisors(conn, &safe, now)
+    })
+}
+
+/// The members of a safe, for administrators and its members.
+pub fn list_members(
+    ctx: &Context,
+    token: &VerifiedToken,
+    safe: &str,
+) -> Result<Vec<SafeMember>, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    let safe = visible_safe(&mut conn, &me, safe)?;
+    Ok(safe_db::members(&mut conn, safe.id)?
+        .into_iter()
+        .map(|(member, user)| SafeMember {
+            member_type: if member.user_id.is_some() {
+                MemberType::User
+            } else {
+                MemberType::Group
+            },
+            name: user
+                .map(|(username, _, _)| username)
+                .or(member.group_role)
+                .unwrap_or_default(),
+            can_request: member.can_request,
+            confirm_level: member.confirm_level,
+        })
+        .collect())
+}
+
+fn resolve(
+    conn: &mut DbConnection,
+    who: &MemberName,
+) -> Result<(Principal, String, MemberType), AppError> {
+    match who {
+        MemberName::User(username) => {
+            let username = Username::parse(username)
+                .map_err(|_| AppError::not_found(format!("no user named {username}")))?;
+            let user = db::users::find_existing(conn, username.as_str())?.ok_or_else(|| {
+                AppError::not_found(format!("no user named {}", username.as_str()))
+            })?;
+            Ok((Principal::User(user.id), user.username, MemberType::User))
+        }
+        MemberName::Group(role) => {
+            let role: Role = role
+                .parse()
+                .map_err(|_| AppError::not_found(format!("no role named {role}")))?;
+            Ok((
+                Principal::Group(role.as_str().to_owned()),
+                role.as_str().to_owned(),
+                MemberType::Group,
+            ))
+        }
+    }
+}
+
+/// Invalidates live requests and records why on each one's trail.
+fn invalidate(
+    conn: &mut DbConnection,
+    safe_id: i64,
+    account_id: Option<i64>,
+    flag: i32,
+    include_approved: bool,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let ids = safe_db::invalidate_requests(conn, safe_id, account_id, flag, include_approved, now)?;
+    let reason = InvalidReason::from_flags(flag);
+    let detail = serde_json::to_value(reason.first())
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned));
+    for id in ids {
+        record_event(conn, id, None, "invalidated", detail.as_deref(), now)?;
+    }
+    Ok(())
+}
+
+/// Marks `missing_supervisors` on every waiting request of the safe that its remaining
+/// confirmers can no longer decide.
+fn recheck_supervisors(
+    conn: &mut DbConnection,
+    safe: &SafeRow,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let members = safe_db::members(conn, safe.id)?;
+    for request in safe_db::pending_requests(conn, safe.id)? {
+        let decisions = crate::db::requests::decisions(conn, request.id)?;
+        if !access_requests::can_still_be_decided(
+            conn,
+            &members,
+            request.requester_id,
+            Pending::of(&request),
+            &decisions,
+        )? {
+            let flag = InvalidReason::MissingSupervisors.flag();
+            if safe_db::invalidate_request(conn, request.id, flag, now)? {
+                record_event(
+                    conn,
+                    request.id,
+                    None,
+                    "invalidated",
+                    Some("missing_supervisors"),
+                    now,
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn require_admin(me: &CurrentUser) -> Result<(), AppError> {
+    if me.is_admin() {
+        Ok(())
+    } else {
+        Err(AppError::forbidden("only administrators manage safes"))
+    }
+}
+
+fn require_safe(conn: &mut DbConnection, name: &str) -> Result<SafeRow, AppError> {
+    safe_db::find_safe(conn, &name.to_lowercase())?
+        .ok_or_else(|| AppError::not_found(format!("no safe named {name}")))
+}
+
+/// The safe, if the caller is an administrator or belongs to it; otherwise not found.
+fn visible_safe(
+    conn: &mut DbConnection,
+    me: &CurrentUser,
+    name: &str,
+) -> Result<SafeRow, AppError> {
+    let safe = require_safe(conn, name)?;
+    if me.is_admin() || !safe_db::entries_for(conn, safe.id, me.id, me.role.as_str())?.is_empty() {
+        Ok(safe)
+    } else {
+        Err(AppError::not_found(format!("no safe named {name}")))
+    }
+}
+
+/// 1 to 28 characters of letters, digits, spaces, `.`, `_` and `-` (PVWA's limit), trimmed.
+fn parse_safe_name(value: &str) -> Result<String, FieldError> {
+    let name = value.trim();
+    let allowed = |c: char| c.is_ascii_alphanumeric() || " ._-".contains(c);
+    if name.is_empty() || name.chars().count() > 28 || !name.chars().all(allowed) {
+        return Err(FieldError::new(
+            "name",
+            "must be 1 to 28 letters, digits, spaces, '.', '_' or '-'",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+struct Policy {
+    level1: i32,
+    level2: i32,
+    expiry_hours: i32,
+    max_access_hours: i32,
+    description: String,
+}
+
+impl Policy {
+    fn parse(
+        level1: i32,
+        level2: i32,
+        expiry_hours: i32,
+        max_access_hours: i32,
+        description: &str,
+    ) -> Result<Self, AppError> {
+        let mut errors = Vec::new();
+        if !(1..=10).contains(&level1) {
+            errors.push(FieldError::new(
+                "level1_confirmations",
+                "must be between 1 and 10",
+            ));
+        }
+        if !(0..=10).contains(&level2) {
+            errors.push(FieldError::new(
+                "level2_confirmations",
+                "must be between 0 and 10",
+            ));
+        }
+        if !(1..=8760).contains(&expiry_hours) {
+            errors.push(FieldError::new(
+                "request_expiry_hours",
+                "must be between 1 and 8760",
+            ));
+        }
+        if !(1..=8760).contains(&max_access_hours) {
+            errors.push(FieldError::new(
+                "max_access_hours",
+                "must be between 1 and 8760",
+            ));
+        }
+        if description.chars().count() > 500 {
+            errors.push(FieldError::new(
+                "description",
+                "must be at most 500 characters",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        Ok(Self {
+            level1,
+            level2,
+            expiry_hours,
+            max_access_hours,
+            description: description.trim().to_owned(),
+        })
+    }
+}
+
+struct ValidAccount {
+    name: String,
+    folder: String,
+    address: String,
+    user_name: String,
+}
+
+impl ValidAccount {
+    fn parse(input: AccountInput) -> Result<Self, AppError> {
+        let mut errors = Vec::new();
+        let mut text = |field: &str, value: &str, max: usize| {
+            let value = value.trim();
+            if value.is_empty()
+                || value.chars().count() > max
+                || value.chars().any(char::is_control)
+            {
+                errors.push(FieldError::new(
+                    field,
+                    format!("must be 1 to {max} printable characters"),
+                ));
+            }
+            value.to_owned()
+        };
+        let name = text("name", &input.name, 128);
+        let folder = text("folder", input.folder.as_deref().unwrap_or("Root"), 128);
+        let user_name = text("user_name", &input.user_name, 128);
+        let address = input.address.trim().to_lowercase();
+        if !is_host_or_ip(&address) {
+            errors.push(FieldError::new(
+                "address",
+                "must be a host name or an IP address",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        Ok(Self {
+            name,
+            folder,
+            address,
+            user_name,
+        })
+    }
+}
+
+fn is_host_or_ip(value: &str) -> bool {
+    if value.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    let label_ok = |label: &str| {
+        (1..=63).contains(&label.len())
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    (1..=253).contains(&value.len()) && value.split('.').all(label_ok)
+}
+
+fn to_safe(row: SafeRow) -> Safe {
+    Safe {
+        name: row.name,
+        description: row.description,
+        level1_confirmations: row.level1_confirmations,
+        level2_confirmations: row.level2_confirmations,
+        request_expiry_hours: row.request_expiry_hours,
+        max_access_hours: row.max_access_hours,
+        ticket_required: row.ticket_required,
+        created_at: utc(row.created_at),
+        updated_at: utc(row.updated_at),
+    }
+}
