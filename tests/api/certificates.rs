@@ -10,6 +10,7 @@ use crate::pki::{Key, KeyType, csr_for, ids, openssl, openssl_ok, self_signed_ce
 
 on_both_backends!(
     an_issued_certificate_verifies_against_the_ca_with_its_names_usages_and_validity,
+    every_accepted_key_type_gets_a_certificate_that_verifies,
     the_der_download_is_the_certificate_alone,
     the_ca_certificate_and_an_empty_crl_are_public,
     revoked_certificates_are_listed_in_the_signed_crl_with_their_reasons,
@@ -159,6 +160,44 @@ async fn an_issued_certificate_verifies_against_the_ca_with_its_names_usages_and
                 .to_uppercase()
         )
     );
+}
+
+async fn every_accepted_key_type_gets_a_certificate_that_verifies(app: TestApp) {
+    let dana = app.developer("dana").await;
+    let approver = app.user_with_role("apollo", "approver").await;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    app.save_ca(dir.path()).await;
+    for (key_type, key_text, key_encipherment) in [
+        (KeyType::P256, "id-ecPublicKey", false),
+        (KeyType::P384, "NIST CURVE: P-384", false),
+        (KeyType::Ed25519, "ED25519", false),
+        (KeyType::Rsa2048, "Public-Key: (2048 bit)", true),
+    ] {
+        let case = format!("{key_type:?}");
+        let name = format!("{}.example.com", case.to_lowercase());
+        let certificate_id =
+            app.issue(&dana, &approver, &csr_for(key_type, &name)).await["certificate_id"]
+                .as_i64()
+                .expect("issued");
+        let download = app
+            .get_raw(
+                &format!("/api/v3/certificates/{certificate_id}/pem"),
+                Some(&dana),
+            )
+            .await;
+        assert_eq!(download.status, 200, "{case}: {download:?}");
+        std::fs::write(dir.path().join("chain.pem"), &download.bytes).expect("write");
+        let verified = openssl(dir.path(), &["verify", "-CAfile", "ca.pem", "chain.pem"]);
+        assert!(verified.success, "{case}: {}", verified.text);
+        let text = openssl_ok(dir.path(), &["x509", "-in", "chain.pem", "-noout", "-text"]).text;
+        assert!(text.contains(key_text), "{case}: {text}");
+        assert!(text.contains(&format!("DNS:{name}")), "{case}: {text}");
+        assert_eq!(
+            text.contains("Key Encipherment"),
+            key_encipherment,
+            "{case}: key encipherment only for RSA: {text}"
+        );
+    }
 }
 
 async fn the_der_download_is_the_certificate_alone(app: TestApp) {
@@ -547,6 +586,38 @@ async fn a_key_revoked_for_key_compromise_is_refused_in_later_requests(app: Test
         .submit_csr(&dana, &csr_for(KeyType::P256, "a.example.com"))
         .await;
     assert_eq!(fresh.status, 201, "a new key for the same name: {fresh:?}");
+
+    // A request already pending when its key is revoked for compromise is never issued.
+    let key = Key::generate(KeyType::P384);
+    let first = app
+        .issue(&dana, &approver, &key.csr("c.example.com", &[]))
+        .await;
+    let pending = app.submit_csr(&dana, &key.csr("c.example.com", &[])).await;
+    assert_eq!(pending.status, 201, "{pending:?}");
+    let pending_id = pending.body["id"].as_i64().expect("id");
+    let certificate = first["certificate_id"].as_i64().expect("certificate");
+    assert_eq!(
+        app.revoke(&dana, certificate, "key_compromise")
+            .await
+            .status,
+        200
+    );
+    let reply = app.confirm(&approver, pending_id).await;
+    assert_eq!(reply.status, 409, "{reply:?}");
+    assert_eq!(reply.problem_code(), "key_compromised");
+    let detail = app.my_request(&dana, pending_id).await;
+    assert_eq!(detail.body["certificate_id"], Value::Null, "{detail:?}");
+    let active = app
+        .get("/api/v3/certificates?status=active", Some(&dana))
+        .await;
+    assert!(
+        !active.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|c| c["common_name"] == "c.example.com"),
+        "no certificate for a compromised key: {active:?}"
+    );
 }
 
 async fn certificates_are_listed_by_status_expiry_and_for_admins_by_owner(app: TestApp) {

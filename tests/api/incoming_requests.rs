@@ -19,6 +19,7 @@ on_both_backends!(
     deciding_an_unknown_request_is_404,
     only_admins_list_every_request,
     a_cancel_racing_a_confirmation_has_exactly_one_winner,
+    approvers_confirming_the_same_request_at_once_issue_exactly_one_certificate,
 );
 
 async fn approvers_and_admins_see_other_users_pending_requests_but_never_their_own(app: TestApp) {
@@ -34,9 +35,16 @@ async fn approvers_and_admins_see_other_users_pending_requests_but_never_their_o
     assert_eq!(queue.body["items"][0]["requester"], "dana");
     assert_eq!(queue.body["items"][0]["status"], "pending");
 
+    let admins_own = app.pending_request(&admin, "admin.example.com").await;
     let admin_queue = app.get("/api/v3/incoming-requests", Some(&admin)).await;
     assert_eq!(admin_queue.status, 200, "{admin_queue:?}");
-    assert_eq!(ids(&admin_queue.body), [own, theirs], "newest first");
+    assert_eq!(
+        ids(&admin_queue.body),
+        [own, theirs],
+        "newest first, not the admin's own"
+    );
+    let queue = app.get("/api/v3/incoming-requests", Some(&approver)).await;
+    assert_eq!(ids(&queue.body), [admins_own, theirs], "{queue:?}");
 
     let detail = app
         .get(
@@ -60,7 +68,7 @@ async fn approvers_and_admins_see_other_users_pending_requests_but_never_their_o
     let queue = app.get("/api/v3/incoming-requests", Some(&approver)).await;
     assert_eq!(
         ids(&queue.body),
-        Vec::<i64>::new(),
+        [admins_own],
         "decided requests leave the queue: {queue:?}"
     );
     let approved = app
@@ -494,5 +502,56 @@ async fn a_cancel_racing_a_confirmation_has_exactly_one_winner(app: TestApp) {
     assert_eq!(
         listed, confirmed,
         "a certificate exactly for each confirmed request, none for cancelled ones"
+    );
+}
+
+async fn approvers_confirming_the_same_request_at_once_issue_exactly_one_certificate(app: TestApp) {
+    let dana = app.developer("dana").await;
+    let mut approvers = Vec::new();
+    for n in 0..5 {
+        approvers.push(
+            app.user_with_role(&format!("approver{n}"), "approver")
+                .await,
+        );
+    }
+    let id = app.pending_request(&dana, "once.example.com").await;
+
+    let mut racing = JoinSet::new();
+    for token in &approvers {
+        let request = app
+            .request(
+                reqwest::Method::POST,
+                &format!("/api/v3/incoming-requests/{id}/confirm"),
+                Some(token),
+            )
+            .json(&json!({}));
+        racing.spawn(async move {
+            let response = request.send().await.expect("answered");
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            (status, body)
+        });
+    }
+    let mut outcomes = Vec::new();
+    while let Some(result) = racing.join_next().await {
+        outcomes.push(result.expect("the task ran"));
+    }
+    assert_eq!(
+        outcomes.iter().filter(|(status, _)| *status == 200).count(),
+        1,
+        "exactly one confirmation counts: {outcomes:?}"
+    );
+    for (status, body) in outcomes.iter().filter(|(status, _)| *status != 200) {
+        assert_eq!(*status, 409, "{outcomes:?}");
+        assert_eq!(body["code"], "request_not_pending", "{body}");
+    }
+    let detail = app.my_request(&dana, id).await;
+    assert_eq!(detail.body["status"], "approved", "{detail:?}");
+    assert_eq!(detail.body["decisions"].as_array().map(Vec::len), Some(1));
+    let certificates = app.get("/api/v3/certificates", Some(&dana)).await;
+    assert_eq!(
+        ids(&certificates.body),
+        [detail.body["certificate_id"].as_i64().expect("issued")],
+        "one certificate: {certificates:?}"
     );
 }

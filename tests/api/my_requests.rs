@@ -13,6 +13,8 @@ on_both_backends!(
     every_accepted_key_type_is_accepted_and_reported,
     each_refused_csr_or_validity_names_the_field_at_fault,
     a_second_pending_request_for_the_same_key_is_409_until_the_first_ends,
+    the_same_key_submitted_many_times_at_once_is_accepted_exactly_once,
+    ip_names_and_wildcards_are_accepted_only_when_the_policy_allows_them,
     the_dashboard_lists_ones_own_requests_and_certificates_paginated_and_filtered,
     the_detail_shows_decisions_events_and_the_issued_certificate,
     cancelling_a_pending_request_rejects_it_as_cancelled_by_requester,
@@ -156,6 +158,20 @@ async fn each_refused_csr_or_validity_names_the_field_at_fault(app: TestApp) {
                 ),
                 90,
             ),
+            "csr.subject_alt_names",
+        ),
+        (
+            "IP SAN",
+            certificate_request(
+                &Key::generate(KeyType::P256)
+                    .csr("ip.example.com", &["DNS:ip.example.com", "IP:10.0.0.1"]),
+                90,
+            ),
+            "csr.subject_alt_names",
+        ),
+        (
+            "no name at all",
+            certificate_request(&Key::generate(KeyType::P256).csr("Jane Doe", &[]), 90),
             "csr.subject_alt_names",
         ),
         (
@@ -681,4 +697,87 @@ async fn an_expired_request_shows_as_expired_everywhere_and_can_no_longer_be_dec
     );
     let old = app.my_request(&dana, id).await;
     assert_eq!(old.body["status"], "expired", "{old:?}");
+}
+
+async fn the_same_key_submitted_many_times_at_once_is_accepted_exactly_once(app: TestApp) {
+    let dana = app.developer("dana").await;
+    let key = Key::generate(KeyType::P256);
+    let mut racing = tokio::task::JoinSet::new();
+    for n in 0..6 {
+        let request = app
+            .request(reqwest::Method::POST, "/api/v3/myrequests", Some(&dana))
+            .json(&certificate_request(
+                &key.csr(&format!("h{n}.example.com"), &[]),
+                90,
+            ));
+        racing.spawn(async move {
+            let response = request.send().await.expect("answered");
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            (status, body)
+        });
+    }
+    let mut outcomes = Vec::new();
+    while let Some(result) = racing.join_next().await {
+        outcomes.push(result.expect("the task ran"));
+    }
+    let created = outcomes.iter().filter(|(status, _)| *status == 201).count();
+    assert_eq!(created, 1, "exactly one accepted: {outcomes:?}");
+    for (status, body) in outcomes.iter().filter(|(status, _)| *status != 201) {
+        assert_eq!(*status, 409, "{outcomes:?}");
+        assert_eq!(body["code"], "duplicate_pending_request", "{body}");
+    }
+    let dashboard = app.get("/api/v3/myrequests", Some(&dana)).await;
+    assert_eq!(dashboard.status, 200, "{dashboard:?}");
+    assert_eq!(dashboard.body["requests"]["total"], 1, "{dashboard:?}");
+}
+
+async fn ip_names_and_wildcards_are_accepted_only_when_the_policy_allows_them(app: TestApp) {
+    let csr_with =
+        |alt_names: &[&str]| Key::generate(KeyType::P256).csr("www.example.com", alt_names);
+    let ip = csr_with(&["DNS:www.example.com", "IP:10.0.0.1"]);
+    let wildcard = csr_with(&["DNS:*.example.com"]);
+    let dana = app.developer("dana").await;
+    for (case, csr) in [("IP", &ip), ("wildcard", &wildcard)] {
+        let reply = app.submit_csr(&dana, csr).await;
+        assert_eq!(reply.status, 400, "{case} by default: {reply:?}");
+        assert_eq!(reply.error_fields(), ["csr.subject_alt_names"], "{case}");
+    }
+
+    let app = app
+        .restarted_with(|settings| {
+            settings.ca_allow_ip_sans = true;
+            settings.ca_allow_wildcards = true;
+        })
+        .await;
+    let dana = app.token_for("dana", PASSWORD).await;
+    let approver = app.user_with_role("apollo", "approver").await;
+    for (case, csr, names) in [
+        ("IP", &ip, json!(["www.example.com", "10.0.0.1"])),
+        (
+            "wildcard",
+            &wildcard,
+            json!(["www.example.com", "*.example.com"]),
+        ),
+    ] {
+        let reply = app.submit_csr(&dana, csr).await;
+        assert_eq!(reply.status, 201, "{case} when allowed: {reply:?}");
+        assert_eq!(reply.body["subject_alt_names"], names, "{case}");
+        let id = reply.body["id"].as_i64().expect("id");
+        let confirmed = app.confirm(&approver, id).await;
+        assert_eq!(confirmed.status, 200, "{case}: {confirmed:?}");
+        let certificate = app
+            .get(
+                &format!(
+                    "/api/v3/certificates/{}",
+                    confirmed.body["certificate_id"].as_i64().expect("issued")
+                ),
+                Some(&dana),
+            )
+            .await;
+        assert_eq!(
+            certificate.body["subject_alt_names"], names,
+            "{case}: {certificate:?}"
+        );
+    }
 }
