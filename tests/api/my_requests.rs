@@ -628,7 +628,7 @@ async fn recent_activity_holds_at_most_ten_requests_and_ten_certificates_newest_
 
 async fn an_expired_request_shows_as_expired_everywhere_and_can_no_longer_be_decided(app: TestApp) {
     let dana = app.developer("dana").await;
-    let approver = app.user_with_role("apollo", "approver").await;
+    app.user_with_role("apollo", "approver").await;
     let key = Key::generate(KeyType::P256);
     let submitted = app
         .submit_csr(&dana, &key.csr("old.example.com", &[]))
