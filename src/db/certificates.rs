@@ -89,6 +89,7 @@ fn filtered(filter: &CertificateFilter, now: NaiveDateTime) -> Boxed<'_> {
     };
     if let Some(before) = filter.expires_before {
         query = query
+            .filter(certificates::revoked_at.is_null())
             .filter(certificates::valid_until.gt(now))
             .filter(certificates::valid_until.le(before));
     }

@@ -2,9 +2,13 @@
 //! database, on SQLite always and on PostgreSQL when `TEST_DATABASE_URL` is set.
 
 mod helpers;
+mod pki;
 
 mod auth;
+mod certificates;
 mod http;
+mod incoming_requests;
+mod my_requests;
 mod openapi;
 mod sessions;
 mod users;
