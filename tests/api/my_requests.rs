@@ -476,7 +476,7 @@ async fn stats_count_every_status_and_recent_activity_keeps_only_the_last_30_day
     assert_eq!(empty.status, 200, "{empty:?}");
     assert_eq!(
         empty.body,
-        json!({"pending": 0, "approved": 0, "rejected": 0, "expired": 0,
+        json!({"pending": 0, "approved": 0, "rejected": 0, "expired": 0, "invalid": 0,
                "active_certificates": 0,
                "recent_activity": {"requests": [], "certificates": []}})
     );
