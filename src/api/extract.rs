@@ -70,6 +70,11 @@ fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     Ok(value)
 }
 
+/// Reads an already parsed JSON value into `T`, naming the field at fault like [`ApiJson`].
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, AppError> {
+    serde_path_to_error::deserialize(value).map_err(json_error)
+}
+
 fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> AppError {
     let inner = error.inner();
     if inner.is_syntax() || inner.is_eof() || inner.is_io() {

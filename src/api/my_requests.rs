@@ -5,7 +5,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
-use super::extract::{ApiJson, ApiQuery, Authenticated};
+use super::extract::{ApiJson, ApiQuery, Authenticated, from_value};
 use super::problem::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized,
     UnsupportedMediaType,
@@ -21,51 +21,97 @@ use crate::service::requests::{self, NewRequest, RequestListQuery};
 
 /// A new request. `type` says which kind; each kind has its own fields.
 #[derive(Deserialize, ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum SubmitRequest {
-    /// A certificate from the built-in CA for the key in a PKCS#10 CSR.
-    #[schema(example = json!({
-        "type": "certificate",
-        "csr": "-----BEGIN CERTIFICATE REQUEST-----\nMIIB...\n-----END CERTIFICATE REQUEST-----\n",
-        "reason": "TLS for the build server",
-        "validity_days": 90
-    }))]
-    Certificate {
-        /// PEM-encoded PKCS#10 certificate signing request.
-        csr: String,
-        /// Why the certificate is needed.
-        reason: String,
-        /// 1 to the CA's maximum (397 by default); default 90.
-        #[schema(minimum = 1, maximum = 397)]
-        validity_days: Option<u32>,
-    },
-    /// Access to a privileged account kept in a safe, for a reason and a time window.
-    #[schema(example = json!({
-        "type": "access",
-        "account_id": 12,
-        "reason": "Patch the database server tonight",
-        "access_type": "multiple",
-        "access_from": "2026-11-23T20:00:00Z",
-        "access_to": "2026-11-23T23:00:00Z",
-        "operation_type": "open",
-        "ticketing_system": {"name": "ServiceNow", "number": "CHG0012345"},
-        "additional_info": {"reference_no": "CHG-2026-118", "emergency": false}
-    }))]
-    Access {
-        account_id: i64,
-        /// Why access is needed: at least 10 characters once trimmed.
-        #[schema(min_length = 10, max_length = 2000)]
-        reason: String,
-        access_type: AccessType,
-        /// Start of the window (required for `multiple`; default now).
-        access_from: Option<DateTime<Utc>>,
-        /// End of the window (required for `multiple`; default: the longest the safe allows).
-        access_to: Option<DateTime<Utc>>,
-        operation_type: OperationType,
-        /// Required when the safe says so.
-        ticketing_system: Option<Ticket>,
-        additional_info: Option<AdditionalInfo>,
-    },
+    Certificate(CertificateRequestBody),
+    Access(AccessRequestBody),
+}
+
+impl SubmitRequest {
+    /// Reads the body for its `type`, so an invalid field is named even inside a variant.
+    fn parse(mut body: serde_json::Value) -> Result<Self, AppError> {
+        let kind = body
+            .as_object_mut()
+            .and_then(|object| object.remove("type"))
+            .ok_or_else(|| AppError::validation("type", "is required: certificate or access"))?;
+        match kind.as_str() {
+            Some("certificate") => Ok(Self::Certificate(from_value(body)?)),
+            Some("access") => Ok(Self::Access(from_value(body)?)),
+            _ => Err(AppError::validation(
+                "type",
+                "must be certificate or access",
+            )),
+        }
+    }
+
+    fn into_new_request(self) -> NewRequest {
+        match self {
+            Self::Certificate(body) => NewRequest::Certificate {
+                csr: body.csr,
+                reason: body.reason,
+                validity_days: body.validity_days,
+            },
+            Self::Access(body) => NewRequest::Access(AccessInput {
+                account_id: body.account_id,
+                reason: body.reason,
+                access_type: body.access_type,
+                access_from: body.access_from,
+                access_to: body.access_to,
+                operation_type: body.operation_type,
+                ticketing_system: body.ticketing_system,
+                additional_info: body.additional_info,
+            }),
+        }
+    }
+}
+
+/// A certificate from the built-in CA for the key in a PKCS#10 CSR.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "type": "certificate",
+    "csr": "-----BEGIN CERTIFICATE REQUEST-----\nMIIB...\n-----END CERTIFICATE REQUEST-----\n",
+    "reason": "TLS for the build server",
+    "validity_days": 90
+}))]
+pub struct CertificateRequestBody {
+    /// PEM-encoded PKCS#10 certificate signing request.
+    pub csr: String,
+    /// Why the certificate is needed.
+    pub reason: String,
+    /// 1 to the CA's maximum (397 by default); default 90.
+    #[schema(minimum = 1, maximum = 397)]
+    pub validity_days: Option<u32>,
+}
+
+/// Access to a privileged account kept in a safe, for a reason and a time window.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "type": "access",
+    "account_id": 12,
+    "reason": "Patch the database server tonight",
+    "access_type": "multiple",
+    "access_from": "2026-11-23T20:00:00Z",
+    "access_to": "2026-11-23T23:00:00Z",
+    "operation_type": "open",
+    "ticketing_system": {"name": "ServiceNow", "number": "CHG0012345"},
+    "additional_info": {"reference_no": "CHG-2026-118", "emergency": false}
+}))]
+pub struct AccessRequestBody {
+    pub account_id: i64,
+    /// Why access is needed: at least 10 characters once trimmed.
+    #[schema(min_length = 10, max_length = 2000)]
+    pub reason: String,
+    pub access_type: AccessType,
+    /// Start of the window (required for `multiple`; default now).
+    pub access_from: Option<DateTime<Utc>>,
+    /// End of the window (required for `multiple`; default: the longest the safe allows).
+    pub access_to: Option<DateTime<Utc>>,
+    pub operation_type: OperationType,
+    /// Required when the safe says so.
+    pub ticketing_system: Option<Ticket>,
+    pub additional_info: Option<AdditionalInfo>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -117,38 +163,9 @@ pub struct RequestPath {
 pub async fn submit_request(
     state: web::Data<AppState>,
     auth: Authenticated,
-    body: ApiJson<SubmitRequest>,
+    body: ApiJson<serde_json::Value>,
 ) -> Result<HttpResponse, AppError> {
-    let request = match body.0 {
-        SubmitRequest::Certificate {
-            csr,
-            reason,
-            validity_days,
-        } => NewRequest::Certificate {
-            csr,
-            reason,
-            validity_days,
-        },
-        SubmitRequest::Access {
-            account_id,
-            reason,
-            access_type,
-            access_from,
-            access_to,
-            operation_type,
-            ticketing_system,
-            additional_info,
-        } => NewRequest::Access(AccessInput {
-            account_id,
-            reason,
-            access_type,
-            access_from,
-            access_to,
-            operation_type,
-            ticketing_system,
-            additional_info,
-        }),
-    };
+    let request = SubmitRequest::parse(body.0)?.into_new_request();
     let detail = state
         .run(move |ctx| requests::submit(ctx, &auth.0, request))
         .await?;

@@ -331,6 +331,9 @@ fn decidable(
     if effective_status(&request, now).0 != RequestStatus::Pending {
         return Err(not_pending());
     }
+    if req_db::decided_by(conn, id, me.id)? {
+        return Err(already_decided());
+    }
     let capacity = match request.safe_id {
         None if me.is_approver() => Capacity::User,
         None => {

@@ -2,6 +2,8 @@
 //! database, on SQLite always and on PostgreSQL when `TEST_DATABASE_URL` is set.
 
 mod helpers;
+
+mod access;
 mod pki;
 
 mod auth;
@@ -10,5 +12,6 @@ mod http;
 mod incoming_requests;
 mod my_requests;
 mod openapi;
+mod safes;
 mod sessions;
 mod users;

@@ -1,0 +1,865 @@
+//! Privileged access requests with dual control: the policy refusals, level 1 then level 2,
+//! groups that count once, rejection, every invalid reason, one-time use, ownership and
+//! concurrency. Time is moved with the test clock, never with sleeps.
+
+use chrono::{Duration, Utc};
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, Reply, TestApp};
+use crate::on_both_backends;
+
+on_both_backends!(
+    each_policy_refusal_names_its_field_and_rule,
+    only_members_who_may_request_can_ask,
+    an_overlapping_open_request_for_the_same_account_is_409,
+    a_safe_that_cannot_satisfy_its_policy_refuses_new_requests,
+    level_two_opens_only_when_level_one_is_complete,
+    a_group_counts_once_whoever_acts_for_it,
+    two_members_of_a_group_confirming_at_once_count_once,
+    an_eligible_confirmers_rejection_ends_the_request,
+    requests_expire_when_they_wait_too_long,
+    a_one_time_access_is_spent_by_its_first_use,
+    multiple_access_is_used_inside_its_window_only,
+    removing_confirmers_invalidates_requests_they_can_no_longer_decide,
+    changing_the_confirmation_policy_invalidates_waiting_requests,
+    deleting_the_account_invalidates_its_requests,
+    invalid_requests_show_the_same_in_lists_stats_and_queues,
+    others_access_requests_are_not_found,
+);
+
+// ---- kit ----
+
+pub async fn create_safe(app: &TestApp, admin: &str, body: Value) -> Value {
+    let reply = app.post("/api/v3/safes", Some(admin), &body).await;
+    assert_eq!(reply.status, 201, "create safe {body}: {reply:?}");
+    reply.body
+}
+
+pub fn account_body(name: &str) -> Value {
+    json!({"name": name, "address": format!("{name}.example.com"), "user_name": "root"})
+}
+
+pub async fn create_account(app: &TestApp, admin: &str, safe: &str, name: &str) -> i64 {
+    let reply = app
+        .post(
+            &format!("/api/v3/safes/{safe}/accounts"),
+            Some(admin),
+            &account_body(name),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "create account {name}: {reply:?}");
+    reply.body["id"].as_i64().expect("account id")
+}
+
+async fn put(
+    app: &TestApp,
+    admin: &str,
+    path: String,
+    can_request: bool,
+    confirm_level: Option<i32>,
+) -> Value {
+    let reply = app
+        .send(
+            app.request(reqwest::Method::PUT, &path, Some(admin))
+                .json(&json!({"can_request": can_request, "confirm_level": confirm_level})),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "PUT {path}: {reply:?}");
+    reply.body
+}
+
+pub async fn put_member(
+    app: &TestApp,
+    admin: &str,
+    safe: &str,
+    username: &str,
+    can_request: bool,
+    level: Option<i32>,
+) -> Value {
+    put(
+        app,
+        admin,
+        format!("/api/v3/safes/{safe}/members/{username}"),
+        can_request,
+        level,
+    )
+    .await
+}
+
+pub async fn put_group(
+    app: &TestApp,
+    admin: &str,
+    safe: &str,
+    role: &str,
+    can_request: bool,
+    level: Option<i32>,
+) -> Value {
+    put(
+        app,
+        admin,
+        format!("/api/v3/safes/{safe}/groups/{role}"),
+        can_request,
+        level,
+    )
+    .await
+}
+
+/// A safe `Vault` with one account, a requester `req`, a level-1 user confirmer `lead` and,
+/// with `level2`, the `approver` role as a level-2 group of two (`apr1`, `apr2`).
+struct Setup {
+    admin: String,
+    requester: String,
+    lead: String,
+    apr1: String,
+    apr2: String,
+    account: i64,
+}
+
+async fn setup(app: &TestApp, safe: Value) -> Setup {
+    let admin = app.admin_token().await;
+    let requester = app.developer("req").await;
+    let lead = app.developer("lead").await;
+    let apr1 = app.user_with_role("apr1", "approver").await;
+    let apr2 = app.user_with_role("apr2", "approver").await;
+    create_safe(app, &admin, safe).await;
+    let account = create_account(app, &admin, "Vault", "root-db01").await;
+    put_member(app, &admin, "Vault", "req", true, None).await;
+    put_member(app, &admin, "Vault", "lead", false, Some(1)).await;
+    put_group(app, &admin, "Vault", "approver", false, Some(2)).await;
+    Setup {
+        admin,
+        requester,
+        lead,
+        apr1,
+        apr2,
+        account,
+    }
+}
+
+fn two_levels() -> Value {
+    json!({"name": "Vault", "level1_confirmations": 1, "level2_confirmations": 1, "max_access_hours": 8, "request_expiry_hours": 24})
+}
+
+fn one_level() -> Value {
+    json!({"name": "Vault", "level1_confirmations": 1, "level2_confirmations": 0, "max_access_hours": 8, "request_expiry_hours": 24})
+}
+
+fn access_body(account: i64, access_type: &str, window: Option<(i64, i64)>) -> Value {
+    let mut body = json!({
+        "type": "access",
+        "account_id": account,
+        "reason": "Patching the database server tonight",
+        "access_type": access_type,
+        "operation_type": "open",
+    });
+    if let Some((from, to)) = window {
+        let base = Utc::now();
+        body["access_from"] = json!((base + Duration::minutes(from)).to_rfc3339());
+        body["access_to"] = json!((base + Duration::minutes(to)).to_rfc3339());
+    }
+    body
+}
+
+async fn submit(app: &TestApp, token: &str, body: &Value) -> Reply {
+    app.post("/api/v3/myrequests", Some(token), body).await
+}
+
+async fn submitted(app: &TestApp, token: &str, body: &Value) -> i64 {
+    let reply = submit(app, token, body).await;
+    assert_eq!(reply.status, 201, "submit {body}: {reply:?}");
+    reply.body["id"].as_i64().expect("id")
+}
+
+async fn detail(app: &TestApp, token: &str, id: i64) -> Value {
+    let reply = app
+        .get(&format!("/api/v3/myrequests/{id}"), Some(token))
+        .await;
+    assert_eq!(reply.status, 200, "detail {id}: {reply:?}");
+    reply.body
+}
+
+async fn act(app: &TestApp, token: &str, id: i64, action: &str) -> Reply {
+    let body = if action == "reject" {
+        json!({"reason": "Not during the freeze"})
+    } else {
+        json!({})
+    };
+    app.post(
+        &format!("/api/v3/incoming-requests/{id}/{action}"),
+        Some(token),
+        &body,
+    )
+    .await
+}
+
+async fn use_it(app: &TestApp, token: &str, id: i64) -> Reply {
+    app.post(
+        &format!("/api/v3/myrequests/{id}/use"),
+        Some(token),
+        &json!({}),
+    )
+    .await
+}
+
+fn reasons(detail: &Value) -> Vec<String> {
+    detail["invalid_reasons"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+// ---- tests ----
+
+async fn each_policy_refusal_names_its_field_and_rule(app: TestApp) {
+    let s = setup(
+        &app,
+        json!({"name": "Vault", "max_access_hours": 2, "ticket_required": true}),
+    )
+    .await;
+    let ticket = json!({"name": "ServiceNow", "number": "CHG1"});
+    let with_ticket = |mut body: Value| {
+        body["ticketing_system"] = ticket.clone();
+        body
+    };
+    let cases = [
+        (
+            {
+                let mut b = with_ticket(access_body(s.account, "one_time", None));
+                b["reason"] = json!("  too short ");
+                b
+            },
+            "reason",
+            "reason under 10 characters",
+        ),
+        (
+            with_ticket(access_body(s.account, "multiple", None)),
+            "access_from",
+            "multiple without a window",
+        ),
+        (
+            with_ticket(access_body(s.account, "one_time", Some((60, 30)))),
+            "access_to",
+            "window ends before it starts",
+        ),
+        (
+            with_ticket(access_body(s.account, "one_time", Some((-120, -60)))),
+            "access_to",
+            "window in the past",
+        ),
+        (
+            with_ticket(access_body(s.account, "one_time", Some((0, 180)))),
+            "access_to",
+            "window longer than the safe allows",
+        ),
+        (
+            access_body(s.account, "one_time", None),
+            "ticketing_system",
+            "ticket required",
+        ),
+        (
+            with_ticket(access_body(9999, "one_time", None)),
+            "account_id",
+            "unknown account",
+        ),
+        (
+            {
+                let mut b = with_ticket(access_body(s.account, "one_time", None));
+                b["operation_type"] = json!("delete");
+                b
+            },
+            "operation_type",
+            "unknown operation",
+        ),
+    ];
+    for (body, field, case) in cases {
+        let reply = submit(&app, &s.requester, &body).await;
+        assert_eq!(reply.status, 400, "{case}: {reply:?}");
+        assert!(
+            reply.error_fields().contains(&field.to_owned()),
+            "{case}: {:?}",
+            reply.error_fields()
+        );
+    }
+    let ok = submit(
+        &app,
+        &s.requester,
+        &with_ticket(access_body(s.account, "multiple", Some((0, 120)))),
+    )
+    .await;
+    assert_eq!(ok.status, 201, "{ok:?}");
+    assert_eq!(ok.body["status"], "pending");
+    assert_eq!(ok.body["access"]["ticketing_system"], ticket);
+    assert_eq!(ok.body["access"]["account"]["name"], "root-db01");
+    assert_eq!(ok.body["safe"], "Vault");
+}
+
+async fn only_members_who_may_request_can_ask(app: TestApp) {
+    let s = setup(&app, one_level()).await;
+    let outsider = app.developer("out").await;
+    let reply = submit(&app, &outsider, &access_body(s.account, "one_time", None)).await;
+    assert_eq!(reply.status, 403, "{reply:?}");
+    assert_eq!(reply.problem_code(), "not_allowed_to_request");
+    let confirmer_only = submit(&app, &s.lead, &access_body(s.account, "one_time", None)).await;
+    assert_eq!(
+        confirmer_only.status, 403,
+        "a member without can_request: {confirmer_only:?}"
+    );
+    put_group(&app, &s.admin, "Vault", "customer", true, None).await;
+    let customer = app.sign_up("cust", Some("customer")).await;
+    assert_eq!(customer.status, 201);
+    let token = app.token_for("cust", PASSWORD).await;
+    assert_eq!(
+        submit(&app, &token, &access_body(s.account, "one_time", None))
+            .await
+            .status,
+        201,
+        "through the role"
+    );
+}
+
+async fn an_overlapping_open_request_for_the_same_account_is_409(app: TestApp) {
+    let s = setup(&app, one_level()).await;
+    submitted(
+        &app,
+        &s.requester,
+        &access_body(s.account, "multiple", Some((60, 180))),
+    )
+    .await;
+    let overlap = submit(
+        &app,
+        &s.requester,
+        &access_body(s.account, "multiple", Some((120, 240))),
+    )
+    .await;
+    assert_eq!(overlap.status, 409, "{overlap:?}");
+    assert_eq!(overlap.problem_code(), "overlapping_request");
+    let after = submit(
+        &app,
+        &s.requester,
+        &access_body(s.account, "multiple", Some((181, 300))),
+    )
+    .await;
+    assert_eq!(
+        after.status, 201,
+        "a window after the first is fine: {after:?}"
+    );
+}
+
+async fn a_safe_that_cannot_satisfy_its_policy_refuses_new_requests(app: TestApp) {
+    let s = setup(&app, json!({"name": "Vault", "level1_confirmations": 2})).await;
+    let reply = submit(
+        &app,
+        &s.requester,
+        &access_body(s.account, "one_time", None),
+    )
+    .await;
+    assert_eq!(
+        reply.status, 409,
+        "one level-1 confirmer for two confirmations: {reply:?}"
+    );
+    assert_eq!(reply.problem_code(), "missing_supervisors");
+    put_group(&app, &s.admin, "Vault", "approver", false, Some(1)).await;
+    assert_eq!(
+        submit(
+            &app,
+            &s.requester,
+            &access_body(s.account, "one_time", None)
+        )
+        .await
+        .status,
+        201
+    );
+}
+
+async fn level_two_opens_only_when_level_one_is_complete(app: TestApp) {
+    let s = setup(&app, two_levels()).await;
+    let id = submitted(
+        &app,
+        &s.requester,
+        &access_body(s.account, "one_time", None),
+    )
+    .await;
+    let early = act(&app, &s.apr1, id, "confirm").await;
+    assert_eq!(early.status, 403, "level 2 waits for level 1: {early:?}");
+    assert_eq!(early.problem_code(), "not_a_confirmer");
+    let queue = app.get("/api/v3/incoming-requests", Some(&s.apr1)).await;
+    assert_eq!(queue.body["total"], 0, "nothing to act on yet: {queue:?}");
+    let lead_queue = app.get("/api/v3/incoming-requests", Some(&s.lead)).await;
+    assert_eq!(lead_queue.body["items"][0]["id"], id, "{lead_queue:?}");
+
+    let first = act(&app, &s.lead, id, "confirm").await;
+    assert_eq!(first.status, 200, "{first:?}");
+    assert_eq!(first.body["status"], "pending");
+    assert_eq!(first.body["access"]["current_confirmation_level"], 2);
+    assert_eq!(first.body["confirmations_left"], 1);
+    assert_eq!(first.body["access"]["required_confirmers_count_level2"], 1);
+    assert_eq!(
+        app.get("/api/v3/incoming-requests", Some(&s.apr1))
+            .await
+            .body["total"],
+        1,
+        "level 2 is open"
+    );
+    assert_eq!(
+        act(&app, &s.lead, id, "confirm").await.status,
+        409,
+        "one decision per person"
+    );
+
+    let second = act(&app, &s.apr2, id, "confirm").await;
+    assert_eq!(second.status, 200, "{second:?}");
+    assert_eq!(second.body["status"], "approved");
+    assert_eq!(second.body["confirmations_left"], 0);
+    assert_eq!(second.body["access"]["required_confirmers_count_level2"], 0);
+    let confirmers = second.body["access"]["confirmers"]
+        .as_array()
+        .expect("confirmers")
+        .clone();
+    assert_eq!(confirmers.len(), 2, "{confirmers:?}");
+    let user = confirmers
+        .iter()
+        .find(|c| c["type"] == "user")
+        .expect("user confirmer");
+    assert_eq!(
+        (
+            user["name"].clone(),
+            user["level"].clone(),
+            user["action"].clone()
+        ),
+        (json!("lead"), json!(1), json!("confirm"))
+    );
+    let group = confirmers
+        .iter()
+        .find(|c| c["type"] == "group")
+        .expect("group confirmer");
+    assert_eq!(
+        (
+            group["name"].clone(),
+            group["level"].clone(),
+            group["action"].clone()
+        ),
+        (json!("approver"), json!(2), json!("confirm"))
+    );
+    assert_eq!(group["acted_by"]["username"], "apr2");
+    let members: Vec<_> = group["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|m| m["username"].clone())
+        .collect();
+    assert_eq!(
+        members,
+        [json!("apr1"), json!("apr2")],
+        "the users behind the group"
+    );
+}
+
+async fn a_group_counts_once_whoever_acts_for_it(app: TestApp) {
+    let s = setup(&app, json!({"name": "Vault", "level1_confirmations": 2})).await;
+    put_group(&app, &s.admin, "Vault", "approver", false, Some(1)).await;
+    let id = submitted(
+        &app,
+        &s.requester,
+        &access_body(s.account, "one_time", None),
+    )
+    .await;
+    let by_group = act(&app, &s.apr1, id, "confirm").await;
+    assert_eq!(
+        (by_group.status, by_group.body["confirmations_left"].clone()),
+        (200, json!(1)),
+        "{by_group:?}"
+    );
+    let same_group = act(&app, &s.apr2, id, "confirm").await;
+    assert_eq!(
+        same_group.status, 409,
+        "the group already acted: {same_group:?}"
+    );
+    assert_eq!(same_group.problem_code(), "already_decided");
+    assert_eq!(
+        app.get("/api/v3/incoming-requests", Some(&s.apr2))
+            .await
+            .body["total"],
+        0,
+        "nothing left for the group"
+    );
+    let by_user = act(&app, &s.lead, id, "confirm").await;
+    assert_eq!(
+        (by_user.status, by_user.body["status"].clone()),
+        (200, json!("approved")),
+        "{by_user:?}"
+    );
+}
+
+async fn two_members_of_a_group_confirming_at_once_count_once(app: TestApp) {
+    let s = setup(&app, json!({"name": "Vault", "level1_confirmations": 2})).await;
+    put_group(&app, &s.admin, "Vault", "approver", false, Some(1)).await;
+    let id = submitted(
+        &app,
+        &s.requester,
+        &access_body(s.account, "one_time", None),
+    )
+    .await;
+    let (a, b) = tokio::join!(
+        act(&app, &s.apr1, id, "confirm"),
+        act(&app, &s.apr2, id, "confirm")
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "{a:?} / {b:?}");
+    let now = detail(&app, &s.requester, id).await;
+    assert_eq!(
+        (now["status"].clone(), now["confirmations_left"].clone()),
+        (json!("pending"), json!(1)),
+        "{now}"
+    );
+    assert_eq!(now["decisions"].as_array().map(Vec::len), Some(1));
+}
+
+async fn an_eligible_confirmers_rejection_ends_the_request(app: TestApp) {
+    let s = setup(&app, two_levels()).await;
+    let id = submitted(
+        &app,
+        &s.requester,
+        &access_body(s.account, "one_time", None),
+    )
+    .await;
+    let outsider = app.user_with_role("other", "approver").await;
+    let stranger = app.developer("stranger").await;
+    assert_eq!(
+        act(&app, &stranger, id, "reject").await.status,
+        403,
+        "not a confirmer at all"
+    );
+    let _ = outsider;
+    let rejected = act(&app, &s.lead, id, "reject").await;
+    assert_eq!(rejected.status, 200, "{rejected:?}");
+    assert_eq!(rejected.body["status"], "rejected");
+    assert_eq!(reasons(&rejected.body), ["rejected"]);
+    assert_eq!(rejected.body["rejection_reason"], "Not during the freeze");
+    assert_eq!(
+        act(&app, &s.apr1, id, "confirm").await.status,
+        409,
+        "it is over"
+    );
+    assert_eq!(use_it(&app, &s.requester, id).await.status, 409);
+}
+
+async fn requests_expire_when_they_wait_too_long(app: TestApp) {
+    let s = setup(&app, one_level()).await;
+    let id = submitted(
+        &app,
+        &s.requester,
+        &access_body(s.account, "one_time", None),
+    )
+    .await;
+    app.clock.advance(Duration::hours(25));
+    let requester = app.token_for("req", PASSWORD).await;
+    let lead = app.token_for("lead", PASSWORD).await;
+    let now = detail(&app, &requester, id).await;
+    assert_eq!(now["status"], "expired", "{now}");
+    assert_eq!(reasons(&now), ["expired"]);
+    assert_eq!(act(&app, &lead, id, "confirm").await.status, 409);
+    assert_eq!(
+        app.get("/api/v3/incoming-requests", Some(&lead)).await.body["total"],
+        0
+    );
+    let _ = s;
+}
+
+async fn a_one_time_access_is_spent_by_its_first_use(app: TestApp) {
+    let s = setup(&app, one_level()).await;
+    let id = submitted(
+        &app,
+        &s.requester,
+        &access_body(s.account, "one_time", None),
+    )
+    .await;
+    let pending = use_it(&app, &s.requester, id).await;
+    assert_eq!(pending.status, 409, "not approved yet: {pending:?}");
+    assert_eq!(
+        act(&app, &s.lead, id, "confirm").await.body["status"],
+        "approved"
+    );
+    let grant = use_it(&app, &s.requester, id).await;
+    assert_eq!(grant.status, 200, "{grant:?}");
+    assert_eq!(grant.body["address"], "root-db01.example.com");
+    assert_eq!(grant.body["user_name"], "root");
+    assert_eq!(grant.body["safe"], "Vault");
+    assert_eq!(grant.body["name"], "root-db01");
+    assert_eq!(grant.body["spent"], true);
+    let again = use_it(&app, &s.requester, id).await;
+    assert_eq!(again.status, 409, "{again:?}");
+    assert_eq!(again.problem_code(), "access_not_usable");
+    let now = detail(&app, &s.requester, id).await;
+    assert_eq!(
+        (now["status"].clone(), reasons(&now)),
+        (json!("invalid"), vec!["already_used".to_owned()]),
+        "{now}"
+    );
+    assert_eq!(now["access"]["use_count"], 1);
+    let account = app
+        .get(
+            &format!("/api/v3/safes/Vault/accounts/{}", s.account),
+            Some(&s.admin),
+        )
+        .await;
+    assert!(
+        account.body["last_used_at"].is_string(),
+        "the account records its last use: {account:?}"
+    );
+}
+
+async fn multiple_access_is_used_inside_its_window_only(app: TestApp) {
+    let s = setup(&app, one_level()).await;
+    let id = submitted(
+        &app,
+        &s.requester,
+        &access_body(s.account, "multiple", Some((60, 180))),
+    )
+    .await;
+    act(&app, &s.lead, id, "confirm").await;
+    let early = use_it(&app, &s.requester, id).await;
+    assert_eq!(early.status, 409, "the window has not started: {early:?}");
+    app.clock.advance(Duration::minutes(61));
+    let requester = app.token_for("req", PASSWORD).await;
+    for round in 1..=2 {
+        let reply = use_it(&app, &requester, id).await;
+        assert_eq!(
+            (reply.status, reply.body["spent"].clone()),
+            (200, json!(false)),
+            "use {round}: {reply:?}"
+        );
+    }
+    app.clock.advance(Duration::minutes(120));
+    let requester = app.token_for("req", PASSWORD).await;
+    let late = use_it(&app, &requester, id).await;
+    assert_eq!(late.status, 409, "the window is over: {late:?}");
+    let now = detail(&app, &requester, id).await;
+    assert_eq!(
+        (now["status"].clone(), reasons(&now)),
+        (json!("invalid"), vec!["access_time_expired".to_owned()]),
+        "{now}"
+    );
+    assert_eq!(now["access"]["use_count"], 2);
+}
+
+async fn removing_confirmers_invalidates_requests_they_can_no_longer_decide(app: TestApp) {
+    let s = setup(&app, two_levels()).await;
+    let id = submitted(
+        &app,
+        &s.requester,
+        &access_body(s.account, "one_time", None),
+    )
+    .await;
+    let removed = app
+        .delete("/api/v3/safes/Vault/members/lead", Some(&s.admin))
+        .await;
+    assert_eq!(removed.status, 204);
+    let now = detail(&app, &s.requester, id).await;
+    assert_eq!(
+        (now["status"].clone(), reasons(&now)),
+        (json!("invalid"), vec!["missing_supervisors".to_owned()]),
+        "{now}"
+    );
+    assert_eq!(act(&app, &s.apr1, id, "confirm").await.status, 409);
+}
+
+async fn changing_the_confirmation_policy_invalidates_waiting_requests(app: TestApp) {
+    let s = setup(&app, two_levels()).await;
+    let waiting = submitted(
+        &app,
+        &s.requester,
+        &access_body(s.account, "one_time", Some((0, 60))),
+    )
+    .await;
+    let unrelated = app
+        .patch(
+            "/api/v3/safes/Vault",
+            Some(&s.admin),
+            &json!({"description": "New words"}),
+        )
+        .await;
+    assert_eq!(unrelated.status, 200);
+    assert_eq!(
+        detail(&app, &s.requester, waiting).await["status"],
+        "pending",
+        "a description is not a policy"
+    );
+    let changed = app
+        .patch(
+            "/api/v3/safes/Vault",
+            Some(&s.admin),
+            &json!({"level2_confirmations": 0}),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{changed:?}");
+    let now = detail(&app, &s.requester, waiting).await;
+    assert_eq!(
+        (now["status"].clone(), reasons(&now)),
+        (
+            json!("invalid"),
+            vec!["confirmation_settings_changed".to_owned()]
+        ),
+        "{now}"
+    );
+    let fresh = submitted(
+        &app,
+        &s.requester,
+        &access_body(s.account, "one_time", Some((61, 120))),
+    )
+    .await;
+    assert_eq!(
+        act(&app, &s.lead, fresh, "confirm").await.body["status"],
+        "approved",
+        "new requests follow the new policy"
+    );
+}
+
+async fn deleting_the_account_invalidates_its_requests(app: TestApp) {
+    let s = setup(&app, one_level()).await;
+    let pending = submitted(
+        &app,
+        &s.requester,
+        &access_body(s.account, "one_time", Some((0, 60))),
+    )
+    .await;
+    let approved = submitted(
+        &app,
+        &s.requester,
+        &access_body(s.account, "one_time", Some((61, 120))),
+    )
+    .await;
+    act(&app, &s.lead, approved, "confirm").await;
+    assert_eq!(
+        app.delete(
+            &format!("/api/v3/safes/Vault/accounts/{}", s.account),
+            Some(&s.admin)
+        )
+        .await
+        .status,
+        204
+    );
+    for id in [pending, approved] {
+        let now = detail(&app, &s.requester, id).await;
+        assert_eq!(
+            (now["status"].clone(), reasons(&now)),
+            (json!("invalid"), vec!["object_deleted".to_owned()]),
+            "request {id}: {now}"
+        );
+        assert!(
+            now["access"]["account"]["deleted_at"].is_string(),
+            "the detail still names the account"
+        );
+    }
+    assert_eq!(use_it(&app, &s.requester, approved).await.status, 409);
+}
+
+async fn invalid_requests_show_the_same_in_lists_stats_and_queues(app: TestApp) {
+    let s = setup(&app, one_level()).await;
+    let spent = submitted(
+        &app,
+        &s.requester,
+        &access_body(s.account, "one_time", Some((0, 60))),
+    )
+    .await;
+    act(&app, &s.lead, spent, "confirm").await;
+    use_it(&app, &s.requester, spent).await;
+    let waiting = submitted(
+        &app,
+        &s.requester,
+        &access_body(s.account, "multiple", Some((61, 120))),
+    )
+    .await;
+    let invalid = app
+        .get("/api/v3/myrequests?status=invalid", Some(&s.requester))
+        .await;
+    let ids: Vec<_> = invalid.body["requests"]["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|r| r["id"].clone())
+        .collect();
+    assert_eq!(ids, [json!(spent)], "{invalid:?}");
+    let pending = app
+        .get(
+            "/api/v3/myrequests?status=pending&type=access",
+            Some(&s.requester),
+        )
+        .await;
+    assert_eq!(pending.body["requests"]["items"][0]["id"], waiting);
+    let stats = app
+        .get("/api/v3/myrequests/stats", Some(&s.requester))
+        .await;
+    assert_eq!(
+        (stats.body["invalid"].clone(), stats.body["pending"].clone()),
+        (json!(1), json!(1)),
+        "{stats:?}"
+    );
+    let recent = &stats.body["recent_activity"]["requests"];
+    assert_eq!(
+        (recent[0]["safe"].clone(), recent[0]["account"].clone()),
+        (json!("Vault"), json!("root-db01")),
+        "recent activity names safe and account"
+    );
+    assert_eq!(recent[1]["status"], "invalid");
+
+    app.clock.advance(Duration::minutes(130));
+    let requester = app.token_for("req", PASSWORD).await;
+    let stats = app.get("/api/v3/myrequests/stats", Some(&requester)).await;
+    assert_eq!(
+        (stats.body["invalid"].clone(), stats.body["pending"].clone()),
+        (json!(2), json!(0)),
+        "the window ended: {stats:?}"
+    );
+    let lead = app.token_for("lead", PASSWORD).await;
+    assert_eq!(
+        app.get("/api/v3/incoming-requests", Some(&lead)).await.body["total"],
+        0,
+        "nothing left to decide"
+    );
+    let _ = s;
+}
+
+async fn others_access_requests_are_not_found(app: TestApp) {
+    let s = setup(&app, one_level()).await;
+    let id = submitted(
+        &app,
+        &s.requester,
+        &access_body(s.account, "one_time", None),
+    )
+    .await;
+    for (method, path) in [
+        (reqwest::Method::GET, format!("/api/v3/myrequests/{id}")),
+        (
+            reqwest::Method::POST,
+            format!("/api/v3/myrequests/{id}/cancel"),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v3/myrequests/{id}/use"),
+        ),
+    ] {
+        let reply = app
+            .send(app.request(method.clone(), &path, Some(&s.lead)))
+            .await;
+        assert_eq!(reply.status, 404, "{method} {path}: {reply:?}");
+        assert_eq!(reply.problem_code(), "not_found");
+    }
+    let cancelled = app
+        .post(
+            &format!("/api/v3/myrequests/{id}/cancel"),
+            Some(&s.requester),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(
+        (cancelled.status, cancelled.body["status"].clone()),
+        (200, json!("rejected")),
+        "{cancelled:?}"
+    );
+    let _ = (s.apr1, s.apr2, s.admin);
+}
