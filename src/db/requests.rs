@@ -324,6 +324,28 @@ pub fn expire_stale_for_key(
     .execute(conn)
 }
 
+/// Rejects every pending request for this key; returns their ids.
+pub fn reject_pending_for_key(
+    conn: &mut DbConnection,
+    fingerprint: &str,
+    reason: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<i64>> {
+    let pending = requests::table
+        .filter(requests::public_key_fingerprint.eq(fingerprint))
+        .filter(requests::status.eq("pending"));
+    let ids: Vec<i64> = pending.select(requests::id).load(conn)?;
+    diesel::update(pending)
+        .set((
+            requests::status.eq("rejected"),
+            requests::rejected_at.eq(now),
+            requests::rejection_reason.eq(reason),
+            requests::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(ids)
+}
+
 /// Whether a live pending request exists for this key.
 pub fn pending_exists_for_key(
     conn: &mut DbConnection,

@@ -9,6 +9,7 @@ use super::requests::record_event;
 use crate::db::certificates::{
     self as cert_db, CertificateFilter, CertificateRow, NewCertificateRow,
 };
+use crate::db::requests as req_db;
 use crate::db::{self, DbConnection};
 use crate::domain::certificate::{Certificate, CertificateMetadata, CertificateStatus};
 use crate::domain::pagination::{Page, PageRequest};
@@ -178,11 +179,28 @@ pub fn revoke(
             let detail = format!("certificate {id}: {}", reason.as_str());
             record_event(conn, request_id, Some(me.id), "revoked", Some(&detail), now)?;
         }
+        if reason == RevocationReason::KeyCompromise {
+            reject_requests_for_key(conn, &row.public_key_fingerprint, id, now)?;
+        }
         Ok::<_, AppError>(())
     })?;
     tracing::info!(certificate_id = id, by = %me.username, reason = reason.as_str(), "certificate revoked");
     let (row, owner) = require_certificate(&mut conn, id, None)?;
     Ok(to_certificate(row, owner, now))
+}
+
+/// A compromised key is never certified again: requests still waiting for it are rejected.
+fn reject_requests_for_key(
+    conn: &mut DbConnection,
+    fingerprint: &str,
+    certificate_id: i64,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let reason = format!("Key compromised: certificate {certificate_id} was revoked");
+    for request_id in req_db::reject_pending_for_key(conn, fingerprint, &reason, now)? {
+        record_event(conn, request_id, None, "rejected", Some(&reason), now)?;
+    }
+    Ok(())
 }
 
 /// The CA certificate in PEM.

@@ -587,7 +587,7 @@ async fn a_key_revoked_for_key_compromise_is_refused_in_later_requests(app: Test
         .await;
     assert_eq!(fresh.status, 201, "a new key for the same name: {fresh:?}");
 
-    // A request already pending when its key is revoked for compromise is never issued.
+    // A request already pending when its key is revoked for compromise is rejected, never issued.
     let key = Key::generate(KeyType::P384);
     let first = app
         .issue(&dana, &approver, &key.csr("c.example.com", &[]))
@@ -602,9 +602,18 @@ async fn a_key_revoked_for_key_compromise_is_refused_in_later_requests(app: Test
             .status,
         200
     );
+    let detail = app.my_request(&dana, pending_id).await;
+    assert_eq!(
+        detail.body["status"], "rejected",
+        "rejected with the key: {detail:?}"
+    );
+    assert_eq!(
+        detail.body["rejection_reason"],
+        format!("Key compromised: certificate {certificate} was revoked")
+    );
     let reply = app.confirm(&approver, pending_id).await;
     assert_eq!(reply.status, 409, "{reply:?}");
-    assert_eq!(reply.problem_code(), "key_compromised");
+    assert_eq!(reply.problem_code(), "request_not_pending");
     let detail = app.my_request(&dana, pending_id).await;
     assert_eq!(detail.body["certificate_id"], Value::Null, "{detail:?}");
     let active = app
