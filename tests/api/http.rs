@@ -185,3 +185,40 @@ async fn an_unreachable_database_is_503_quickly() {
     let health = app.get("/healthz", None).await;
     assert_eq!(health.status, 200, "liveness does not touch the database");
 }
+
+/// With a certificate and key configured, the service speaks HTTPS itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_tls_certificate_the_service_serves_https() {
+    let database = crate::helpers::TestDatabase::new(Backend::Sqlite);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
+        .expect("a self-signed certificate");
+    let cert_path = dir.path().join("tls.pem");
+    let key_path = dir.path().join("tls-key.pem");
+    std::fs::write(&cert_path, certified.cert.pem()).expect("write certificate");
+    std::fs::write(&key_path, certified.signing_key.serialize_pem()).expect("write key");
+    let mut settings = crate::helpers::test_settings(&database);
+    settings.tls_cert = Some(cert_path);
+    settings.tls_key = Some(key_path);
+    let (address, _) = crate::helpers::start_instance(&settings).await;
+    let port = address.rsplit(':').next().expect("port");
+
+    let client = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).expect("certificate"),
+        )
+        .build()
+        .expect("client");
+    let reply = client
+        .get(format!("https://localhost:{port}/healthz"))
+        .send()
+        .await
+        .expect("an HTTPS answer");
+    assert_eq!(reply.status(), 200);
+    assert_eq!(reply.text().await.expect("body"), r#"{"status":"ok"}"#);
+    let plain = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await;
+    assert!(
+        plain.is_err() || plain.is_ok_and(|r| r.status() != 200),
+        "plain HTTP is not served"
+    );
+}
