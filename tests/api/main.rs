@@ -10,5 +10,6 @@ mod http;
 mod incoming_requests;
 mod my_requests;
 mod openapi;
+mod pvwa;
 mod sessions;
 mod users;
