@@ -3,7 +3,7 @@
 
 use actix_web::App;
 use utoipa::openapi::OpenApi as OpenApiDoc;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
@@ -35,6 +35,11 @@ pub const OPENAPI_PATH: &str = "/api/v3/openapi.json";
         (name = "ca", description = "The certificate authority's certificate and revocation list"),
         (name = "safes", description = "Safes, their privileged accounts and who may request or confirm"),
         (name = "health", description = "Liveness and readiness probes"),
+        (name = "pvwa compatibility", description = "A CyberArk PVWA-compatible API for access \
+            requests under /passwordvault/api, for scripts written for PVWA (psPAS). Paths are \
+            matched without regard to case (`/PasswordVault/API/MyRequests` works), the token goes \
+            in `Authorization` bare or as `Bearer <token>`, dates are Unix seconds, request ids \
+            are `SafeName_N`, and errors are `{\"ErrorCode\",\"ErrorMessage\"}`."),
     ),
     components(
         schemas(Problem, FieldError),
@@ -61,6 +66,14 @@ impl Modify for BearerScheme {
                     .description(Some("The token from POST /api/v3/users/sessions"))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "pvwa",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "The token from POST /passwordvault/api/auth/cyberark/logon, bare or as \
+                 `Bearer <token>`",
+            ))),
         );
     }
 }

@@ -198,6 +198,9 @@ fn build_server(
                 AppError::not_found(format!("no resource at {}", req.path())).into()
             }))
             .default_service(web::to(unmatched))
+            // Innermost: rewrites /PasswordVault paths before routing, and its error bodies are
+            // written before compression.
+            .wrap(from_fn(api::pvwa::normalize))
             .wrap(cors(&cors_origins))
             .wrap(Compress::default())
             .wrap(from_fn(api::middleware::request_id))

@@ -9,6 +9,7 @@ pub mod incoming_requests;
 pub mod middleware;
 pub mod my_requests;
 pub mod problem;
+pub mod pvwa;
 pub mod safes;
 pub mod sessions;
 pub mod users;
@@ -133,5 +134,6 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(safes::delete_safe_member)
                 .service(safes::put_safe_group)
                 .service(safes::delete_safe_group),
-        );
+        )
+        .configure(pvwa::configure);
 }

@@ -530,3 +530,27 @@ pub fn to_account(row: AccountRow, safe: &str) -> Account {
         deleted_at: row.deleted_at.map(utc),
     }
 }
+
+/// Succeeds when request `id` is an access request of the safe named `safe` (regardless of
+/// case), for clients that name requests as PVWA does (`SafeName_N`); anything else, a
+/// certificate request included, is not found.
+pub fn require_in_safe(
+    ctx: &Context,
+    token: &VerifiedToken,
+    id: i64,
+    safe: &str,
+) -> Result<(), AppError> {
+    let (mut conn, _) = ctx.authenticate(token)?;
+    let not_found = || AppError::not_found(format!("no request {safe}_{id}"));
+    let Some((row, _)) = req_db::find(&mut conn, id, None)? else {
+        return Err(not_found());
+    };
+    let Some(safe_id) = row.safe_id else {
+        return Err(not_found());
+    };
+    let (safes, _) = req_db::safe_and_account_names(&mut conn, &[&row])?;
+    match safes.get(&safe_id) {
+        Some(name) if name.eq_ignore_ascii_case(safe) => Ok(()),
+        _ => Err(not_found()),
+    }
+}

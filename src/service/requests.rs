@@ -643,3 +643,98 @@ fn to_recent_request(
         rejected_at: row.rejected_at.map(utc),
     })
 }
+
+/// A list of requests in full, newest first, for clients that want every field of each listed
+/// request at once (the PVWA compatibility API).
+#[derive(Debug, Clone, Default)]
+pub struct FullListQuery {
+    pub request_type: Option<RequestType>,
+    /// Requests showing any of these statuses; any status when empty.
+    pub statuses: Vec<RequestStatus>,
+    /// For the review queue: only what the caller can act on now, as [`incoming`] lists pending
+    /// requests; otherwise every request the caller confirms, at any level.
+    pub actionable_now: bool,
+    /// At most this many, the newest.
+    pub limit: i64,
+}
+
+/// The caller's own requests, in full.
+pub fn mine_in_full(
+    ctx: &Context,
+    token: &VerifiedToken,
+    query: &FullListQuery,
+) -> Result<Vec<RequestDetail>, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    let filter = RequestFilter {
+        requester_id: Some(me.id),
+        request_type: query.request_type.map(|t| t.as_str().to_owned()),
+        ..RequestFilter::default()
+    };
+    newest_in_full(ctx, &mut conn, &filter, query, Some(me.id))
+}
+
+/// The requests the caller reviews (never their own), in full.
+pub fn incoming_in_full(
+    ctx: &Context,
+    token: &VerifiedToken,
+    query: &FullListQuery,
+) -> Result<Vec<RequestDetail>, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    require_reviewer(&mut conn, &me)?;
+    let filter = RequestFilter {
+        request_type: query.request_type.map(|t| t.as_str().to_owned()),
+        not_requester_id: Some(me.id),
+        undecided_by: query.actionable_now.then_some(me.id),
+        reviewer: Some(Reviewer {
+            user_id: me.id,
+            role: me.role.as_str().to_owned(),
+            reviews_certificates: me.is_approver(),
+            actionable_now: query.actionable_now,
+        }),
+        ..RequestFilter::default()
+    };
+    newest_in_full(ctx, &mut conn, &filter, query, None)
+}
+
+/// The newest `query.limit` requests matching `filter` in one of the asked statuses (one list
+/// query per status, merged), each loaded in full on the same connection.
+fn newest_in_full(
+    ctx: &Context,
+    conn: &mut DbConnection,
+    filter: &RequestFilter,
+    query: &FullListQuery,
+    requester_id: Option<i64>,
+) -> Result<Vec<RequestDetail>, AppError> {
+    let now = ctx.clock.now_naive();
+    let statuses: Vec<Option<StatusFilter>> = if query.statuses.is_empty() {
+        vec![None]
+    } else {
+        query
+            .statuses
+            .iter()
+            .map(|&status| {
+                list_filter(RequestListQuery {
+                    status: Some(status),
+                    ..RequestListQuery::default()
+                })
+                .status
+            })
+            .collect()
+    };
+    let mut newest = Vec::new();
+    for status in statuses {
+        let filter = RequestFilter {
+            status,
+            ..filter.clone()
+        };
+        let (rows, _) = req_db::list(conn, &filter, now, 0, query.limit)?;
+        newest.extend(rows.into_iter().map(|(row, _)| (row.created_at, row.id)));
+    }
+    newest.sort_unstable_by(|a, b| b.cmp(a));
+    newest.dedup();
+    newest.truncate(usize::try_from(query.limit).unwrap_or(0));
+    newest
+        .into_iter()
+        .map(|(_, id)| load_detail(ctx, conn, id, requester_id))
+        .collect()
+}

@@ -12,6 +12,7 @@ mod http;
 mod incoming_requests;
 mod my_requests;
 mod openapi;
+mod pvwa;
 mod safes;
 mod sessions;
 mod users;
