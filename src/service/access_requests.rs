@@ -327,6 +327,7 @@ pub fn details(
     conn: &mut DbConnection,
     request: &RequestRow,
     decisions: &[DecisionRow],
+    still_pending: bool,
 ) -> Result<AccessDetails, AppError> {
     let missing = || AppError::Internal(format!("access request {} is incomplete", request.id));
     let safe = safe_db::find_safe_by_id(conn, request.safe_id.ok_or_else(missing)?)?;
@@ -377,7 +378,11 @@ pub fn details(
             emergency: request.emergency.unwrap_or(false),
         },
         current_confirmation_level: request.current_level,
-        required_confirmers_count_level2: (request.level2_required - request.level2_given).max(0),
+        required_confirmers_count_level2: if still_pending {
+            (request.level2_required - request.level2_given).max(0)
+        } else {
+            0
+        },
         use_count: request.use_count,
         last_used_at: request.last_used_at.map(utc),
         confirmers,

@@ -523,7 +523,15 @@ fn load_detail(
         })
         .collect();
     let access = match row.safe_id {
-        Some(_) => Some(access_requests::details(conn, &row, &decision_rows)?),
+        Some(_) => {
+            let still_pending = effective_status(&row, now).0 == RequestStatus::Pending;
+            Some(access_requests::details(
+                conn,
+                &row,
+                &decision_rows,
+                still_pending,
+            )?)
+        }
         None => None,
     };
     let (safes, accounts) = req_db::safe_and_account_names(conn, &[&row])?;

@@ -541,6 +541,14 @@ async fn an_eligible_confirmers_rejection_ends_the_request(app: TestApp) {
     assert_eq!(reasons(&rejected.body), ["rejected"]);
     assert_eq!(rejected.body["rejection_reason"], "Not during the freeze");
     assert_eq!(
+        (
+            rejected.body["confirmations_left"].clone(),
+            rejected.body["access"]["required_confirmers_count_level2"].clone()
+        ),
+        (json!(0), json!(0)),
+        "nothing is needed any more"
+    );
+    assert_eq!(
         act(&app, &s.apr1, id, "confirm").await.status,
         409,
         "it is over"
