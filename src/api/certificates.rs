@@ -45,6 +45,7 @@ pub struct CertificatePath {
 pub struct DownloadParams {
     /// `pem` (default): the certificate followed by the CA certificate; `der`: the certificate
     /// alone.
+    #[param(inline)]
     pub format: Option<DownloadFormat>,
 }
 

@@ -84,3 +84,28 @@ async fn swagger_ui_is_served(app: TestApp) {
         "{reply:?}"
     );
 }
+
+#[test]
+fn every_reference_in_the_document_resolves() {
+    let doc = committed();
+    let mut references = Vec::new();
+    collect_references(&doc, &mut references);
+    assert!(!references.is_empty(), "the document uses references");
+    for reference in references {
+        let pointer = reference.trim_start_matches('#');
+        assert!(doc.pointer(pointer).is_some(), "{reference} does not resolve");
+    }
+}
+
+fn collect_references(value: &serde_json::Value, into: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(object) => {
+            if let Some(serde_json::Value::String(reference)) = object.get("$ref") {
+                into.push(reference.clone());
+            }
+            object.values().for_each(|v| collect_references(v, into));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_references(v, into)),
+        _ => {}
+    }
+}
