@@ -254,7 +254,14 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
 fn load_or_create_jwt_secret(dir: &Path, backend: Backend) -> Result<String, StartupError> {
     let path = dir.join("jwt-secret");
     if let Ok(secret) = fs::read_to_string(&path) {
-        return Ok(secret.trim().to_owned());
+        let secret = secret.trim().to_owned();
+        if secret.len() < 32 {
+            return Err(StartupError::Config(format!(
+                "{} holds a JWT secret shorter than 32 bytes",
+                path.display()
+            )));
+        }
+        return Ok(secret);
     }
     if backend == Backend::Postgres {
         tracing::warn!(

@@ -110,6 +110,29 @@ fn strip_position(message: &str) -> String {
     }
 }
 
+/// Like [`ApiJson`], but a request with no body at all reads as `T::default()`: for bodies whose
+/// every field is optional, such as a confirmation's reason.
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let length = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok());
+        let chunked = req.headers().contains_key(header::TRANSFER_ENCODING);
+        if !chunked && matches!(length, None | Some("0")) {
+            return Box::pin(async { Ok(OptionalJson(T::default())) });
+        }
+        let body = ApiJson::<T>::from_request(req, payload);
+        Box::pin(async move { body.await.map(|json| OptionalJson(json.0)) })
+    }
+}
+
 /// A query string whose errors name the parameter at fault. Unknown parameters are ignored.
 #[derive(Debug)]
 pub struct ApiQuery<T>(pub T);

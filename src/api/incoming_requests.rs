@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
-use super::extract::{ApiJson, ApiQuery, Authenticated};
+use super::extract::{ApiJson, ApiQuery, Authenticated, OptionalJson};
 use super::my_requests::RequestPath;
 use super::problem::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized,
@@ -42,7 +42,7 @@ impl RequestListParams {
     }
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "Checked with the service owner"}))]
 pub struct ConfirmBody {
@@ -112,7 +112,7 @@ pub async fn get_incoming_request(
     Ok(HttpResponse::Ok().json(detail))
 }
 
-/// Confirm a request. One decision per person; the requester cannot decide their own (403).
+/// Confirm a request (the body may be left out). One decision per person; the requester cannot decide their own (403).
 /// The last confirmation needed approves the request and issues its certificate at once.
 #[utoipa::path(
     tag = "incoming requests",
@@ -136,7 +136,7 @@ pub async fn confirm_request(
     state: web::Data<AppState>,
     auth: Authenticated,
     path: web::Path<RequestPath>,
-    body: ApiJson<ConfirmBody>,
+    body: OptionalJson<ConfirmBody>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.id;
     let reason = body.0.reason;

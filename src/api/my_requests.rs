@@ -21,7 +21,7 @@ use crate::service::requests::{self, NewRequest, RequestListQuery};
 
 /// A new request. `type` says which kind; each kind has its own fields.
 #[derive(Deserialize, ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(untagged)]
 pub enum SubmitRequest {
     Certificate(CertificateRequestBody),
     Access(AccessRequestBody),
@@ -29,12 +29,8 @@ pub enum SubmitRequest {
 
 impl SubmitRequest {
     /// Reads the body for its `type`, so an invalid field is named even inside a variant.
-    fn parse(mut body: serde_json::Value) -> Result<Self, AppError> {
-        let kind = body
-            .as_object_mut()
-            .and_then(|object| object.remove("type"))
-            .ok_or_else(|| AppError::validation("type", "is required: certificate or access"))?;
-        match kind.as_str() {
+    fn parse(body: serde_json::Value) -> Result<Self, AppError> {
+        match body.get("type").and_then(serde_json::Value::as_str) {
             Some("certificate") => Ok(Self::Certificate(from_value(body)?)),
             Some("access") => Ok(Self::Access(from_value(body)?)),
             _ => Err(AppError::validation(
@@ -65,6 +61,20 @@ impl SubmitRequest {
     }
 }
 
+/// `certificate`.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CertificateKind {
+    Certificate,
+}
+
+/// `access`.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessKind {
+    Access,
+}
+
 /// A certificate from the built-in CA for the key in a PKCS#10 CSR.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -75,6 +85,8 @@ impl SubmitRequest {
     "validity_days": 90
 }))]
 pub struct CertificateRequestBody {
+    #[serde(rename = "type")]
+    pub kind: CertificateKind,
     /// PEM-encoded PKCS#10 certificate signing request.
     pub csr: String,
     /// Why the certificate is needed.
@@ -99,6 +111,8 @@ pub struct CertificateRequestBody {
     "additional_info": {"reference_no": "CHG-2026-118", "emergency": false}
 }))]
 pub struct AccessRequestBody {
+    #[serde(rename = "type")]
+    pub kind: AccessKind,
     pub account_id: i64,
     /// Why access is needed: at least 10 characters once trimmed.
     #[schema(min_length = 10, max_length = 2000)]

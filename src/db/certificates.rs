@@ -164,10 +164,13 @@ pub fn revoke(
     Ok(updated == 1)
 }
 
-/// Whether any certificate with this key was revoked for key compromise.
+/// Whether a certificate this CA issued for this key was revoked for key compromise. Imported
+/// certificates do not count: anyone can import a public certificate, so its revocation must
+/// not refuse someone else's key.
 pub fn key_compromised(conn: &mut DbConnection, public_key_fingerprint: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         certificates::table
+            .filter(certificates::source.eq("issued"))
             .filter(certificates::public_key_fingerprint.eq(public_key_fingerprint))
             .filter(certificates::revocation_reason.eq("key_compromise")),
     ))

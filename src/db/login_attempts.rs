@@ -41,13 +41,25 @@ pub fn record_failure(
         ))
         .execute(conn)?;
     if updated == 0 {
-        diesel::insert_into(login_attempts::table)
-            .values((
-                login_attempts::username.eq(username),
-                login_attempts::failed_count.eq(1),
-                login_attempts::last_failed_at.eq(now),
-            ))
-            .execute(conn)?;
+        // In a savepoint: on PostgreSQL a failed insert would otherwise abort the transaction.
+        let inserted = conn.transaction(|conn| {
+            diesel::insert_into(login_attempts::table)
+                .values((
+                    login_attempts::username.eq(username),
+                    login_attempts::failed_count.eq(1),
+                    login_attempts::last_failed_at.eq(now),
+                ))
+                .execute(conn)
+        });
+        // Another failure for the same name inserted the row first: count on it instead.
+        if let Err(error) = inserted {
+            if super::unique_violation(&error).is_none() {
+                return Err(error);
+            }
+            diesel::update(login_attempts::table.find(username))
+                .set(login_attempts::failed_count.eq(login_attempts::failed_count + 1))
+                .execute(conn)?;
+        }
     }
     diesel::update(
         login_attempts::table

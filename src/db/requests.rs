@@ -331,19 +331,20 @@ pub fn reject_pending_for_key(
     reason: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Vec<i64>> {
-    let pending = requests::table
-        .filter(requests::public_key_fingerprint.eq(fingerprint))
-        .filter(requests::status.eq("pending"));
-    let ids: Vec<i64> = pending.select(requests::id).load(conn)?;
-    diesel::update(pending)
-        .set((
-            requests::status.eq("rejected"),
-            requests::rejected_at.eq(now),
-            requests::rejection_reason.eq(reason),
-            requests::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(ids)
+    diesel::update(
+        requests::table
+            .filter(requests::public_key_fingerprint.eq(fingerprint))
+            .filter(requests::status.eq("pending"))
+            .filter(requests::expires_at.gt(now)),
+    )
+    .set((
+        requests::status.eq("rejected"),
+        requests::rejected_at.eq(now),
+        requests::rejection_reason.eq(reason),
+        requests::updated_at.eq(now),
+    ))
+    .returning(requests::id)
+    .get_results(conn)
 }
 
 /// Whether a live pending request exists for this key.

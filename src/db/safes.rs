@@ -245,6 +245,19 @@ pub fn delete_accounts(
     }
 }
 
+/// Locks the account's row until the transaction ends, so two submissions for the same account
+/// check for overlaps one after the other. SQLite's write transactions already run one at a time.
+pub fn lock_account(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
+    if let DbConnection::Postgres(pg) = conn {
+        safe_accounts::table
+            .find(id)
+            .select(safe_accounts::id)
+            .for_update()
+            .load::<i64>(pg)?;
+    }
+    Ok(())
+}
+
 pub fn touch_account(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(safe_accounts::table.find(id))
         .set(safe_accounts::last_used_at.eq(now))
@@ -257,6 +270,25 @@ pub fn members(conn: &mut DbConnection, safe_id: i64) -> QueryResult<Vec<MemberW
     safe_members::table
         .left_join(users::table)
         .filter(safe_members::safe_id.eq(safe_id))
+        .order(safe_members::id.asc())
+        .select((
+            MemberRow::as_select(),
+            (users::username, users::name, users::email).nullable(),
+        ))
+        .load(conn)
+}
+
+/// The entries that can act: groups, and users who are still active. A suspended or deleted
+/// confirmer no longer counts.
+pub fn active_members(conn: &mut DbConnection, safe_id: i64) -> QueryResult<Vec<MemberWithUser>> {
+    safe_members::table
+        .left_join(users::table)
+        .filter(safe_members::safe_id.eq(safe_id))
+        .filter(
+            safe_members::user_id
+                .is_null()
+                .or(users::status.nullable().eq("active")),
+        )
         .order(safe_members::id.asc())
         .select((
             MemberRow::as_select(),
@@ -280,6 +312,33 @@ pub fn entries_for(
                 .or(safe_members::group_role.eq(role)),
         )
         .select(MemberRow::as_select())
+        .load(conn)
+}
+
+/// The live safes with waiting requests where the user is a member, directly or through one of
+/// these roles.
+pub fn safes_with_pending_for(
+    conn: &mut DbConnection,
+    user_id: i64,
+    roles: &[String],
+) -> QueryResult<Vec<SafeRow>> {
+    safes::table
+        .filter(safes::deleted_at.is_null())
+        .filter(diesel::dsl::exists(
+            safe_members::table.filter(
+                safe_members::safe_id.eq(safes::id).and(
+                    safe_members::user_id
+                        .eq(user_id)
+                        .or(safe_members::group_role.eq_any(roles)),
+                ),
+            ),
+        ))
+        .filter(diesel::dsl::exists(
+            requests::table
+                .filter(requests::safe_id.eq(safes::id.nullable()))
+                .filter(requests::status.eq(LIVE)),
+        ))
+        .select(SafeRow::as_select())
         .load(conn)
 }
 
@@ -398,8 +457,10 @@ pub fn active_users_with_roles(
         .load(conn)
 }
 
-/// Ends live requests on a safe (or on one account) with an invalid reason: pending ones, and
-/// with `include_approved`, approved ones too.
+/// Ends live requests on a safe (or on one account) with an invalid reason: pending ones not
+/// yet expired, and with `include_approved`, approved ones too. The update repeats the live
+/// condition, so a request that ended meanwhile (expired, cancelled, decided) keeps its status.
+/// Returns the ids it changed.
 pub fn invalidate_requests(
     conn: &mut DbConnection,
     safe_id: i64,
@@ -408,29 +469,32 @@ pub fn invalidate_requests(
     include_approved: bool,
     now: NaiveDateTime,
 ) -> QueryResult<Vec<i64>> {
-    let statuses: &[&str] = if include_approved {
-        &[LIVE, "approved"]
+    let pending = requests::status.eq(LIVE).and(requests::expires_at.gt(now));
+    let live = pending.or(requests::status.eq("approved").and(diesel::dsl::sql::<
+        diesel::sql_types::Bool,
+    >(if include_approved {
+        "TRUE"
     } else {
-        &[LIVE]
-    };
-    let mut query = requests::table
+        "FALSE"
+    })));
+    let on_safe = requests::table
         .filter(requests::safe_id.eq(safe_id))
-        .filter(requests::status.eq_any(statuses))
-        .into_boxed::<MultiBackend>();
-    if let Some(account) = account_id {
-        query = query.filter(requests::account_id.eq(account));
+        .filter(live);
+    let changes = (
+        requests::status.eq("invalid"),
+        requests::invalid_flags.eq(flag),
+        requests::updated_at.eq(now),
+    );
+    match account_id {
+        Some(account) => diesel::update(on_safe.filter(requests::account_id.eq(account)))
+            .set(changes)
+            .returning(requests::id)
+            .get_results(conn),
+        None => diesel::update(on_safe)
+            .set(changes)
+            .returning(requests::id)
+            .get_results(conn),
     }
-    let ids: Vec<i64> = query.select(requests::id).load(conn)?;
-    if !ids.is_empty() {
-        diesel::update(requests::table.filter(requests::id.eq_any(&ids)))
-            .set((
-                requests::status.eq("invalid"),
-                requests::invalid_flags.eq(flag),
-                requests::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-    }
-    Ok(ids)
 }
 
 /// Invalidates one waiting request; returns whether it was still waiting.
@@ -443,7 +507,8 @@ pub fn invalidate_request(
     diesel::update(
         requests::table
             .filter(requests::id.eq(id))
-            .filter(requests::status.eq(LIVE)),
+            .filter(requests::status.eq(LIVE))
+            .filter(requests::expires_at.gt(now)),
     )
     .set((
         requests::status.eq("invalid"),

@@ -23,6 +23,8 @@ use crate::error::AppError;
 
 /// A reason must say something.
 const MIN_REASON_CHARS: usize = 10;
+/// How far ahead an access window may start.
+const MAX_DAYS_AHEAD: i64 = 365;
 
 /// An access request, as received.
 #[derive(Debug, Clone)]
@@ -67,7 +69,7 @@ pub fn submit(
     }
     let now = ctx.clock.now();
     let valid = ValidAccess::parse(&input, &safe, now)?;
-    let members = safe_db::members(conn, safe.id)?;
+    let members = safe_db::active_members(conn, safe.id)?;
     let fresh = Pending {
         level: 1,
         level1_left: safe.level1_confirmations,
@@ -84,6 +86,13 @@ pub fn submit(
     }
     let now = now.naive_utc();
     db::write_transaction(conn, |conn| {
+        safe_db::lock_account(conn, account.id)?;
+        if safe_db::find_safe_by_id(conn, safe.id)?.policy_version != safe.policy_version {
+            return Err(AppError::conflict(
+                "confirmation_settings_changed",
+                "the safe's confirmation policy changed while the request was made: submit again",
+            ));
+        }
         if req_db::overlapping_open_request(conn, me.id, account.id, valid.from, valid.to, now)? {
             return Err(AppError::conflict(
                 "overlapping_request",
@@ -151,12 +160,22 @@ impl ValidAccess {
             }
         }
         let from = input.access_from.unwrap_or(now);
-        let to = input.access_to.unwrap_or(from + longest);
+        if from > now + Duration::days(MAX_DAYS_AHEAD) {
+            errors.push(FieldError::new(
+                "access_from",
+                format!("must be within {MAX_DAYS_AHEAD} days from now"),
+            ));
+            return Err(AppError::Validation(errors));
+        }
+        let to = match input.access_to {
+            Some(to) => to,
+            None => from.checked_add_signed(longest).unwrap_or(from),
+        };
         if to <= from {
             errors.push(FieldError::new("access_to", "must be after access_from"));
         } else if to <= now {
             errors.push(FieldError::new("access_to", "must be in the future"));
-        } else if to - from > longest {
+        } else if to.signed_duration_since(from) > longest {
             errors.push(FieldError::new(
                 "access_to",
                 format!(
@@ -333,7 +352,7 @@ pub fn details(
     let safe = safe_db::find_safe_by_id(conn, request.safe_id.ok_or_else(missing)?)?;
     let account = safe_db::account_by_id(conn, request.account_id.ok_or_else(missing)?)?
         .ok_or_else(missing)?;
-    let members = safe_db::members(conn, safe.id)?;
+    let members = safe_db::active_members(conn, safe.id)?;
     let roles: Vec<String> = members
         .iter()
         .filter_map(|(m, _)| m.group_role.clone())

@@ -179,7 +179,7 @@ pub fn revoke(
             let detail = format!("certificate {id}: {}", reason.as_str());
             record_event(conn, request_id, Some(me.id), "revoked", Some(&detail), now)?;
         }
-        if reason == RevocationReason::KeyCompromise {
+        if reason == RevocationReason::KeyCompromise && row.source == "issued" {
             reject_requests_for_key(conn, &row.public_key_fingerprint, id, now)?;
         }
         Ok::<_, AppError>(())

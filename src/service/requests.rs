@@ -220,7 +220,8 @@ pub fn show_incoming(
         }
     };
     if !allowed {
-        return Err(AppError::forbidden("you do not review this request"));
+        // As if it did not exist: a reviewer of one safe learns nothing of another's requests.
+        return Err(AppError::not_found(format!("no request {id}")));
     }
     load_detail(ctx, &mut conn, id, None)
 }

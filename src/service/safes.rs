@@ -420,12 +420,26 @@ fn invalidate(
 
 /// Marks `missing_supervisors` on every waiting request of the safe that its remaining
 /// confirmers can no longer decide.
+/// After a user was suspended, deleted or given another role: re-checks the waiting requests of
+/// every safe where they confirm, directly or through their old or new role.
+pub fn recheck_for_user(
+    conn: &mut DbConnection,
+    user_id: i64,
+    roles: &[String],
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    for safe in safe_db::safes_with_pending_for(conn, user_id, roles)? {
+        recheck_supervisors(conn, &safe, now)?;
+    }
+    Ok(())
+}
+
 fn recheck_supervisors(
     conn: &mut DbConnection,
     safe: &SafeRow,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    let members = safe_db::members(conn, safe.id)?;
+    let members = safe_db::active_members(conn, safe.id)?;
     for request in safe_db::pending_requests(conn, safe.id)? {
         let decisions = crate::db::requests::decisions(conn, request.id)?;
         if !access_requests::can_still_be_decided(

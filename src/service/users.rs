@@ -199,16 +199,29 @@ fn apply_update(
         || changes.status.as_deref().is_some_and(|s| s != "active");
     if loses_admin {
         db::users::lock_active_admins(conn)?;
-        let other_admins = db::users::count_other_active_admins(conn, id)?;
-        let current = db::users::find_by_id(conn, id)?;
-        if current.role == "admin" && current.status == "active" && other_admins == 0 {
-            return Err(AppError::conflict(
-                "last_admin",
-                "the last active administrator cannot be demoted, suspended or deleted",
-            ));
-        }
+    }
+    let current = db::users::find_by_id(conn, id)?;
+    if current.status == "deleted" {
+        return Err(AppError::not_found(format!(
+            "no user named {}",
+            current.username
+        )));
+    }
+    if loses_admin
+        && current.role == "admin"
+        && current.status == "active"
+        && db::users::count_other_active_admins(conn, id)? == 0
+    {
+        return Err(AppError::conflict(
+            "last_admin",
+            "the last active administrator cannot be demoted, suspended or deleted",
+        ));
     }
     let row = db::users::update(conn, id, changes).map_err(taken_or_internal)?;
+    if changes.role.is_some() || changes.status.is_some() {
+        let roles = [current.role.clone(), row.role.clone()];
+        super::safes::recheck_for_user(conn, id, &roles, row.updated_at)?;
+    }
     let ends_sessions = changes.password_hash.is_some() || changes.status.is_some();
     if ends_sessions {
         let keep = if row.status == "active" {

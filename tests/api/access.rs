@@ -25,6 +25,12 @@ on_both_backends!(
     deleting_the_account_invalidates_its_requests,
     invalid_requests_show_the_same_in_lists_stats_and_queues,
     others_access_requests_are_not_found,
+    suspending_the_only_confirmer_invalidates_and_refuses_requests,
+    an_expired_request_stays_expired_after_a_policy_change,
+    concurrent_overlapping_submissions_give_one_request,
+    a_confirmation_needs_no_body,
+    reviewers_of_one_safe_do_not_see_another_safes_requests,
+    a_window_may_not_start_more_than_a_year_ahead,
 );
 
 // ---- kit ----
@@ -870,4 +876,142 @@ async fn others_access_requests_are_not_found(app: TestApp) {
         "{cancelled:?}"
     );
     let _ = (s.apr1, s.apr2, s.admin);
+}
+
+async fn suspending_the_only_confirmer_invalidates_and_refuses_requests(app: TestApp) {
+    let s = setup(&app, one_level()).await;
+    let id = submitted(
+        &app,
+        &s.requester,
+        &access_body(s.account, "one_time", None),
+    )
+    .await;
+    let suspended = app
+        .patch(
+            "/api/v3/users/lead",
+            Some(&s.admin),
+            &json!({"status": "suspended"}),
+        )
+        .await;
+    assert_eq!(suspended.status, 200, "{suspended:?}");
+    let now = detail(&app, &s.requester, id).await;
+    assert_eq!(
+        (now["status"].clone(), reasons(&now)),
+        (json!("invalid"), vec!["missing_supervisors".to_owned()]),
+        "{now}"
+    );
+    let refused = submit(
+        &app,
+        &s.requester,
+        &access_body(s.account, "one_time", None),
+    )
+    .await;
+    assert_eq!(refused.status, 409, "{refused:?}");
+    assert_eq!(refused.problem_code(), "missing_supervisors");
+    let _ = (s.apr1, s.apr2);
+}
+
+async fn an_expired_request_stays_expired_after_a_policy_change(app: TestApp) {
+    let s = setup(&app, two_levels()).await;
+    let id = submitted(
+        &app,
+        &s.requester,
+        &access_body(s.account, "one_time", None),
+    )
+    .await;
+    app.clock.advance(Duration::hours(25));
+    let admin = app.admin_token().await;
+    let changed = app
+        .patch(
+            "/api/v3/safes/Vault",
+            Some(&admin),
+            &json!({"level2_confirmations": 0}),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{changed:?}");
+    let requester = app.token_for("req", PASSWORD).await;
+    let now = detail(&app, &requester, id).await;
+    assert_eq!(
+        (now["status"].clone(), reasons(&now)),
+        (json!("expired"), vec!["expired".to_owned()]),
+        "status only moves forward: {now}"
+    );
+    let _ = s;
+}
+
+async fn concurrent_overlapping_submissions_give_one_request(app: TestApp) {
+    let s = setup(&app, one_level()).await;
+    let body = access_body(s.account, "multiple", Some((60, 120)));
+    let replies =
+        futures_util::future::join_all((0..6).map(|_| submit(&app, &s.requester, &body))).await;
+    let created = replies.iter().filter(|r| r.status == 201).count();
+    let refused = replies.iter().filter(|r| r.status == 409).count();
+    assert_eq!((created, refused), (1, 5), "{replies:?}");
+}
+
+async fn a_confirmation_needs_no_body(app: TestApp) {
+    let s = setup(&app, one_level()).await;
+    let id = submitted(
+        &app,
+        &s.requester,
+        &access_body(s.account, "one_time", None),
+    )
+    .await;
+    let reply = app
+        .send(app.request(
+            reqwest::Method::POST,
+            &format!("/api/v3/incoming-requests/{id}/confirm"),
+            Some(&s.lead),
+        ))
+        .await;
+    assert_eq!(
+        (reply.status, reply.body["status"].clone()),
+        (200, json!("approved")),
+        "{reply:?}"
+    );
+}
+
+async fn reviewers_of_one_safe_do_not_see_another_safes_requests(app: TestApp) {
+    let s = setup(&app, one_level()).await;
+    let id = submitted(
+        &app,
+        &s.requester,
+        &access_body(s.account, "one_time", None),
+    )
+    .await;
+    create_safe(&app, &s.admin, json!({"name": "Other"})).await;
+    let other = app.developer("other").await;
+    put_member(&app, &s.admin, "Other", "other", false, Some(1)).await;
+    let reply = app
+        .get(&format!("/api/v3/incoming-requests/{id}"), Some(&other))
+        .await;
+    assert_eq!(reply.status, 404, "as if it did not exist: {reply:?}");
+    let missing = app
+        .get("/api/v3/incoming-requests/999999", Some(&other))
+        .await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(reply.body["code"], missing.body["code"]);
+    let lead = app
+        .get(&format!("/api/v3/incoming-requests/{id}"), Some(&s.lead))
+        .await;
+    assert_eq!(lead.status, 200, "{lead:?}");
+}
+
+async fn a_window_may_not_start_more_than_a_year_ahead(app: TestApp) {
+    let s = setup(&app, one_level()).await;
+    let mut body = access_body(s.account, "one_time", None);
+    body["access_from"] = json!("+200000-01-01T00:00:00Z");
+    let reply = submit(&app, &s.requester, &body).await;
+    assert_eq!(reply.status, 400, "{reply:?}");
+    let far = access_body(
+        s.account,
+        "one_time",
+        Some((60 * 24 * 400, 60 * 24 * 400 + 60)),
+    );
+    let reply = submit(&app, &s.requester, &far).await;
+    assert_eq!(
+        (reply.status, reply.error_fields()),
+        (400, vec!["access_from".to_owned()]),
+        "{reply:?}"
+    );
 }

@@ -20,6 +20,7 @@ on_both_backends!(
     certificates_are_listed_by_status_expiry_and_for_admins_by_owner,
     an_imported_certificate_is_registered_with_its_uploader,
     importing_garbage_or_the_same_certificate_twice_is_refused,
+    an_imported_certificate_revoked_for_key_compromise_refuses_no_one_elses_key,
 );
 
 fn not_after(dir: &std::path::Path, file: &str, inform: &str) -> DateTime<Utc> {
@@ -814,4 +815,64 @@ async fn importing_garbage_or_the_same_certificate_twice_is_refused(app: TestApp
     assert_eq!(second.problem_code(), "certificate_exists");
     let listed = app.get("/api/v3/certificates", Some(&dana)).await;
     assert_eq!(listed.body["total"], 1, "{listed:?}");
+}
+
+async fn an_imported_certificate_revoked_for_key_compromise_refuses_no_one_elses_key(app: TestApp) {
+    let victim = app.developer("victim").await;
+    let attacker = app.developer("attacker").await;
+    let approver = app.user_with_role("appr", "approver").await;
+    let key = Key::generate(KeyType::P256);
+    let issued = app
+        .issue(&victim, &approver, &key.csr("victim.example.com", &[]))
+        .await;
+    let certificate = issued["certificate_id"].as_i64().expect("certificate");
+    let pending = app
+        .submit_csr(&victim, &key.csr("victim.example.com", &[]))
+        .await;
+    assert_eq!(pending.status, 201, "{pending:?}");
+
+    let chain = app
+        .get_raw(
+            &format!("/api/v3/certificates/{certificate}/pem"),
+            Some(&victim),
+        )
+        .await;
+    let pem_text = String::from_utf8(chain.bytes).expect("PEM");
+    let leaf = format!(
+        "{}-----END CERTIFICATE-----\n",
+        pem_text
+            .split("-----END CERTIFICATE-----")
+            .next()
+            .expect("leaf")
+    );
+    let imported = app
+        .post(
+            "/api/v3/certificates",
+            Some(&attacker),
+            &json!({"pem": leaf}),
+        )
+        .await;
+    assert_eq!(
+        imported.status, 201,
+        "a public certificate can be registered: {imported:?}"
+    );
+    let copy = imported.body["id"].as_i64().expect("id");
+    let revoked = app.revoke(&attacker, copy, "key_compromise").await;
+    assert_eq!(revoked.status, 200, "{revoked:?}");
+
+    let still_pending = app
+        .my_request(&victim, pending.body["id"].as_i64().expect("id"))
+        .await;
+    assert_eq!(
+        still_pending.body["status"], "pending",
+        "the victim's request is untouched: {still_pending:?}"
+    );
+    let fresh = app
+        .submit_csr(&victim, &key.csr("other.example.com", &[]))
+        .await;
+    assert_eq!(
+        fresh.status, 409,
+        "refused only as a duplicate of the pending one, not as compromised: {fresh:?}"
+    );
+    assert_eq!(fresh.problem_code(), "duplicate_pending_request");
 }

@@ -93,7 +93,10 @@ fn every_reference_in_the_document_resolves() {
     assert!(!references.is_empty(), "the document uses references");
     for reference in references {
         let pointer = reference.trim_start_matches('#');
-        assert!(doc.pointer(pointer).is_some(), "{reference} does not resolve");
+        assert!(
+            doc.pointer(pointer).is_some(),
+            "{reference} does not resolve"
+        );
     }
 }
 
