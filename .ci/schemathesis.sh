@@ -23,10 +23,26 @@ token=$(curl -fsS -X POST "$base/api/v3/users/sessions" -H 'content-type: applic
   -d '{"username":"admin","password":"fuzzing-admin-password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 
 # Log-out would end the fuzzer's own session halfway through, so it is left out; its behaviour is
-# covered by the HTTP tests.
-"$venv/bin/schemathesis" run "$base/api/v3/openapi.json" \
-  --checks not_a_server_error,response_schema_conformance,content_type_conformance \
-  --header "Authorization: Bearer $token" \
-  --exclude-operation-id delete_session \
-  --exclude-operation-id delete_me \
-  --max-time 120 --workers 2 --no-color
+# covered by the HTTP tests. One worker: hypothesis' lambda-source cache has crashed with two.
+fuzz() {
+  "$venv/bin/schemathesis" run "$base/api/v3/openapi.json" \
+    --checks not_a_server_error,response_schema_conformance,content_type_conformance \
+    --header "Authorization: Bearer $token" \
+    --exclude-operation-id delete_session \
+    --exclude-operation-id delete_me \
+    --max-time 120 --workers 1 --no-color
+}
+log="$workdir/schemathesis.log"
+if fuzz >"$log" 2>&1; then
+  tail -n 25 "$log"
+  exit 0
+fi
+cat "$log"
+# A crash inside the tool (a "Runtime Error" with no failed check) says nothing about the
+# service: run once more. Any real failure fails CI.
+if grep -q "Runtime Error" "$log" && ! grep -q "=== FAILURES ===" "$log"; then
+  echo "schemathesis crashed internally; running it once more"
+  fuzz
+else
+  exit 1
+fi

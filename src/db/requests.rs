@@ -640,21 +640,28 @@ pub struct DecisionRow {
     pub created_at: NaiveDateTime,
 }
 
-pub fn decisions(conn: &mut DbConnection, request_id: i64) -> QueryResult<Vec<DecisionRow>> {
+/// The decisions taken on these requests, oldest first, each with its request's id.
+pub fn decisions(
+    conn: &mut DbConnection,
+    request_ids: &[i64],
+) -> QueryResult<Vec<(i64, DecisionRow)>> {
     request_decisions::table
         .inner_join(users::table)
-        .filter(request_decisions::request_id.eq(request_id))
+        .filter(request_decisions::request_id.eq_any(request_ids))
         .order(request_decisions::id.asc())
         .select((
-            users::id,
-            users::username,
-            users::name,
-            users::email,
-            request_decisions::decision,
-            request_decisions::reason,
-            request_decisions::level,
-            request_decisions::group_role,
-            request_decisions::created_at,
+            request_decisions::request_id,
+            (
+                users::id,
+                users::username,
+                users::name,
+                users::email,
+                request_decisions::decision,
+                request_decisions::reason,
+                request_decisions::level,
+                request_decisions::group_role,
+                request_decisions::created_at,
+            ),
         ))
         .load(conn)
 }
@@ -679,16 +686,20 @@ pub fn insert_event(conn: &mut DbConnection, event: &NewEvent<'_>) -> QueryResul
 /// An event with its actor's username, if any.
 pub type EventRow = (String, Option<String>, Option<String>, NaiveDateTime);
 
-pub fn events(conn: &mut DbConnection, request_id: i64) -> QueryResult<Vec<EventRow>> {
+/// The trails of these requests, oldest first, each entry with its request's id.
+pub fn events(conn: &mut DbConnection, request_ids: &[i64]) -> QueryResult<Vec<(i64, EventRow)>> {
     request_events::table
         .left_join(users::table)
-        .filter(request_events::request_id.eq(request_id))
+        .filter(request_events::request_id.eq_any(request_ids))
         .order(request_events::id.asc())
         .select((
-            request_events::event,
-            users::username.nullable(),
-            request_events::detail,
-            request_events::created_at,
+            request_events::request_id,
+            (
+                request_events::event,
+                users::username.nullable(),
+                request_events::detail,
+                request_events::created_at,
+            ),
         ))
         .load(conn)
 }

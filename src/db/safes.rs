@@ -342,6 +342,43 @@ pub fn safes_with_pending_for(
         .load(conn)
 }
 
+/// These safes, deleted or not.
+pub fn safes_by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<SafeRow>> {
+    safes::table
+        .filter(safes::id.eq_any(ids))
+        .select(SafeRow::as_select())
+        .load(conn)
+}
+
+/// These accounts, deleted or not.
+pub fn accounts_by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<AccountRow>> {
+    safe_accounts::table
+        .filter(safe_accounts::id.eq_any(ids))
+        .select(AccountRow::as_select())
+        .load(conn)
+}
+
+/// The entries of these safes that can act (see [`active_members`]).
+pub fn active_members_of(
+    conn: &mut DbConnection,
+    safe_ids: &[i64],
+) -> QueryResult<Vec<MemberWithUser>> {
+    safe_members::table
+        .left_join(users::table)
+        .filter(safe_members::safe_id.eq_any(safe_ids))
+        .filter(
+            safe_members::user_id
+                .is_null()
+                .or(users::status.nullable().eq("active")),
+        )
+        .order(safe_members::id.asc())
+        .select((
+            MemberRow::as_select(),
+            (users::username, users::name, users::email).nullable(),
+        ))
+        .load(conn)
+}
+
 /// Whether the user confirms at some level in any live safe, directly or through their role.
 pub fn confirms_anywhere(conn: &mut DbConnection, user_id: i64, role: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(

@@ -2,7 +2,7 @@
 //! who may confirm at which level (a group counts once), whether a safe's confirmers can still
 //! decide, and using an approved access inside its window.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 
@@ -340,72 +340,116 @@ pub fn can_still_be_decided(
     })
 }
 
-/// The access part of a request's detail: account, window, levels and every confirmer with what
-/// it did and the users behind it.
-pub fn details(
-    conn: &mut DbConnection,
-    request: &RequestRow,
-    decisions: &[DecisionRow],
-    still_pending: bool,
-) -> Result<AccessDetails, AppError> {
-    let missing = || AppError::Internal(format!("access request {} is incomplete", request.id));
-    let safe = safe_db::find_safe_by_id(conn, request.safe_id.ok_or_else(missing)?)?;
-    let account = safe_db::account_by_id(conn, request.account_id.ok_or_else(missing)?)?
-        .ok_or_else(missing)?;
-    let members = safe_db::active_members(conn, safe.id)?;
-    let roles: Vec<String> = members
-        .iter()
-        .filter_map(|(m, _)| m.group_role.clone())
-        .collect();
-    let role_members = safe_db::active_users_with_roles(conn, &roles)?;
-    let confirmers = members
-        .iter()
-        .filter_map(|(member, user)| {
-            let level = member.confirm_level?;
-            Some(confirmer(
-                member,
-                user.as_ref(),
-                level,
-                decisions,
-                &role_members,
-            ))
+/// What the access part of a page of details needs, loaded in four queries whatever the size
+/// of the page.
+pub struct AccessData {
+    safes: HashMap<i64, SafeRow>,
+    accounts: HashMap<i64, AccountRow>,
+    members: Vec<safe_db::MemberWithUser>,
+    role_members: Vec<safe_db::RoleMember>,
+}
+
+impl AccessData {
+    pub fn load(conn: &mut DbConnection, rows: &[&RequestRow]) -> Result<Self, AppError> {
+        let safe_ids: Vec<i64> = rows.iter().filter_map(|r| r.safe_id).collect();
+        let account_ids: Vec<i64> = rows.iter().filter_map(|r| r.account_id).collect();
+        if safe_ids.is_empty() {
+            return Ok(Self {
+                safes: HashMap::new(),
+                accounts: HashMap::new(),
+                members: vec![],
+                role_members: vec![],
+            });
+        }
+        let members = safe_db::active_members_of(conn, &safe_ids)?;
+        let mut roles: Vec<String> = members
+            .iter()
+            .filter_map(|(m, _)| m.group_role.clone())
+            .collect();
+        roles.sort_unstable();
+        roles.dedup();
+        Ok(Self {
+            safes: safe_db::safes_by_ids(conn, &safe_ids)?
+                .into_iter()
+                .map(|s| (s.id, s))
+                .collect(),
+            accounts: safe_db::accounts_by_ids(conn, &account_ids)?
+                .into_iter()
+                .map(|a| (a.id, a))
+                .collect(),
+            role_members: safe_db::active_users_with_roles(conn, &roles)?,
+            members,
         })
-        .collect();
-    Ok(AccessDetails {
-        account: to_account(account, &safe.name),
-        access_type: request
-            .access_type
-            .as_deref()
-            .and_then(AccessType::parse)
-            .ok_or_else(missing)?,
-        operation_type: request
-            .operation_type
-            .as_deref()
-            .and_then(OperationType::parse)
-            .ok_or_else(missing)?,
-        access_from: utc(request.access_from.ok_or_else(missing)?),
-        access_to: utc(request.access_to.ok_or_else(missing)?),
-        ticketing_system: match (&request.ticketing_system, &request.ticket_id) {
-            (Some(name), Some(number)) => Some(Ticket {
-                name: name.clone(),
-                number: number.clone(),
-            }),
-            _ => None,
-        },
-        additional_info: AdditionalInfo {
-            reference_no: request.reference_no.clone(),
-            emergency: request.emergency.unwrap_or(false),
-        },
-        current_confirmation_level: request.current_level,
-        required_confirmers_count_level2: if still_pending {
-            (request.level2_required - request.level2_given).max(0)
-        } else {
-            0
-        },
-        use_count: request.use_count,
-        last_used_at: request.last_used_at.map(utc),
-        confirmers,
-    })
+    }
+
+    /// The access part of a request's detail: account, window, levels and every confirmer with
+    /// what it did and the users behind it.
+    pub fn details(
+        &self,
+        request: &RequestRow,
+        decisions: &[DecisionRow],
+        still_pending: bool,
+    ) -> Result<AccessDetails, AppError> {
+        let missing = || AppError::Internal(format!("access request {} is incomplete", request.id));
+        let safe = request
+            .safe_id
+            .and_then(|id| self.safes.get(&id))
+            .ok_or_else(missing)?;
+        let account = request
+            .account_id
+            .and_then(|id| self.accounts.get(&id))
+            .ok_or_else(missing)?;
+        let confirmers = self
+            .members
+            .iter()
+            .filter(|(member, _)| member.safe_id == safe.id)
+            .filter_map(|(member, user)| {
+                let level = member.confirm_level?;
+                Some(confirmer(
+                    member,
+                    user.as_ref(),
+                    level,
+                    decisions,
+                    &self.role_members,
+                ))
+            })
+            .collect();
+        Ok(AccessDetails {
+            account: to_account(account.clone(), &safe.name),
+            access_type: request
+                .access_type
+                .as_deref()
+                .and_then(AccessType::parse)
+                .ok_or_else(missing)?,
+            operation_type: request
+                .operation_type
+                .as_deref()
+                .and_then(OperationType::parse)
+                .ok_or_else(missing)?,
+            access_from: utc(request.access_from.ok_or_else(missing)?),
+            access_to: utc(request.access_to.ok_or_else(missing)?),
+            ticketing_system: match (&request.ticketing_system, &request.ticket_id) {
+                (Some(name), Some(number)) => Some(Ticket {
+                    name: name.clone(),
+                    number: number.clone(),
+                }),
+                _ => None,
+            },
+            additional_info: AdditionalInfo {
+                reference_no: request.reference_no.clone(),
+                emergency: request.emergency.unwrap_or(false),
+            },
+            current_confirmation_level: request.current_level,
+            required_confirmers_count_level2: if still_pending {
+                (request.level2_required - request.level2_given).max(0)
+            } else {
+                0
+            },
+            use_count: request.use_count,
+            last_used_at: request.last_used_at.map(utc),
+            confirmers,
+        })
+    }
 }
 
 fn confirmer(

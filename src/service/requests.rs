@@ -497,63 +497,81 @@ fn load_detail(
     id: i64,
     requester_id: Option<i64>,
 ) -> Result<RequestDetail, AppError> {
+    let row = require_request(conn, id, requester_id)?;
+    load_details(ctx, conn, vec![row])?
+        .pop()
+        .ok_or_else(|| AppError::Internal(format!("request {id} vanished")))
+}
+
+/// Full details of several requests in a fixed number of queries: decisions, events, names,
+/// and what their access parts need are each loaded once for the whole set.
+fn load_details(
+    ctx: &Context,
+    conn: &mut DbConnection,
+    rows: Vec<RequestWithRequester>,
+) -> Result<Vec<RequestDetail>, AppError> {
     let now = ctx.clock.now_naive();
-    let (row, (username, name, email)) = require_request(conn, id, requester_id)?;
-    let decision_rows = req_db::decisions(conn, id)?;
-    let decisions = decision_rows
-        .iter()
-        .map(|d| DecisionView {
-            username: d.username.clone(),
-            decision: if d.decision == "confirm" {
-                Decision::Confirm
-            } else {
-                Decision::Reject
-            },
-            reason: d.reason.clone(),
-            level: d.level,
-            decided_at: utc(d.created_at),
-        })
-        .collect();
-    let events = req_db::events(conn, id)?
-        .into_iter()
-        .map(|(event, actor, detail, at)| EventView {
+    let ids: Vec<i64> = rows.iter().map(|(row, _)| row.id).collect();
+    let row_refs: Vec<&RequestRow> = rows.iter().map(|(row, _)| row).collect();
+    let mut decisions: HashMap<i64, Vec<req_db::DecisionRow>> = HashMap::new();
+    for (request_id, decision) in req_db::decisions(conn, &ids)? {
+        decisions.entry(request_id).or_default().push(decision);
+    }
+    let mut events: HashMap<i64, Vec<EventView>> = HashMap::new();
+    for (request_id, (event, actor, detail, at)) in req_db::events(conn, &ids)? {
+        events.entry(request_id).or_default().push(EventView {
             event,
             actor,
             detail,
             at: utc(at),
+        });
+    }
+    let (safes, accounts) = req_db::safe_and_account_names(conn, &row_refs)?;
+    let access_data = access_requests::AccessData::load(conn, &row_refs)?;
+    rows.into_iter()
+        .map(|(row, (username, name, email))| {
+            let decision_rows = decisions.remove(&row.id).unwrap_or_default();
+            let access = match row.safe_id {
+                Some(_) => {
+                    let still_pending = effective_status(&row, now).0 == RequestStatus::Pending;
+                    Some(access_data.details(&row, &decision_rows, still_pending)?)
+                }
+                None => None,
+            };
+            Ok(RequestDetail {
+                requester_details: Requester {
+                    username: username.clone(),
+                    name,
+                    email,
+                },
+                updated_at: utc(row.updated_at),
+                csr: row.csr_pem.clone(),
+                key_algorithm: row.key_algorithm.clone(),
+                validity_days: row.validity_days,
+                metadata: RequestMetadata {
+                    requester_email: row.requester_email.clone(),
+                },
+                decisions: decision_rows.iter().map(decision_view).collect(),
+                events: events.remove(&row.id).unwrap_or_default(),
+                access,
+                summary: to_summary(row, username, &safes, &accounts, now)?,
+            })
         })
-        .collect();
-    let access = match row.safe_id {
-        Some(_) => {
-            let still_pending = effective_status(&row, now).0 == RequestStatus::Pending;
-            Some(access_requests::details(
-                conn,
-                &row,
-                &decision_rows,
-                still_pending,
-            )?)
-        }
-        None => None,
-    };
-    let (safes, accounts) = req_db::safe_and_account_names(conn, &[&row])?;
-    Ok(RequestDetail {
-        requester_details: Requester {
-            username: username.clone(),
-            name,
-            email,
+        .collect()
+}
+
+fn decision_view(decision: &req_db::DecisionRow) -> DecisionView {
+    DecisionView {
+        username: decision.username.clone(),
+        decision: if decision.decision == "confirm" {
+            Decision::Confirm
+        } else {
+            Decision::Reject
         },
-        updated_at: utc(row.updated_at),
-        csr: row.csr_pem.clone(),
-        key_algorithm: row.key_algorithm.clone(),
-        validity_days: row.validity_days,
-        metadata: RequestMetadata {
-            requester_email: row.requester_email.clone(),
-        },
-        decisions,
-        events,
-        access,
-        summary: to_summary(row, username, &safes, &accounts, now)?,
-    })
+        reason: decision.reason.clone(),
+        level: decision.level,
+        decided_at: utc(decision.created_at),
+    }
 }
 
 /// What a request shows and why it can no longer be used: a pending request past its expiry is
@@ -679,7 +697,7 @@ pub fn mine_in_full(
         request_type: query.request_type.map(|t| t.as_str().to_owned()),
         ..RequestFilter::default()
     };
-    newest_in_full(ctx, &mut conn, &filter, query, Some(me.id))
+    newest_in_full(ctx, &mut conn, &filter, query)
 }
 
 /// The requests the caller reviews (never their own), in full.
@@ -702,17 +720,16 @@ pub fn incoming_in_full(
         }),
         ..RequestFilter::default()
     };
-    newest_in_full(ctx, &mut conn, &filter, query, None)
+    newest_in_full(ctx, &mut conn, &filter, query)
 }
 
 /// The newest `query.limit` requests matching `filter` in one of the asked statuses (one list
-/// query per status, merged), each loaded in full on the same connection.
+/// query per status, merged), loaded in full in a fixed number of queries.
 fn newest_in_full(
     ctx: &Context,
     conn: &mut DbConnection,
     filter: &RequestFilter,
     query: &FullListQuery,
-    requester_id: Option<i64>,
 ) -> Result<Vec<RequestDetail>, AppError> {
     let now = ctx.clock.now_naive();
     let statuses: Vec<Option<StatusFilter>> = if query.statuses.is_empty() {
@@ -730,20 +747,17 @@ fn newest_in_full(
             })
             .collect()
     };
-    let mut newest = Vec::new();
+    let mut newest: Vec<RequestWithRequester> = Vec::new();
     for status in statuses {
         let filter = RequestFilter {
             status,
             ..filter.clone()
         };
         let (rows, _) = req_db::list(conn, &filter, now, 0, query.limit)?;
-        newest.extend(rows.into_iter().map(|(row, _)| (row.created_at, row.id)));
+        newest.extend(rows);
     }
-    newest.sort_unstable_by(|a, b| b.cmp(a));
-    newest.dedup();
+    newest.sort_unstable_by_key(|(row, _)| std::cmp::Reverse((row.created_at, row.id)));
+    newest.dedup_by_key(|(row, _)| row.id);
     newest.truncate(usize::try_from(query.limit).unwrap_or(0));
-    newest
-        .into_iter()
-        .map(|(_, id)| load_detail(ctx, conn, id, requester_id))
-        .collect()
+    load_details(ctx, conn, newest)
 }

@@ -441,7 +441,10 @@ fn recheck_supervisors(
 ) -> Result<(), AppError> {
     let members = safe_db::active_members(conn, safe.id)?;
     for request in safe_db::pending_requests(conn, safe.id)? {
-        let decisions = crate::db::requests::decisions(conn, request.id)?;
+        let decisions: Vec<_> = crate::db::requests::decisions(conn, &[request.id])?
+            .into_iter()
+            .map(|(_, decision)| decision)
+            .collect();
         if !access_requests::can_still_be_decided(
             conn,
             &members,
