@@ -182,7 +182,11 @@ pub fn log_in(ctx: &Context, username: &str, password: &str) -> Result<LoginOutc
     }
 }
 
-fn refuse_if_locked(ctx: &Context, conn: &mut PooledDb, username: &str) -> Result<(), AppError> {
+pub(super) fn refuse_if_locked(
+    ctx: &Context,
+    conn: &mut PooledDb,
+    username: &str,
+) -> Result<(), AppError> {
     let now = ctx.clock.now_naive();
     let Some(attempts) = login_attempts::find(conn, username)? else {
         return Ok(());
@@ -196,7 +200,11 @@ fn refuse_if_locked(ctx: &Context, conn: &mut PooledDb, username: &str) -> Resul
     }
 }
 
-fn record_failure(ctx: &Context, conn: &mut PooledDb, username: &str) -> Result<(), AppError> {
+pub(super) fn record_failure(
+    ctx: &Context,
+    conn: &mut PooledDb,
+    username: &str,
+) -> Result<(), AppError> {
     let now = ctx.clock.now_naive();
     let lock_until = now + Duration::minutes(LOCKOUT_MINUTES);
     db::write_transaction(conn, |conn| {

@@ -2,7 +2,7 @@
 //! on anyone; everyone else only on themselves. The last active admin can never be removed.
 
 use super::Context;
-use super::auth::{CurrentUser, VerifiedToken};
+use super::auth::{self, CurrentUser, VerifiedToken};
 use crate::db::users::{NewUserRow, UserChanges, UserFilter, UserRow};
 use crate::db::{self, DbConnection, sessions};
 use crate::domain::FieldError;
@@ -243,13 +243,17 @@ fn hash_new_password(
     let Some(password) = &valid.password else {
         return Ok(None);
     };
-    if let Some(current) = &valid.current_password
-        && !ctx.passwords.verify(current, Some(&existing.password_hash))
-    {
-        return Err(AppError::validation(
-            "current_password",
-            "does not match the current password",
-        ));
+    if let Some(current) = &valid.current_password {
+        // Guesses of the current password count like failed log-ins: a stolen token must not
+        // become an unlimited password oracle.
+        auth::refuse_if_locked(ctx, &mut ctx.conn()?, &existing.username)?;
+        if !ctx.passwords.verify(current, Some(&existing.password_hash)) {
+            auth::record_failure(ctx, &mut ctx.conn()?, &existing.username)?;
+            return Err(AppError::validation(
+                "current_password",
+                "does not match the current password",
+            ));
+        }
     }
     ctx.passwords.hash(password).map(Some)
 }

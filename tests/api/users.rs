@@ -23,6 +23,7 @@ on_both_backends!(
     deleting_oneself_ends_every_session_and_log_in,
     admins_delete_anyone_and_others_only_themselves,
     roles_are_listed_with_descriptions,
+    guessing_the_current_password_is_locked_out_like_log_in,
 );
 
 async fn sign_up_creates_an_active_developer_without_any_password_field(app: TestApp) {
@@ -517,5 +518,28 @@ async fn roles_are_listed_with_descriptions(app: TestApp) {
             .expect("array")
             .iter()
             .all(|r| r["description"].as_str().is_some_and(|d| d.len() > 10))
+    );
+}
+
+async fn guessing_the_current_password_is_locked_out_like_log_in(app: TestApp) {
+    let amy = app.developer("amy").await;
+    let guess = json!({"password": "new password 1", "current_password": "a wrong guess"});
+    for attempt in 1..=5 {
+        let reply = app.patch("/api/v3/users", Some(&amy), &guess).await;
+        assert_eq!(reply.status, 400, "guess {attempt}: {reply:?}");
+    }
+    let locked = app.patch("/api/v3/users", Some(&amy), &guess).await;
+    assert_eq!(locked.status, 429, "{locked:?}");
+    assert!(locked.header("retry-after").is_some());
+    let right = json!({"password": "new password 1", "current_password": PASSWORD});
+    assert_eq!(
+        app.patch("/api/v3/users", Some(&amy), &right).await.status,
+        429,
+        "even the right one waits"
+    );
+    assert_eq!(
+        app.log_in("amy", PASSWORD).await.status,
+        429,
+        "and so does log-in"
     );
 }
