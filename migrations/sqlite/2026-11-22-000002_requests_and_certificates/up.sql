@@ -44,6 +44,8 @@ CREATE TABLE requests (
 );
 CREATE INDEX requests_requester_created_idx ON requests (requester_id, created_at DESC, id DESC);
 CREATE INDEX requests_requester_status_idx ON requests (requester_id, status, expires_at);
+-- Stats count access requests whose window is over without reading every row of a status.
+CREATE INDEX requests_requester_window_idx ON requests (requester_id, status, access_to) WHERE access_to IS NOT NULL;
 CREATE INDEX requests_status_created_idx ON requests (status, created_at DESC, id DESC);
 CREATE UNIQUE INDEX requests_pending_key_idx ON requests (public_key_fingerprint) WHERE status = 'pending';
 CREATE INDEX requests_account_idx ON requests (account_id, status) WHERE account_id IS NOT NULL;
