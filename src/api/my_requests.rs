@@ -305,6 +305,7 @@ pub async fn cancel_request(
 
 /// Use an approved access request inside its window: answers how to reach the account (address,
 /// user name, safe, name) and records the use. A one-time request is spent by its first use.
+/// A requester who may no longer request in the safe: 403.
 /// Not approved, spent, or outside the window: 409.
 #[utoipa::path(
     tag = "my requests",
@@ -313,6 +314,7 @@ pub async fn cancel_request(
     responses(
         (status = 200, description = "How to reach the account", body = AccessGrant),
         (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 503, response = ServiceUnavailable),

@@ -533,11 +533,18 @@ pub fn use_access(ctx: &Context, token: &VerifiedToken, id: i64) -> Result<Acces
     let now = ctx.clock.now_naive();
     let (request, account, safe) = db::write_transaction(&mut conn, |conn| {
         let (request, _) = require_request(conn, id, Some(me.id))?;
-        if request.safe_id.is_none() {
+        let Some(safe_id) = request.safe_id else {
             return Err(AppError::conflict(
                 "not_an_access_request",
                 "only access requests can be used",
             ));
+        };
+        let entries = safe_db::entries_for(conn, safe_id, me.id, me.role.as_str())?;
+        if !entries.iter().any(|entry| entry.can_request) {
+            return Err(AppError::Forbidden {
+                code: "not_allowed_to_request",
+                detail: "you are no longer allowed to use accounts of this safe".to_owned(),
+            });
         }
         if !req_db::record_use(conn, id, me.id, now, InvalidReason::AlreadyUsed.flag())? {
             return Err(not_usable(&request, now));

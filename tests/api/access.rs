@@ -31,6 +31,7 @@ on_both_backends!(
     a_confirmation_needs_no_body,
     reviewers_of_one_safe_do_not_see_another_safes_requests,
     a_window_may_not_start_more_than_a_year_ahead,
+    a_requester_removed_from_the_safe_can_no_longer_use_an_approved_access,
 );
 
 // ---- kit ----
@@ -1014,4 +1015,33 @@ async fn a_window_may_not_start_more_than_a_year_ahead(app: TestApp) {
         (400, vec!["access_from".to_owned()]),
         "{reply:?}"
     );
+}
+
+async fn a_requester_removed_from_the_safe_can_no_longer_use_an_approved_access(app: TestApp) {
+    let s = setup(&app, one_level()).await;
+    let id = submitted(
+        &app,
+        &s.requester,
+        &access_body(s.account, "multiple", Some((0, 120))),
+    )
+    .await;
+    assert_eq!(
+        act(&app, &s.lead, id, "confirm").await.body["status"],
+        "approved"
+    );
+    assert_eq!(
+        use_it(&app, &s.requester, id).await.status,
+        200,
+        "a member uses it"
+    );
+    assert_eq!(
+        app.delete("/api/v3/safes/Vault/members/req", Some(&s.admin))
+            .await
+            .status,
+        204
+    );
+    let refused = use_it(&app, &s.requester, id).await;
+    assert_eq!(refused.status, 403, "{refused:?}");
+    assert_eq!(refused.problem_code(), "not_allowed_to_request");
+    let _ = (s.apr1, s.apr2);
 }
