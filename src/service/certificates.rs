@@ -223,7 +223,8 @@ pub fn crl(ctx: &Context) -> Result<Vec<u8>, AppError> {
         })
         .collect();
     let now = ctx.clock.now();
-    let number = u64::try_from(now.timestamp()).unwrap_or_default();
+    // Milliseconds: two CRLs made in the same second (a revocation between them) differ in number.
+    let number = u64::try_from(now.timestamp_millis()).unwrap_or_default();
     Ok(ctx.ca.crl_der(&entries, now, number)?)
 }
 
