@@ -197,15 +197,6 @@ pub fn find_account(
     query.select(AccountRow::as_select()).first(conn).optional()
 }
 
-/// An account whatever its state, for showing requests that name it.
-pub fn account_by_id(conn: &mut DbConnection, id: i64) -> QueryResult<Option<AccountRow>> {
-    safe_accounts::table
-        .find(id)
-        .select(AccountRow::as_select())
-        .first(conn)
-        .optional()
-}
-
 pub fn list_accounts(
     conn: &mut DbConnection,
     safe_id: i64,
