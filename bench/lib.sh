@@ -1,0 +1,145 @@
+# Sourced by bench/run: the functions every scenario fragment (bench/scenarios/*.sh) uses.
+#
+# What a fragment can rely on (set by bench/run before it sources the fragments, in name order):
+#   $mode (smoke|full) $seconds $rounds $connections $pool_size $password
+#   $bin (the binaries: requestdesk, seed, bench_sql) $data (the seeded SQLite data directory)
+#   $work (a scratch directory, removed at exit) $runs (JSON lines, one per measured run)
+#   $base (the SQLite service's URL) $service (its pid) $light_token $heavy_token
+#   $users $requests $heavy (the data set's sizes)
+# What a fragment does: runs its rounds (A B A B), appends one JSON line per run to $runs
+# (`record`), calls `fail` for anything broken, and declares its summary figures (`summarize`)
+# and its table rows (`table_row`).
+
+log() { printf '==> %s (%.0fs)\n' "$*" "$(echo "$(date +%s.%N) - $started" | bc)" >&2; }
+elapsed() { echo "$(date +%s.%N) - $1" | bc; }
+fail() { echo "FAILED: $*" >&2; failures=$((failures + 1)); }
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_service NAME DATA_DIR [ENV=VALUE...]: starts `requestdesk serve` on a free loopback port
+# with the benchmark settings (plus the given environment) and waits for /readyz. Sets
+# ${NAME}_base and ${NAME}_pid; the pid is stopped at exit.
+start_service() {
+  local name=$1 dir=$2 port url pid
+  shift 2
+  port=$(free_port)
+  url=http://127.0.0.1:$port
+  env REQUESTDESK_BIND=127.0.0.1:$port REQUESTDESK_DATA_DIR="$dir" REQUESTDESK_LOG_LEVEL=warn \
+    REQUESTDESK_POOL_SIZE="$pool_size" REQUESTDESK_ADMIN_PASSWORD=bench-admin-password "$@" \
+    "$bin/requestdesk" serve >"$work/$name.log" 2>&1 &
+  pid=$!
+  services+=("$pid")
+  for _ in $(seq 100); do
+    curl -sf "$url/readyz" >/dev/null 2>&1 && break
+    kill -0 "$pid" 2>/dev/null || { cat "$work/$name.log" >&2; echo "$name died" >&2; exit 1; }
+    sleep 0.1
+  done
+  curl -sf "$url/readyz" >/dev/null || { cat "$work/$name.log" >&2; echo "$name never got ready" >&2; exit 1; }
+  printf -v "${name}_base" '%s' "$url"
+  printf -v "${name}_pid" '%s' "$pid"
+}
+
+# stop_service PID: stops one service started by start_service.
+stop_service() {
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+# token_of BASE USERNAME: logs in with the data set's password and prints the token.
+token_of() {
+  curl -sf -X POST -H 'content-type: application/json' \
+    -d "{\"username\":\"$2\",\"password\":\"$password\"}" "$1/api/v3/users/sessions" | jq -er .token
+}
+
+# status_of BASE TOKEN PATH: the HTTP status of one GET.
+status_of() {
+  curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $2" "$1$3"
+}
+
+# record SCENARIO NAME ROUND JSON: appends one measured run.
+record() {
+  jq -c --arg s "$1" --arg n "$2" --argjson r "$3" '{scenario: $s, name: $n, round: $r} + .' \
+    <<<"$4" >>"$runs"
+}
+
+# wrk_get SCENARIO NAME ROUND EXPECT CONNECTIONS BASE TOKEN PATH...: one closed-loop wrk run of
+# GETs rotating over PATHs; EXPECT is the status every response must have (200 or 400).
+wrk_get() {
+  local scenario=$1 name=$2 round=$3 expect=$4 conns=$5 url=$6 token=$7
+  shift 7
+  local path status out
+  for path in "$@"; do
+    status=$(status_of "$url" "$token" "$path")
+    [ "$status" = "$expect" ] || fail "$scenario $name: $path answered $status, expected $expect"
+  done
+  if ! out=$(BENCH_TOKEN=$token BENCH_PATHS="$*" wrk -t1 -c"$conns" -d"${seconds}s" \
+      -s bench/wrk/report.lua "$url$1" 2>&1 | tail -n 1) || ! jq -e . >/dev/null 2>&1 <<<"$out"; then
+    fail "$scenario $name: wrk failed: $out"
+    return
+  fi
+  record "$scenario" "$name" "$round" "$(jq -c --argjson c "$conns" '{connections: $c} + .' <<<"$out")"
+  local errors non2xx total
+  read -r errors non2xx total < <(jq -r '"\(.errors) \(.non2xx) \(.requests)"' <<<"$out")
+  [ "$errors" = 0 ] || fail "$scenario $name: $errors socket errors or timeouts"
+  if [ "$expect" = 200 ]; then
+    [ "$non2xx" = 0 ] || fail "$scenario $name: $non2xx responses were not 2xx"
+  else
+    [ "$non2xx" = "$total" ] || fail "$scenario $name: only $non2xx of $total responses were errors"
+  fi
+  [ "$total" -gt 0 ] || fail "$scenario $name: no request completed"
+}
+
+# bench_sql_run SCENARIO NAME ROUND ARGS...: one run of the in-process loop (`bench_sql ARGS`).
+bench_sql_run() {
+  local scenario=$1 name=$2 round=$3 out
+  shift 3
+  if ! out=$("$bin/bench_sql" --pool-size "$pool_size" --seconds "$seconds" "$@" 2>&1 | tail -n 1) \
+      || ! jq -e . >/dev/null 2>&1 <<<"$out"; then
+    fail "$scenario $name: bench_sql failed: $out"
+    return
+  fi
+  record "$scenario" "$name" "$round" "$out"
+}
+
+# summarize JQ_OBJECT: declares summary figures, a jq object expression evaluated over the array
+# of runs with `med(scenario; name; field)` (the median over rounds) and `ratio(a; b)` defined.
+summarize() {
+  printf '%s\0' "$1" >>"$work/summary.jq.parts"
+}
+
+# table_row JQ_ARRAY: declares one row of the printed table, a jq array of 6 strings
+# (#, scenario, figure, reference, ratio, target) evaluated over the summary, numbers rounded.
+table_row() {
+  printf '%s\0' "$1" >>"$work/rows.jq.parts"
+}
+
+jq_prelude='
+  def median: sort | if length == 0 then null
+    elif length % 2 == 1 then .[length / 2 | floor]
+    else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+  def med($s; $n; $f): [.[] | select(.scenario == $s and .name == $n) | .[$f]
+    | select(. != null)] | median;
+  def ratio($a; $b): if $a == null or $b == null or $b == 0 then null
+    else ($a / $b * 1000 | round) / 1000 end;'
+
+# The summary: every declared part, merged left to right (a later part sees the earlier ones
+# as `$s`).
+build_summary() {
+  local summary='{}' part
+  while IFS= read -r -d '' part; do
+    summary=$(jq -s --argjson s "$summary" "$jq_prelude \$s + ($part)" "$runs") \
+      || { fail "summary part failed: $part"; continue; }
+  done <"$work/summary.jq.parts"
+  printf '%s\n' "$summary"
+}
+
+# print_table SUMMARY_FILE: the declared rows, as an aligned table.
+print_table() {
+  local rows='' part
+  while IFS= read -r -d '' part; do rows+="${rows:+, }$part"; done <"$work/rows.jq.parts"
+  jq -r ".summary | map_values(if type == \"number\" then (. * 100 | round) / 100 else . end)
+    | [[\"#\", \"scenario\", \"figure\", \"reference\", \"ratio\", \"target\"], $rows] | .[] | @tsv" \
+    "$1" | column -t -s $'\t'
+}
