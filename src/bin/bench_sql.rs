@@ -18,11 +18,12 @@ use requestdesk::db::{self, DbConnection, DbPool, PoolOptions, sessions, users};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum What {
-    /// `GET /api/v3/myrequests`: session check, requests count and page, certificates count and
-    /// page (5 statements; the safe and account names need none for certificate requests).
+    /// `GET /api/v3/myrequests`: session check, requests total (counters) and page, certificates
+    /// total (counter) and page (5 statements; the safe and account names need none for
+    /// certificate requests).
     Dashboard,
-    /// `GET /api/v3/myrequests/stats`: session check, 4 counts, recent requests and certificates,
-    /// active certificates (8 statements).
+    /// `GET /api/v3/myrequests/stats`: session check, the timed-out check, the counters and 3
+    /// counts, recent requests and certificates, active certificates (9 statements).
     Stats,
 }
 
@@ -112,7 +113,7 @@ fn run(args: Args) -> Result<(), String> {
     let elapsed = started.elapsed().as_secs_f64();
     let statements = match args.what {
         What::Dashboard => 5,
-        What::Stats => 8,
+        What::Stats => 9,
     };
     let ops = done.load(Ordering::Relaxed) as f64 / elapsed;
     if let Ok(mut conn) = pool.get() {
@@ -146,17 +147,20 @@ fn one(pool: &DbPool, args: &Args, session: &str, user_id: i64) -> Result<(), St
                 requester_id: Some(user_id),
                 ..RequestFilter::default()
             };
-            let (rows, _) =
-                req_db::list(conn, &filter, now, 0, args.per_page).map_err(|e| e.to_string())?;
+            req_db::stored_totals(conn, user_id).map_err(|e| e.to_string())?;
+            let rows =
+                req_db::page(conn, &filter, now, 0, args.per_page).map_err(|e| e.to_string())?;
             req_db::safe_and_account_names(conn, &rows.iter().map(|(r, _)| r).collect::<Vec<_>>())
                 .map_err(|e| e.to_string())?;
             let certificates = CertificateFilter {
                 owner_id: Some(user_id),
                 ..CertificateFilter::default()
             };
-            cert_db::list(conn, &certificates, now, 0, args.per_page).map_err(|e| e.to_string())?;
+            cert_db::owned_total(conn, user_id).map_err(|e| e.to_string())?;
+            cert_db::page(conn, &certificates, now, 0, args.per_page).map_err(|e| e.to_string())?;
         }
         What::Stats => {
+            req_db::has_timed_out_pending(conn, user_id, now).map_err(|e| e.to_string())?;
             req_db::count_by_status(conn, user_id, now).map_err(|e| e.to_string())?;
             let since = now - chrono::Duration::days(30);
             let rows = req_db::recent(conn, user_id, since, 10).map_err(|e| e.to_string())?;

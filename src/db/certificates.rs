@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{certificates, users};
+use super::schema::{certificate_counts, certificate_expiry_counts, certificates, users};
 use super::{DbConnection, MultiBackend};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -105,13 +105,33 @@ pub fn list(
     limit: i64,
 ) -> QueryResult<(Vec<CertificateWithOwner>, i64)> {
     let total = filtered(filter, now).count().get_result(conn)?;
-    let rows = filtered(filter, now)
+    Ok((page(conn, filter, now, offset, limit)?, total))
+}
+
+/// One page of certificates, newest first.
+pub fn page(
+    conn: &mut DbConnection,
+    filter: &CertificateFilter,
+    now: NaiveDateTime,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<CertificateWithOwner>> {
+    filtered(filter, now)
         .order((certificates::created_at.desc(), certificates::id.desc()))
         .offset(offset)
         .limit(limit)
         .select((CertificateRow::as_select(), users::username))
-        .load(conn)?;
-    Ok((rows, total))
+        .load(conn)
+}
+
+/// How many certificates the user owns, from the counter the database's triggers keep.
+pub fn owned_total(conn: &mut DbConnection, owner_id: i64) -> QueryResult<i64> {
+    Ok(certificate_counts::table
+        .find(owner_id)
+        .select(certificate_counts::n)
+        .first(conn)
+        .optional()?
+        .unwrap_or(0))
 }
 
 /// A certificate with its owner; with `owner_id`, only if it is theirs.
@@ -193,18 +213,31 @@ pub fn revoked_issued(
         .load(conn)
 }
 
-/// How many of a user's certificates are neither revoked nor expired.
+/// How many of a user's certificates are neither revoked nor expired: the expiry-day counters
+/// the database's triggers keep for the days after today, plus today's counted exactly, so the
+/// cost is bounded by the longest validity in days, not by the number of certificates.
 pub fn count_active(
     conn: &mut DbConnection,
     owner_id: i64,
     now: NaiveDateTime,
 ) -> QueryResult<i64> {
-    certificates::table
+    let today = now.date();
+    let tomorrow = (today + chrono::Days::new(1)).and_time(chrono::NaiveTime::MIN);
+    let expiring_after_today: i64 = certificate_expiry_counts::table
+        .filter(certificate_expiry_counts::owner_id.eq(owner_id))
+        .filter(certificate_expiry_counts::expires_on.gt(today))
+        .select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "CAST(COALESCE(SUM(n), 0) AS BIGINT)",
+        ))
+        .get_result(conn)?;
+    let expiring_later_today: i64 = certificates::table
         .filter(certificates::owner_id.eq(owner_id))
         .filter(certificates::revoked_at.is_null())
         .filter(certificates::valid_until.gt(now))
+        .filter(certificates::valid_until.lt(tomorrow))
         .count()
-        .get_result(conn)
+        .get_result(conn)?;
+    Ok(expiring_after_today + expiring_later_today)
 }
 
 /// A user's newest certificates since `since`, at most `limit`.

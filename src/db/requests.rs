@@ -5,7 +5,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{
-    request_decisions, request_events, requests, safe_accounts, safe_members, safes, users,
+    request_counts, request_decisions, request_events, requests, safe_accounts, safe_members,
+    safes, users,
 };
 use super::{DbConnection, MultiBackend};
 use std::collections::HashMap;
@@ -248,8 +249,28 @@ pub fn list(
     offset: i64,
     limit: i64,
 ) -> QueryResult<(Vec<RequestWithRequester>, i64)> {
-    let total = filtered(filter, now).count().get_result(conn)?;
-    let rows = filtered(filter, now)
+    let total = count(conn, filter, now)?;
+    Ok((page(conn, filter, now, offset, limit)?, total))
+}
+
+/// How many requests match: exact, so O(matching rows); see `stored_totals` for O(1) totals.
+pub fn count(
+    conn: &mut DbConnection,
+    filter: &RequestFilter,
+    now: NaiveDateTime,
+) -> QueryResult<i64> {
+    filtered(filter, now).count().get_result(conn)
+}
+
+/// One page of requests, newest first.
+pub fn page(
+    conn: &mut DbConnection,
+    filter: &RequestFilter,
+    now: NaiveDateTime,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<RequestWithRequester>> {
+    filtered(filter, now)
         .order((requests::created_at.desc(), requests::id.desc()))
         .offset(offset)
         .limit(limit)
@@ -257,8 +278,58 @@ pub fn list(
             RequestRow::as_select(),
             (users::username, users::name, users::email),
         ))
-        .load(conn)?;
-    Ok((rows, total))
+        .load(conn)
+}
+
+/// A requester's requests by type and stored status, from the counters the database's
+/// triggers keep in every write (see the per_user_counters migration): a few rows, whatever
+/// the number of requests.
+pub fn stored_totals(
+    conn: &mut DbConnection,
+    requester_id: i64,
+) -> QueryResult<Vec<(String, String, i64)>> {
+    request_counts::table
+        .filter(request_counts::requester_id.eq(requester_id))
+        .select((
+            request_counts::request_type,
+            request_counts::status,
+            request_counts::n,
+        ))
+        .load(conn)
+}
+
+/// Whether some of the requester's requests are stored as pending although their time ran out.
+/// One index seek on `requests_requester_status_idx`.
+pub fn has_timed_out_pending(
+    conn: &mut DbConnection,
+    requester_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        requests::table
+            .filter(requests::requester_id.eq(requester_id))
+            .filter(requests::status.eq("pending"))
+            .filter(requests::expires_at.le(now)),
+    ))
+    .get_result(conn)
+}
+
+/// Stores `expired` on the requester's pending requests whose time ran out, which is what every
+/// read shows for them already; afterwards their stored counters need no correction. Nothing
+/// else changes (not even `updated_at`): the catch-up is invisible.
+pub fn expire_timed_out_pending(
+    conn: &mut DbConnection,
+    requester_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        requests::table
+            .filter(requests::requester_id.eq(requester_id))
+            .filter(requests::status.eq("pending"))
+            .filter(requests::expires_at.le(now)),
+    )
+    .set(requests::status.eq("expired"))
+    .execute(conn)
 }
 
 /// The newest requests of a user since `since`, at most `limit`.
@@ -568,10 +639,13 @@ pub fn count_by_status(
     now: NaiveDateTime,
 ) -> QueryResult<StatusCounts> {
     let mine = || requests::table.filter(requests::requester_id.eq(requester_id));
-    let stored = mine()
-        .group_by(requests::status)
-        .select((requests::status, diesel::dsl::count_star()))
-        .load(conn)?;
+    let mut stored: Vec<(String, i64)> = Vec::new();
+    for (_, status, n) in stored_totals(conn, requester_id)? {
+        match stored.iter_mut().find(|(s, _)| *s == status) {
+            Some((_, total)) => *total += n,
+            None => stored.push((status, n)),
+        }
+    }
     let pending_timed_out = mine()
         .filter(requests::status.eq("pending"))
         .filter(requests::expires_at.le(now))

@@ -168,6 +168,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Kept by triggers: a requester's requests by type and stored status.
+    request_counts (requester_id, request_type, status) {
+        requester_id -> BigInt,
+        request_type -> Text,
+        status -> Text,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Kept by triggers: how many certificates a user owns.
+    certificate_counts (owner_id) {
+        owner_id -> BigInt,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Kept by triggers: a user's unrevoked certificates by the day (UTC) they expire.
+    certificate_expiry_counts (owner_id, expires_on) {
+        owner_id -> BigInt,
+        expires_on -> Date,
+        n -> BigInt,
+    }
+}
+
 diesel::joinable!(safe_accounts -> safes (safe_id));
 diesel::joinable!(safe_members -> safes (safe_id));
 diesel::joinable!(safe_members -> users (user_id));

@@ -78,6 +78,26 @@ pub(super) fn list_page(
     Ok(Page::new(items, page, total))
 }
 
+/// One page of the user's certificates, the total coming from the per-user counter.
+pub(super) fn owned_page(
+    ctx: &Context,
+    conn: &mut DbConnection,
+    owner_id: i64,
+    page: PageRequest,
+) -> Result<Page<Certificate>, AppError> {
+    let now = ctx.clock.now_naive();
+    let filter = CertificateFilter {
+        owner_id: Some(owner_id),
+        ..CertificateFilter::default()
+    };
+    let total = cert_db::owned_total(conn, owner_id)?;
+    let items = cert_db::page(conn, &filter, now, page.offset(), page.limit())?
+        .into_iter()
+        .map(|(row, owner)| to_certificate(row, owner, now))
+        .collect();
+    Ok(Page::new(items, page, total))
+}
+
 /// One certificate: the caller's own, or anyone's for an administrator; otherwise not found.
 pub fn show(ctx: &Context, token: &VerifiedToken, id: i64) -> Result<Certificate, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;

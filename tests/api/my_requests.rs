@@ -6,7 +6,10 @@ use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, TestApp};
 use crate::on_both_backends;
-use crate::pki::{Key, KeyType, certificate_request, csr_for, events, ids, list_ids, tampered};
+use crate::pki::{
+    Key, KeyType, certificate_request, csr_for, events, ids, list_ids, self_signed_certificate,
+    tampered,
+};
 
 on_both_backends!(
     a_certificate_request_is_pending_with_names_and_key_read_from_the_csr,
@@ -23,6 +26,7 @@ on_both_backends!(
     stats_count_every_status_and_recent_activity_keeps_only_the_last_30_days,
     recent_activity_holds_at_most_ten_requests_and_ten_certificates_newest_first,
     an_expired_request_shows_as_expired_everywhere_and_can_no_longer_be_decided,
+    counted_totals_agree_with_exact_counts_through_every_transition,
 );
 
 fn time(value: &Value) -> DateTime<Utc> {
@@ -780,4 +784,110 @@ async fn ip_names_and_wildcards_are_accepted_only_when_the_policy_allows_them(ap
             "{case}: {certificate:?}"
         );
     }
+}
+
+/// The dashboard's unfiltered totals and the stats come from counters kept by the database;
+/// the status-filtered lists and the certificate list count rows exactly. Every transition must
+/// keep both in agreement. Returns the stats as (pending, approved, rejected, expired, active
+/// certificates) for the caller to check against what it expects.
+async fn totals_agree(app: &TestApp, token: &str) -> (i64, i64, i64, i64, i64) {
+    let total = |reply: &crate::helpers::Reply, list: &str| {
+        assert_eq!(reply.status, 200, "{reply:?}");
+        reply.body[list]["total"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("a total: {reply:?}"))
+    };
+    let dashboard = app.get("/api/v3/myrequests", Some(token)).await;
+    let mut exact_sum = 0;
+    let mut exact = Vec::new();
+    for status in ["pending", "approved", "rejected", "expired", "invalid"] {
+        let reply = app
+            .get(&format!("/api/v3/myrequests?status={status}"), Some(token))
+            .await;
+        exact.push((status, total(&reply, "requests")));
+        exact_sum += total(&reply, "requests");
+    }
+    assert_eq!(total(&dashboard, "requests"), exact_sum, "{dashboard:?}");
+    let certificates = app.get("/api/v3/certificates", Some(token)).await;
+    assert_eq!(certificates.status, 200, "{certificates:?}");
+    assert_eq!(
+        dashboard.body["certificates"]["total"], certificates.body["total"],
+        "{dashboard:?}"
+    );
+    let active = app
+        .get("/api/v3/certificates?status=active", Some(token))
+        .await;
+    assert_eq!(active.status, 200, "{active:?}");
+
+    let stats = app.get("/api/v3/myrequests/stats", Some(token)).await;
+    assert_eq!(stats.status, 200, "{stats:?}");
+    for (status, n) in &exact {
+        assert_eq!(stats.body[status], *n, "{status}: {stats:?}");
+    }
+    assert_eq!(
+        stats.body["active_certificates"], active.body["total"],
+        "{stats:?}"
+    );
+    let again = app.get("/api/v3/myrequests", Some(token)).await;
+    assert_eq!(
+        total(&again, "requests"),
+        exact_sum,
+        "stats changed no total: {again:?}"
+    );
+    let number = |key: &str| stats.body[key].as_i64().expect("a count");
+    (
+        number("pending"),
+        number("approved"),
+        number("rejected"),
+        number("expired"),
+        number("active_certificates"),
+    )
+}
+
+async fn counted_totals_agree_with_exact_counts_through_every_transition(app: TestApp) {
+    let dana = app.developer("dana").await;
+    let approver = app.user_with_role("apollo", "approver").await;
+    assert_eq!(totals_agree(&app, &dana).await, (0, 0, 0, 0, 0));
+
+    let first = app
+        .issued_certificate(&dana, &approver, "a.example.com")
+        .await;
+    app.issued_certificate(&dana, &approver, "b.example.com")
+        .await;
+    let cancelled = app.pending_request(&dana, "c.example.com").await;
+    assert_eq!(app.cancel(&dana, cancelled).await.status, 200);
+    let rejected = app.pending_request(&dana, "d.example.com").await;
+    assert_eq!(
+        app.reject(&approver, rejected, "Not ours").await.status,
+        200
+    );
+    app.pending_request(&dana, "e.example.com").await;
+    let imported = app
+        .post(
+            "/api/v3/certificates",
+            Some(&dana),
+            &json!({"pem": self_signed_certificate("imported.example.com", 30)}),
+        )
+        .await;
+    assert_eq!(imported.status, 201, "{imported:?}");
+    assert_eq!(totals_agree(&app, &dana).await, (1, 2, 2, 0, 3));
+
+    assert_eq!(app.revoke(&dana, first, "superseded").await.status, 200);
+    assert_eq!(totals_agree(&app, &dana).await, (1, 2, 2, 0, 2));
+
+    // 31 days on: the pending request timed out (stats store it as expired, which changes what
+    // is stored, not what is shown) and the imported certificate expired.
+    app.clock.advance(Duration::days(31));
+    let dana = app.token_for("dana", PASSWORD).await;
+    assert_eq!(totals_agree(&app, &dana).await, (0, 2, 2, 1, 1));
+    assert_eq!(totals_agree(&app, &dana).await, (0, 2, 2, 1, 1));
+
+    // The issued certificate (90 days) expires within the next hour, then has expired.
+    app.clock
+        .advance(Duration::days(90 - 31) - Duration::minutes(30));
+    let dana = app.token_for("dana", PASSWORD).await;
+    assert_eq!(totals_agree(&app, &dana).await, (0, 2, 2, 1, 1));
+    app.clock.advance(Duration::minutes(31));
+    let dana = app.token_for("dana", PASSWORD).await;
+    assert_eq!(totals_agree(&app, &dana).await, (0, 2, 2, 1, 0));
 }

@@ -1,0 +1,11 @@
+DROP TRIGGER certificates_expiry_counted_on_update ON certificates;
+DROP TRIGGER certificates_expiry_counted ON certificates;
+DROP FUNCTION count_certificate_expiry();
+DROP TABLE certificate_expiry_counts;
+DROP TRIGGER certificates_counted ON certificates;
+DROP FUNCTION count_certificates();
+DROP TABLE certificate_counts;
+DROP TRIGGER requests_counted_on_update ON requests;
+DROP TRIGGER requests_counted ON requests;
+DROP FUNCTION count_requests();
+DROP TABLE request_counts;

@@ -1,0 +1,12 @@
+DROP TRIGGER certificates_expiry_uncounted_on_delete;
+DROP TRIGGER certificates_expiry_counted_on_update;
+DROP TRIGGER certificates_expiry_uncounted_on_update;
+DROP TRIGGER certificates_expiry_counted_on_insert;
+DROP TABLE certificate_expiry_counts;
+DROP TRIGGER certificates_counted_on_delete;
+DROP TRIGGER certificates_counted_on_insert;
+DROP TABLE certificate_counts;
+DROP TRIGGER requests_counted_on_delete;
+DROP TRIGGER requests_counted_on_update;
+DROP TRIGGER requests_counted_on_insert;
+DROP TABLE request_counts;
