@@ -52,6 +52,19 @@ postgres_service() {
   pg_light_token=$(token_of "$pg_base" light)
   pg_heavy_token=$(token_of "$pg_base" heavy)
   pg_broken=
+  pg_check_totals heavy "$pg_heavy_token"
+  pg_check_totals light "$pg_light_token"
+}
+
+# pg_check_totals USER TOKEN: the dashboard's totals must be the rows the database holds (a fast
+# dashboard with wrong totals is broken, not fast).
+pg_check_totals() {
+  local got want
+  got=$(curl -sf -H "Authorization: Bearer $2" "$pg_base/api/v3/myrequests?per_page=1" \
+    | jq -r '"\(.requests.total) \(.certificates.total)"')
+  want=$(psql -qAtX "$pg_url" -c "SELECT (SELECT count(*) FROM requests r WHERE r.requester_id = u.id)
+    || ' ' || (SELECT count(*) FROM certificates c WHERE c.owner_id = u.id) FROM users u WHERE username = '$1'")
+  [ "$got" = "$want" ] || fail "PostgreSQL: $1's dashboard totals (requests, certificates) are $got, the database holds $want"
 }
 
 # session_of TOKEN: the session id (`sid` claim) of an access token.
@@ -69,7 +82,7 @@ pgbench_run() {
   shift 4
   if ! out=$(pgbench -n -M prepared -c "$pool_size" -j 2 -T "$(printf '%.0f' "$seconds")" \
       -D now="$(date -u +%Y-%m-%dT%H:%M:%S.%6N)" "$@" -f "$script" "$pg_url" 2>&1); then
-    fail "$scenario $name: pgbench failed: $(tail -n 5 <<<"$out")"
+    fail "$scenario $name: pgbench failed (if the service's queries changed: bench/pgbench/capture.sh): $(tail -n 5 <<<"$out")"
     return
   fi
   tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out")
