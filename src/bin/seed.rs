@@ -67,11 +67,12 @@ struct Template {
     issuer: String,
 }
 
-/// The tables whose secondary indexes are rebuilt after the load.
+/// The tables whose secondary indexes and triggers are set aside during the load.
 const TABLES: &str = "'users', 'requests', 'certificates'";
 
+/// An index or a trigger: its name and the statement that creates it.
 #[derive(QueryableByName)]
-struct IndexDefinition {
+struct SchemaObject {
     #[diesel(sql_type = Text)]
     name: String,
     #[diesel(sql_type = Text)]
@@ -191,6 +192,27 @@ fn requester_sql(args: &Args) -> String {
     )
 }
 
+/// Rebuilds the per-user counters from the loaded rows, as the counters migration does: the
+/// load runs without the triggers that keep them (dropped on SQLite, off on PostgreSQL through
+/// `session_replication_role`), which is faster than a counter update per row. `day` turns a
+/// column into its date on the backend.
+fn recount_sql(day: impl Fn(&str) -> String) -> String {
+    format!(
+        "DELETE FROM request_counts;
+         INSERT INTO request_counts (requester_id, request_type, status, n)
+             SELECT requester_id, request_type, status, count(*) FROM requests
+             GROUP BY requester_id, request_type, status;
+         DELETE FROM certificate_counts;
+         INSERT INTO certificate_counts (owner_id, n)
+             SELECT owner_id, count(*) FROM certificates GROUP BY owner_id;
+         DELETE FROM certificate_expiry_counts;
+         INSERT INTO certificate_expiry_counts (owner_id, expires_on, n)
+             SELECT owner_id, {day}, count(*) FROM certificates WHERE revoked_at IS NULL
+             GROUP BY owner_id, {day};",
+        day = day("valid_until")
+    )
+}
+
 fn seed_sqlite(conn: &mut SqliteConnection, args: &Args, t: &Template) -> QueryResult<()> {
     let existing: i64 = db::schema::users::table.count().get_result(conn)?;
     if existing > 0 {
@@ -202,9 +224,14 @@ fn seed_sqlite(conn: &mut SqliteConnection, args: &Args, t: &Template) -> QueryR
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA cache_size = -1000000; \
          PRAGMA temp_store = MEMORY; PRAGMA foreign_keys = OFF;",
     )?;
-    let indexes: Vec<IndexDefinition> = diesel::sql_query(format!(
+    let indexes: Vec<SchemaObject> = diesel::sql_query(format!(
         "SELECT name, sql AS definition FROM sqlite_master WHERE type = 'index' \
          AND tbl_name IN ({TABLES}) AND sql IS NOT NULL"
+    ))
+    .load(conn)?;
+    let triggers: Vec<SchemaObject> = diesel::sql_query(format!(
+        "SELECT name, sql AS definition FROM sqlite_master WHERE type = 'trigger' \
+         AND tbl_name IN ({TABLES})"
     ))
     .load(conn)?;
     let (n, m) = (args.users, args.requests);
@@ -221,6 +248,9 @@ fn seed_sqlite(conn: &mut SqliteConnection, args: &Args, t: &Template) -> QueryR
     conn.transaction(|conn| {
         for index in &indexes {
             conn.batch_execute(&format!("DROP INDEX {}", index.name))?;
+        }
+        for trigger in &triggers {
+            conn.batch_execute(&format!("DROP TRIGGER {}", trigger.name))?;
         }
         step(conn, "users", &format!(
             "INSERT INTO users (id, username, name, email, password_hash, role, status, created_at, updated_at)
@@ -270,7 +300,10 @@ fn seed_sqlite(conn: &mut SqliteConnection, args: &Args, t: &Template) -> QueryR
             conn.batch_execute(&index.definition)?;
         }
         println!("indexes ({}): {:.1}s", indexes.len(), started.elapsed().as_secs_f64());
-        QueryResult::Ok(())
+        for trigger in &triggers {
+            conn.batch_execute(&trigger.definition)?;
+        }
+        step(conn, "counters", &recount_sql(|column| format!("date({column})")))
     })?;
     step(conn, "checkpoint", "PRAGMA wal_checkpoint(TRUNCATE);")
 }
@@ -282,12 +315,13 @@ fn seed_postgres(conn: &mut PgConnection, args: &Args, t: &Template) -> QueryRes
             "the database already has users: seed a fresh database".into(),
         ));
     }
-    // Foreign-key triggers off for the load (the rows are consistent by construction).
+    // Triggers off for the load: foreign keys (the rows are consistent by construction) and the
+    // per-user counters (rebuilt at the end).
     conn.batch_execute(
         "SET session_replication_role = replica; SET synchronous_commit = off; \
          SET maintenance_work_mem = '512MB'; SET work_mem = '64MB';",
     )?;
-    let indexes: Vec<IndexDefinition> = diesel::sql_query(format!(
+    let indexes: Vec<SchemaObject> = diesel::sql_query(format!(
         "SELECT i.indexname AS name, i.indexdef AS definition FROM pg_indexes i \
          WHERE i.schemaname = current_schema() AND i.tablename IN ({TABLES}) \
          AND NOT EXISTS (SELECT 1 FROM pg_constraint c \
@@ -364,7 +398,7 @@ fn seed_postgres(conn: &mut PgConnection, args: &Args, t: &Template) -> QueryRes
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
             ))?;
         }
-        QueryResult::Ok(())
+        step(conn, "counters", &recount_sql(|column| format!("{column}::date")))
     })?;
     // VACUUM as well as ANALYZE: it sets the visibility map, so index-only scans (the per-user
     // counts) skip the heap from the first query, as on a database autovacuum has caught up with,
