@@ -91,6 +91,9 @@ pub(super) fn owned_page(
         ..CertificateFilter::default()
     };
     let total = cert_db::owned_total(conn, owner_id)?;
+    if page.offset() >= total {
+        return Ok(Page::new(Vec::new(), page, total));
+    }
     let items = cert_db::page(conn, &filter, now, page.offset(), page.limit())?
         .into_iter()
         .map(|(row, owner)| to_certificate(row, owner, now))

@@ -518,7 +518,12 @@ fn summaries_page(
     total: i64,
 ) -> Result<Page<RequestSummary>, AppError> {
     let now = ctx.clock.now_naive();
-    let rows = req_db::page(conn, filter, now, page.offset(), page.limit())?;
+    // Past the end nothing is read: an OFFSET walks every row it skips.
+    let rows = if page.offset() >= total {
+        Vec::new()
+    } else {
+        req_db::page(conn, filter, now, page.offset(), page.limit())?
+    };
     let (safes, accounts) =
         req_db::safe_and_account_names(conn, &rows.iter().map(|(row, _)| row).collect::<Vec<_>>())?;
     let items = rows

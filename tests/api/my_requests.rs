@@ -874,6 +874,24 @@ async fn counted_totals_agree_with_exact_counts_through_every_transition(app: Te
 
     assert_eq!(app.revoke(&dana, first, "superseded").await.status, 200);
     assert_eq!(totals_agree(&app, &dana).await, (1, 2, 2, 0, 2));
+    let beyond = app
+        .get(
+            "/api/v3/myrequests?requests_page=1000&certificates_page=1000",
+            Some(&dana),
+        )
+        .await;
+    assert_eq!(beyond.status, 200, "{beyond:?}");
+    for list in ["requests", "certificates"] {
+        assert_eq!(beyond.body[list]["items"], json!([]), "{beyond:?}");
+    }
+    assert_eq!(
+        (
+            beyond.body["requests"]["total"].clone(),
+            beyond.body["certificates"]["total"].clone()
+        ),
+        (json!(5), json!(3)),
+        "past the end the totals still count: {beyond:?}"
+    );
 
     // 31 days on: the pending request timed out (stats store it as expired, which changes what
     // is stored, not what is shown) and the imported certificate expired.
