@@ -326,10 +326,14 @@ fn print_csrs(count: usize) -> Result<(), String> {
 fn submit_cancel(args: &Args, database_url: &str) -> Result<(), String> {
     let data_dir = match &args.data_dir {
         Some(dir) => dir.clone(),
-        None => PathBuf::from(database_url.strip_prefix("sqlite://").unwrap_or(database_url))
-            .parent()
-            .map(PathBuf::from)
-            .ok_or("--data-dir is required")?,
+        None => PathBuf::from(
+            database_url
+                .strip_prefix("sqlite://")
+                .unwrap_or(database_url),
+        )
+        .parent()
+        .map(PathBuf::from)
+        .ok_or("--data-dir is required")?,
     };
     let cli = requestdesk::config::Cli::try_parse_from([
         "requestdesk".to_owned(),

@@ -67,7 +67,10 @@ mod tests {
         for cost in [5, 8] {
             let hasher = PasswordHasher::new(cost).expect("hasher");
             // Ok(false), not an error: an error would answer at once and reveal the user is unknown.
-            assert_eq!(bcrypt::verify(equaliser, &hasher.dummy_hash).ok(), Some(false));
+            assert_eq!(
+                bcrypt::verify(equaliser, &hasher.dummy_hash).ok(),
+                Some(false)
+            );
             assert!(!hasher.verify(equaliser, None));
         }
     }
