@@ -24,6 +24,7 @@ until ready 2>/dev/null; do
   [ "$SECONDS" -lt "$deadline" ] || { kill -KILL "$pid"; echo "not ready in 10 s" >&2; exit 1; }
   read -r -t 0.002 -u "$pause" || true
 done
+disown "$pid" # no "Killed" notice
 kill -KILL "$pid"
-disown "$pid" # no "Killed" notice; wait for it to be gone so the port is free for the next run
+# Gone before returning, so the port is free for the next run.
 while kill -0 "$pid" 2>/dev/null; do read -r -t 0.001 -u "$pause" || true; done
