@@ -2,7 +2,8 @@
 #
 # What a fragment can rely on (set by bench/run before it sources the fragments, in name order):
 #   $mode (smoke|full) $seconds $rounds $connections $pool_size $password
-#   $bin (the binaries: requestdesk, seed, bench_sql) $data (the seeded SQLite data directory)
+#   $bin (the binaries: requestdesk, seed, bench_sql) $loadgen (examples/loadgen.rs, built)
+#   $data (the seeded SQLite data directory)
 #   $work (a scratch directory, removed at exit) $runs (JSON lines, one per measured run)
 #   $base (the SQLite service's URL) $service (its pid) $light_token $heavy_token
 #   $users $requests $heavy (the data set's sizes)

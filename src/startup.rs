@@ -173,6 +173,13 @@ fn load_ca(settings: &Settings, backend: Backend) -> Result<CertificateAuthority
     Ok(ca.with_policy(policy))
 }
 
+/// Blocking threads per HTTP worker: the connection pool shared out, plus one for a log-in's
+/// hashing, so a bcrypt verification does not hold back a connection's worth of queries.
+fn blocking_threads(pool_size: u32, workers: usize) -> usize {
+    let pool = usize::try_from(pool_size).unwrap_or(usize::MAX);
+    pool.div_ceil(workers.max(1)) + 1
+}
+
 fn build_server(
     settings: &Settings,
     ctx: Arc<Context>,
@@ -205,7 +212,12 @@ fn build_server(
             .wrap(Compress::default())
             .wrap(from_fn(api::middleware::request_id))
     })
-    .workers(workers);
+    .workers(workers)
+    // Every service call runs on a blocking thread and holds a pooled connection: more threads
+    // than connections only wait for one, each with its stack and malloc arena (under an
+    // open-loop burst actix's default, 512 threads, took the resident memory from 34 to 116 MiB).
+    // Calls beyond this wait as queued tasks instead.
+    .worker_max_blocking_threads(blocking_threads(settings.pool_size, workers));
     let server = match (&settings.tls_cert, &settings.tls_key) {
         (Some(cert), Some(key)) => server.listen_rustls_0_23(listener, tls_config(cert, key)?)?,
         _ => server.listen(listener)?,
