@@ -144,3 +144,23 @@ print_table() {
     | [[\"#\", \"scenario\", \"figure\", \"reference\", \"ratio\", \"target\"], $rows] | .[] | @tsv" \
     "$1" | column -t -s $'\t'
 }
+
+# heavy_vs_light SCENARIO KEY LABEL BASE HEAVY_TOKEN LIGHT_TOKEN: S8 on one database. The heavy
+# user's dashboard and stats against the light user's, one connection, in rounds; summary keys
+# KEY_{dashboard,stats}_{heavy,light}_p50_ms and KEY_{dashboard,stats}_ratio.
+heavy_vs_light() {
+  local scenario=$1 key=$2 label=$3 url=$4 round what
+  local -A tokens=([heavy]=$5 [light]=$6)
+  for round in $(seq "$rounds"); do
+    for who in heavy light; do
+      wrk_get "$scenario" "dashboard-$who" "$round" 200 1 "$url" "${tokens[$who]}" '/api/v3/myrequests?per_page=20'
+      wrk_get "$scenario" "stats-$who" "$round" 200 1 "$url" "${tokens[$who]}" /api/v3/myrequests/stats
+    done
+  done
+  for what in dashboard stats; do
+    summarize "{${key}_${what}_heavy_p50_ms: med(\"$scenario\"; \"$what-heavy\"; \"p50_ms\"),
+      ${key}_${what}_light_p50_ms: med(\"$scenario\"; \"$what-light\"; \"p50_ms\")}
+      | . + {${key}_${what}_ratio: ratio(.${key}_${what}_heavy_p50_ms; .${key}_${what}_light_p50_ms)}"
+    table_row "[\"S8\", \"$label $what heavy/light p50\", \"\\(.${key}_${what}_heavy_p50_ms) / \\(.${key}_${what}_light_p50_ms) ms\", \"light\", \"\\(.${key}_${what}_ratio)\", \"<= 3\"]"
+  done
+}
