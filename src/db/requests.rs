@@ -305,13 +305,7 @@ pub fn has_timed_out_pending(
     requester_id: i64,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        requests::table
-            .filter(requests::requester_id.eq(requester_id))
-            .filter(requests::status.eq("pending"))
-            .filter(requests::expires_at.le(now)),
-    ))
-    .get_result(conn)
+    diesel::select(diesel::dsl::exists(timed_out_pending(requester_id, now))).get_result(conn)
 }
 
 /// Stores `expired` on the requester's pending requests whose time ran out, which is what every
@@ -322,14 +316,18 @@ pub fn expire_timed_out_pending(
     requester_id: i64,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(
-        requests::table
-            .filter(requests::requester_id.eq(requester_id))
-            .filter(requests::status.eq("pending"))
-            .filter(requests::expires_at.le(now)),
-    )
-    .set(requests::status.eq("expired"))
-    .execute(conn)
+    diesel::update(timed_out_pending(requester_id, now))
+        .set(requests::status.eq("expired"))
+        .execute(conn)
+}
+
+/// The requester's requests stored as pending whose time ran out (shown as expired).
+#[diesel::dsl::auto_type(no_type_alias)]
+fn timed_out_pending(requester_id: i64, now: NaiveDateTime) -> _ {
+    requests::table
+        .filter(requests::requester_id.eq(requester_id))
+        .filter(requests::status.eq("pending"))
+        .filter(requests::expires_at.le(now))
 }
 
 /// The newest requests of a user since `since`, at most `limit`.
@@ -646,9 +644,7 @@ pub fn count_by_status(
             None => stored.push((status, n)),
         }
     }
-    let pending_timed_out = mine()
-        .filter(requests::status.eq("pending"))
-        .filter(requests::expires_at.le(now))
+    let pending_timed_out = timed_out_pending(requester_id, now)
         .count()
         .get_result(conn)?;
     let pending_window_over = mine()
