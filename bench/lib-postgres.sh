@@ -1,5 +1,5 @@
-# Sourced by the PostgreSQL fragments (bench/scenarios/*postgres*.sh): the data set on PostgreSQL
-# and a second service on it, set up once per bench/run whichever of them BENCH_ONLY selects.
+# Sourced by bench/run: the data set on PostgreSQL and a second service on it, set up once per
+# bench/run by the first fragment that needs it (whichever of them BENCH_ONLY selects).
 #
 #   BENCH_POSTGRES_URL  the server, as a superuser (default postgres://postgres@127.0.0.1:5432)
 #   BENCH_POSTGRES_DB   the database dedicated to the bench, dropped and re-seeded (default

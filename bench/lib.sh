@@ -10,6 +10,12 @@
 # What a fragment does: runs its rounds (A B A B), appends one JSON line per run to $runs
 # (`record`), calls `fail` for anything broken, and declares its summary figures (`summarize`)
 # and its table rows (`table_row`).
+#
+# A scenario measured on each database loops `for database in $(databases)` and calls
+# `use_database "$database" || continue`, which points $db_base and the other $db_* variables at
+# that database's service. Inside the loop, `@pg` and `@db` in what `summarize` and `table_row`
+# are given stand for the database's tag ("" on SQLite, "pg" on PostgreSQL: S4 and S4pg, s4_x and
+# s4pg_x) and its label (SQLite, PostgreSQL).
 
 log() { printf '==> %s (%.0fs)\n' "$*" "$(echo "$(date +%s.%N) - $started" | bc)" >&2; }
 elapsed() { echo "$(date +%s.%N) - $1" | bc; }
@@ -107,13 +113,49 @@ bench_sql_run() {
 # summarize JQ_OBJECT: declares summary figures, a jq object expression evaluated over the array
 # of runs with `med(scenario; name; field)` (the median over rounds) and `ratio(a; b)` defined.
 summarize() {
-  printf '%s\0' "$1" >>"$work/summary.jq.parts"
+  printf '%s\0' "$(for_database "$1")" >>"$work/summary.jq.parts"
 }
 
 # table_row JQ_ARRAY: declares one row of the printed table, a jq array of 6 strings
 # (#, scenario, figure, reference, ratio, target) evaluated over the summary, numbers rounded.
 table_row() {
-  printf '%s\0' "$1" >>"$work/rows.jq.parts"
+  printf '%s\0' "$(for_database "$1")" >>"$work/rows.jq.parts"
+}
+
+# for_database TEXT: TEXT with @pg and @db replaced by the current database's tag and label.
+for_database() {
+  local text=${1//@pg/${db_tag:-}}
+  printf '%s' "${text//@db/${db_label:-}}"
+}
+
+# databases: the databases the per-database scenarios run on, in order (BENCH_DATABASES, default
+# `sqlite postgres`).
+databases() {
+  echo "${BENCH_DATABASES:-sqlite postgres}"
+}
+
+# use_database sqlite|postgres: points a per-database scenario at that database's service:
+#   $db $db_label $db_tag   sqlite SQLite "" | postgres PostgreSQL pg
+#   $db_base $db_pid $db_log  the service's URL, pid and log file
+#   $db_url $db_dir         the database (for bench_sql) and the service's data directory (its CA)
+#   $db_light_token         a session of `light` on that service
+#   $db_rounds              $rounds, or 1 for PostgreSQL in smoke mode (to keep the smoke run short)
+# Returns 1 when PostgreSQL cannot be set up (postgres_service has then failed the run).
+use_database() {
+  db=$1 db_rounds=$rounds
+  case $db in
+    sqlite)
+      db_label=SQLite db_tag='' db_base=$base db_pid=$service db_log=$work/sqlite.log
+      db_url=sqlite://$data/requestdesk.db db_dir=$data db_light_token=$light_token
+      ;;
+    postgres)
+      postgres_service || return 1
+      db_label=PostgreSQL db_tag=pg db_base=$pg_base db_pid=$pg_pid db_log=$work/pg.log
+      db_url=$pg_url db_dir=$data/postgres db_light_token=$pg_light_token
+      [ "$mode" = full ] || db_rounds=1
+      ;;
+    *) fail "BENCH_DATABASES: unknown database $db (sqlite or postgres)"; return 1 ;;
+  esac
 }
 
 jq_prelude='

@@ -2,7 +2,6 @@
 # running the very statements the service sends (bench/pgbench/dashboard.sql, captured by
 # bench/pgbench/capture.sh) with as many clients as the service's pool; one pgbench transaction is
 # one dashboard. The bench_sql loop on PostgreSQL is a second reference.
-source bench/lib-postgres.sh
 if postgres_service; then
   dashboard='/api/v3/myrequests?per_page=20'
   s3_session=$(session_of "$pg_light_token")
