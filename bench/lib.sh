@@ -46,6 +46,48 @@ start_service() {
   curl -sf "$url/readyz" >/dev/null || { cat "$work/$name.log" >&2; echo "$name never got ready" >&2; exit 1; }
   printf -v "${name}_base" '%s' "$url"
   printf -v "${name}_pid" '%s' "$pid"
+  perf_attach "$name" "$pid"
+}
+
+# Profiling (bench/profile.sh): with BENCH_PERF_DIR set, every requestdesk service is sampled by
+# `perf record` while a fragment runs. bench/run calls perf_attach for the services already up
+# before it sources a fragment (start_service, for one started inside it) and perf_detach after.
+# Set-up work inside a fragment (log-ins for sessions, S9's submissions) runs `unprofiled`.
+perf_pids=() perf_controls=()
+
+# perf_attach NAME PID: records PID's CPU samples with call graphs into
+# $BENCH_PERF_DIR/<fragment>-NAME.perf.data, until perf_detach. perf starts paused and is
+# enabled through its control fifo, held open read-write here so that a write never blocks.
+perf_attach() {
+  [ -n "${BENCH_PERF_DIR:-}" ] && [ -n "${perf_fragment:-}" ] || return 0
+  local fifo=$work/perf-$perf_fragment-$1.control fd
+  mkfifo "$fifo"
+  exec {fd}<>"$fifo"
+  perf record -N -e cpu-clock -F "${BENCH_PERF_FREQUENCY:-499}" --call-graph dwarf -p "$2" \
+    -D -1 --control "fifo:$fifo" -o "$BENCH_PERF_DIR/$perf_fragment-$1.perf.data" \
+    >"$work/perf-$perf_fragment-$1.log" 2>&1 &
+  perf_pids+=("$!") perf_controls+=("$fd")
+  echo enable >&"$fd"
+}
+
+# perf_detach: stops every recorder (on SIGINT perf writes out its file and exits).
+perf_detach() {
+  local pid fd
+  for pid in "${perf_pids[@]}"; do
+    kill -INT "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  for fd in "${perf_controls[@]}"; do exec {fd}>&-; done
+  perf_pids=() perf_controls=()
+}
+
+# unprofiled CMD...: runs CMD with every recorder paused (not nested: it resumes them after).
+unprofiled() {
+  local fd status=0
+  for fd in "${perf_controls[@]}"; do echo disable >&"$fd"; done
+  "$@" || status=$?
+  for fd in "${perf_controls[@]}"; do echo enable >&"$fd"; done
+  return "$status"
 }
 
 # stop_service PID: stops one service started by start_service.
@@ -54,9 +96,10 @@ stop_service() {
   wait "$1" 2>/dev/null || true
 }
 
-# token_of BASE USERNAME: logs in with the data set's password and prints the token.
+# token_of BASE USERNAME: logs in with the data set's password and prints the token (set-up
+# work: not profiled).
 token_of() {
-  curl -sf -X POST -H 'content-type: application/json' \
+  unprofiled curl -sf -X POST -H 'content-type: application/json' \
     -d "{\"username\":\"$2\",\"password\":\"$password\"}" "$1/api/v3/users/sessions" | jq -er .token
 }
 

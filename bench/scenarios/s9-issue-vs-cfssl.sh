@@ -127,7 +127,7 @@ s9_on_database() {
   for round in $(seq "$db_rounds"); do
     file=$work/s9-$db-$round.jsonl
     # Fresh pending requests for this round (each is consumed by its confirmation).
-    if ! prepared=$("$loadgen" prepare --base "$db_base" --token "$requester" \
+    if ! prepared=$(unprofiled "$loadgen" prepare --base "$db_base" --token "$requester" \
         --count "$s9_count" --concurrency 4 --out "$file" 2>&1 | tail -n 1) \
         || ! jq -e .submitted_per_second >/dev/null 2>&1 <<<"$prepared"; then
       fail "S9$db_tag: preparing $s9_count requests failed: $prepared"
