@@ -114,7 +114,7 @@ s9_cfssl_certdb() {
 # s9_on_database: the rounds on the current database: prepare, ours, cfssl with its certificate
 # database, and (beside SQLite) cfssl with none.
 s9_on_database() {
-  local requester approver round file prepared
+  local requester approver round file prepared pid
   s9_certdb || { fail "S9$db_tag: cannot create cfssl's $db_label certificate database"; return; }
   s9_start_cfssl "certdb-$db" "$work/cfssl-db.json" || return
   s9_certdb_base=$s9_cfssl_base s9_certdb_pid=$s9_cfssl_pid s9_nodb_pid=
