@@ -1,12 +1,14 @@
 //! Start-up: open and migrate the database, load the secrets, make sure an administrator exists,
 //! bind the listener (port 0 in tests) and build the HTTP server.
 
+use std::fmt;
 use std::fs;
 use std::io::{self, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
@@ -22,6 +24,7 @@ use crate::api::{self, AppState};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, Backend, PoolOptions};
+use crate::domain::user::Password;
 use crate::error::AppError;
 use crate::openapi::{self, OPENAPI_PATH};
 use crate::pki::{self, CaPolicy, CertificateAuthority};
@@ -30,21 +33,61 @@ use crate::service::bootstrap::{self, AdminPassword};
 use crate::service::passwords::PasswordHasher;
 use crate::service::{Context, RequestSettings};
 
-/// Why the service could not start.
+/// Why the service could not start. Every message names the setting or the file at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    #[error(transparent)]
-    Database(#[from] db::SetupError),
-    #[error("{0}")]
-    Config(String),
-    #[error("i/o error: {0}")]
-    Io(#[from] io::Error),
-    #[error(transparent)]
-    App(#[from] AppError),
-    #[error("TLS: {0}")]
+    /// A setting's value is refused.
+    #[error("{setting}: {message}")]
+    Setting {
+        setting: &'static str,
+        message: String,
+    },
+    /// A file or directory the service needs cannot be read or written.
+    #[error("{}: {source} (from {setting})", path.display())]
+    File {
+        setting: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// The database cannot be opened or migrated.
+    #[error("the database {target} (from {setting}): {source}")]
+    Database {
+        setting: &'static str,
+        target: String,
+        #[source]
+        source: db::SetupError,
+    },
+    /// The certificate authority cannot be loaded or created.
+    #[error("the certificate authority (from {setting}): {source}")]
+    Ca {
+        setting: &'static str,
+        #[source]
+        source: pki::PkiError,
+    },
+    #[error("TLS (REQUESTDESK_TLS_CERT, REQUESTDESK_TLS_KEY): {0}")]
     Tls(String),
-    #[error("certificate authority: {0}")]
-    Ca(#[from] pki::PkiError),
+    /// The first administrator cannot be created.
+    #[error("creating the first administrator: {0}")]
+    Admin(#[source] AppError),
+}
+
+impl StartupError {
+    fn setting(setting: &'static str, message: impl fmt::Display) -> Self {
+        Self::Setting {
+            setting,
+            message: message.to_string(),
+        }
+    }
+
+    fn file(setting: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Self {
+        let path = path.to_owned();
+        move |source| Self::File {
+            setting,
+            path,
+            source,
+        }
+    }
 }
 
 /// A built, bound, not yet running service.
@@ -56,13 +99,14 @@ pub struct Application {
 
 impl Application {
     pub fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let admin_password = admin_password(settings)?;
         let ctx = Arc::new(build_context(settings)?);
-        announce_admin(bootstrap::ensure_admin(
-            &ctx,
-            settings.admin_password.as_ref().map(|p| p.expose()),
-        )?);
-        let listener = TcpListener::bind(settings.bind)?;
-        let port = listener.local_addr()?.port();
+        announce_admin(ensure_admin(&ctx, admin_password)?);
+        let bind = |e: io::Error| {
+            StartupError::setting("REQUESTDESK_BIND", format!("{}: {e}", settings.bind))
+        };
+        let listener = TcpListener::bind(settings.bind).map_err(bind)?;
+        let port = listener.local_addr().map_err(bind)?.port();
         let server = build_server(settings, Arc::clone(&ctx), listener)?;
         let scheme = if settings.tls_cert.is_some() {
             "https"
@@ -98,20 +142,18 @@ impl Application {
 /// The database pool, secrets and password hasher, with the schema migrated.
 pub fn build_context(settings: &Settings) -> Result<Context, StartupError> {
     let url = settings.database_url();
-    let backend = Backend::from_url(&url).map_err(StartupError::Config)?;
-    create_private_dir(&settings.data_dir)?;
-    let pool = db::connect(
-        &url,
-        PoolOptions {
-            max_size: settings.pool_size,
-            connection_timeout: settings.db_timeout(),
-        },
-    )?;
+    let backend = Backend::from_url(&url).map_err(|e| StartupError::setting("DATABASE_URL", e))?;
+    create_private_dir(&settings.data_dir).map_err(StartupError::file(
+        "REQUESTDESK_DATA_DIR",
+        &settings.data_dir,
+    ))?;
+    let pool = connect_with_retries(settings, backend)?;
     let secret = match &settings.jwt_secret {
         Some(secret) if secret.expose().len() >= 32 => secret.expose().to_owned(),
         Some(_) => {
-            return Err(StartupError::Config(
-                "the JWT secret must be at least 32 bytes long".to_owned(),
+            return Err(StartupError::setting(
+                "REQUESTDESK_JWT_SECRET",
+                "must be at least 32 bytes long",
             ));
         }
         None => load_or_create_jwt_secret(&settings.data_dir, backend)?,
@@ -125,8 +167,10 @@ pub fn build_context(settings: &Settings) -> Result<Context, StartupError> {
     Ok(Context {
         pool,
         clock: Clock::default(),
-        tokens: TokenService::new(secret.as_bytes(), settings.token_ttl())?,
-        passwords: PasswordHasher::new(settings.bcrypt_cost)?,
+        tokens: TokenService::new(secret.as_bytes(), settings.token_ttl())
+            .map_err(|e| StartupError::setting("REQUESTDESK_JWT_SECRET", e))?,
+        passwords: PasswordHasher::new(settings.bcrypt_cost)
+            .map_err(|e| StartupError::setting("REQUESTDESK_BCRYPT_COST", e))?,
         ca: load_ca(settings, backend)?,
         requests: RequestSettings {
             ttl: chrono::Duration::days(i64::from(settings.request_ttl_days)),
@@ -136,12 +180,110 @@ pub fn build_context(settings: &Settings) -> Result<Context, StartupError> {
     })
 }
 
+/// The configured password of the first administrator, checked before anything starts so a bad
+/// one is refused naming its setting.
+pub fn admin_password(settings: &Settings) -> Result<Option<&str>, StartupError> {
+    let Some(password) = &settings.admin_password else {
+        return Ok(None);
+    };
+    Password::parse("REQUESTDESK_ADMIN_PASSWORD", password.expose())
+        .map_err(|e| StartupError::setting("REQUESTDESK_ADMIN_PASSWORD", e.message))?;
+    Ok(Some(password.expose()))
+}
+
+/// Creates the first administrator if there is none. Replicas starting together on a new
+/// database race to create it: the loser's insert fails on the unique username, and a second
+/// look finds the winner's administrator.
+fn ensure_admin(
+    ctx: &Context,
+    password: Option<&str>,
+) -> Result<Option<AdminPassword>, StartupError> {
+    bootstrap::ensure_admin(ctx, password)
+        .or_else(|_| bootstrap::ensure_admin(ctx, password))
+        .map_err(StartupError::Admin)
+}
+
+/// Opens the pool, retrying an unreachable PostgreSQL server (it may still be starting, as in a
+/// compose file) until `--db-startup-timeout-secs` has passed. SQLite is a local file: a failure
+/// to open it will not heal by waiting.
+fn connect_with_retries(settings: &Settings, backend: Backend) -> Result<db::DbPool, StartupError> {
+    let url = settings.database_url();
+    let options = PoolOptions {
+        max_size: settings.pool_size,
+        connection_timeout: settings.db_timeout(),
+    };
+    let deadline = Instant::now() + settings.db_startup_timeout();
+    let mut pause = Duration::from_millis(250);
+    let mut attempt = 1_u32;
+    loop {
+        match db::connect(&url, options) {
+            Ok(pool) => return Ok(pool),
+            Err(error) if worth_retrying(backend, &error) && Instant::now() < deadline => {
+                let wait = pause.min(deadline.saturating_duration_since(Instant::now()));
+                tracing::warn!(
+                    attempt,
+                    retry_in_ms = wait.as_millis(),
+                    "the database is not reachable yet: {error}"
+                );
+                std::thread::sleep(wait);
+                pause = (pause * 2).min(Duration::from_secs(5));
+                attempt += 1;
+            }
+            Err(source) => return Err(database_error(settings, backend, source)),
+        }
+    }
+}
+
+fn worth_retrying(backend: Backend, error: &db::SetupError) -> bool {
+    backend == Backend::Postgres
+        && matches!(error, db::SetupError::Connect(_) | db::SetupError::Pool(_))
+}
+
+fn database_error(settings: &Settings, backend: Backend, source: db::SetupError) -> StartupError {
+    let setting = if settings.database_url.is_some() {
+        "DATABASE_URL"
+    } else {
+        "REQUESTDESK_DATA_DIR"
+    };
+    StartupError::Database {
+        setting,
+        target: describe_database(&settings.database_url(), backend),
+        source,
+    }
+}
+
+/// The database a URL names, without its credentials: what a log line may show.
+fn describe_database(url: &str, backend: Backend) -> String {
+    match backend {
+        Backend::Sqlite => format!("SQLite file {}", url.trim_start_matches("sqlite://")),
+        Backend::Postgres => {
+            let without_query = url.split_once('?').map_or(url, |(base, _)| base);
+            match without_query.split_once("://") {
+                Some((scheme, rest)) => {
+                    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+                    format!("{scheme}://{host}")
+                }
+                None => "PostgreSQL".to_owned(),
+            }
+        }
+    }
+}
+
 /// The CA named by configuration, or the one kept in the data directory (generated on first
 /// start), with the configured policy.
 fn load_ca(settings: &Settings, backend: Backend) -> Result<CertificateAuthority, StartupError> {
     let ca = match (&settings.ca_cert, &settings.ca_key) {
         (Some(cert), Some(key)) => {
-            CertificateAuthority::from_pem(&fs::read_to_string(cert)?, &fs::read_to_string(key)?)?
+            let cert_pem = fs::read_to_string(cert)
+                .map_err(StartupError::file("REQUESTDESK_CA_CERT", cert))?;
+            let key_pem =
+                fs::read_to_string(key).map_err(StartupError::file("REQUESTDESK_CA_KEY", key))?;
+            CertificateAuthority::from_pem(&cert_pem, &key_pem).map_err(|source| {
+                StartupError::Ca {
+                    setting: "REQUESTDESK_CA_CERT, REQUESTDESK_CA_KEY",
+                    source,
+                }
+            })?
         }
         _ => {
             if backend == Backend::Postgres && !settings.data_dir.join(pki::CA_KEY_FILE).exists() {
@@ -151,7 +293,12 @@ fn load_ca(settings: &Settings, backend: Backend) -> Result<CertificateAuthority
                     settings.data_dir.display()
                 );
             }
-            CertificateAuthority::load_or_generate(&settings.data_dir)?
+            CertificateAuthority::load_or_generate(&settings.data_dir).map_err(|source| {
+                StartupError::Ca {
+                    setting: "REQUESTDESK_DATA_DIR",
+                    source,
+                }
+            })?
         }
     };
     let policy = CaPolicy {
@@ -218,10 +365,13 @@ fn build_server(
     // open-loop burst actix's default, 512 threads, took the resident memory from 34 to 116 MiB).
     // Calls beyond this wait as queued tasks instead.
     .worker_max_blocking_threads(blocking_threads(settings.pool_size, workers));
-    let server = match (&settings.tls_cert, &settings.tls_key) {
-        (Some(cert), Some(key)) => server.listen_rustls_0_23(listener, tls_config(cert, key)?)?,
-        _ => server.listen(listener)?,
+    let listening = match (&settings.tls_cert, &settings.tls_key) {
+        (Some(cert), Some(key)) => server.listen_rustls_0_23(listener, tls_config(cert, key)?),
+        _ => server.listen(listener),
     };
+    let server = listening.map_err(|e| {
+        StartupError::setting("REQUESTDESK_BIND", format!("{}: {e}", settings.bind))
+    })?;
     Ok(server.run())
 }
 
@@ -239,7 +389,9 @@ fn cors(origins: &[String]) -> Cors {
 }
 
 fn tls_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, StartupError> {
-    let tls = |e: &dyn std::fmt::Display| StartupError::Tls(e.to_string());
+    let tls = |e: &dyn fmt::Display| {
+        StartupError::Tls(format!("{}, {}: {e}", cert.display(), key.display()))
+    };
     let chain = CertificateDer::pem_file_iter(cert)
         .map_err(|e| tls(&e))?
         .collect::<Result<Vec<_>, _>>()
@@ -265,15 +417,24 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
 /// restarts.
 fn load_or_create_jwt_secret(dir: &Path, backend: Backend) -> Result<String, StartupError> {
     let path = dir.join("jwt-secret");
-    if let Ok(secret) = fs::read_to_string(&path) {
-        let secret = secret.trim().to_owned();
-        if secret.len() < 32 {
-            return Err(StartupError::Config(format!(
-                "{} holds a JWT secret shorter than 32 bytes",
-                path.display()
-            )));
+    let file_error =
+        StartupError::file("REQUESTDESK_JWT_SECRET unset, REQUESTDESK_DATA_DIR", &path);
+    match fs::read_to_string(&path) {
+        Ok(secret) => {
+            let secret = secret.trim().to_owned();
+            if secret.len() < 32 {
+                return Err(StartupError::setting(
+                    "REQUESTDESK_DATA_DIR",
+                    format!(
+                        "{} holds a JWT secret shorter than 32 bytes",
+                        path.display()
+                    ),
+                ));
+            }
+            return Ok(secret);
         }
-        return Ok(secret);
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(file_error(e)),
+        Err(_) => {}
     }
     if backend == Backend::Postgres {
         tracing::warn!(
@@ -283,12 +444,13 @@ fn load_or_create_jwt_secret(dir: &Path, backend: Backend) -> Result<String, Sta
         );
     }
     let secret = bootstrap::random_password() + &bootstrap::random_password();
-    let mut file = fs::OpenOptions::new()
+    fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(&path)?;
-    file.write_all(secret.as_bytes())?;
+        .open(&path)
+        .and_then(|mut file| file.write_all(secret.as_bytes()))
+        .map_err(file_error)?;
     Ok(secret)
 }
 

@@ -15,4 +15,5 @@ mod openapi;
 mod pvwa;
 mod safes;
 mod sessions;
+mod startup;
 mod users;
