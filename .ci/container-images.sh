@@ -7,7 +7,6 @@
 set -euo pipefail
 
 cache=${REQUESTDESK_CI_CACHE:-/var/cache/requestdesk-ci}
-recipe=$(sha256sum "$0" | cut -c1-16)
 log() { printf '    %s\n' "$*"; }
 
 install_podman() {
@@ -62,8 +61,7 @@ make_debian() {
   rm -rf "$rootfs"
   mkdir -p "$cache"
   log "debootstrap bookworm (minbase)"
-  debootstrap --variant=minbase bookworm "$rootfs" "$(debian_mirror)" >"$cache/debootstrap.log" 2>&1 ||
-    { tail -n 20 "$cache/debootstrap.log" >&2; exit 1; }
+  quietly "$cache/debootstrap.log" debootstrap --variant=minbase bookworm "$rootfs" "$(debian_mirror)"
   rm -f "$rootfs/etc/apt/sources.list"
   cp /etc/apt/sources.list.d/*.sources "$rootfs/etc/apt/sources.list.d/" 2>/dev/null ||
     cp /etc/apt/sources.list "$rootfs/etc/apt/sources.list"
@@ -128,8 +126,8 @@ LABEL requestdesk.ci.recipe=$2
 EOF
   [ -n "$(ls "$context"/*.crt 2>/dev/null)" ] || touch "$context/none.crt"
   log "rust:1-bookworm with $(rustc --version)"
-  podman build --pull=never --quiet -t docker.io/library/rust:1-bookworm \
-    -v "$toolchain:/mnt/toolchain:ro" -v "$(command -v rustup):/mnt/rustup:ro" "$context" >/dev/null
+  quietly "$cache/rust-image.log" podman build --pull=never -t docker.io/library/rust:1-bookworm \
+    -v "$toolchain:/mnt/toolchain:ro" -v "$(command -v rustup):/mnt/rustup:ro" "$context"
   rm -rf "$context"
 }
 
@@ -184,12 +182,24 @@ CMD ["postgres"]
 LABEL requestdesk.ci.recipe=$recipe
 EOF
   log "postgres:15 (Debian's postgresql-15)"
-  podman build --pull=never --quiet --format docker -t docker.io/library/postgres:15 "$context" >/dev/null
+  quietly "$cache/postgres-image.log" podman build --pull=never --format docker \
+    -t docker.io/library/postgres:15 "$context"
   rm -rf "$context"
+}
+
+# Builds output to a log, shown when they fail.
+quietly() { # LOG COMMAND...
+  local log=$1
+  shift
+  "$@" >"$log" 2>&1 || { tail -n 30 "$log" >&2; exit 1; }
 }
 
 install_podman
 configure_podman
+mkdir -p "$cache"
+# What the images are made of: the functions that make them, without their comments (declare -f
+# drops them), so editing a comment does not remake them.
+recipe=$(declare -f debian_mirror make_debian make_rust make_postgres | sha256sum | cut -c1-16)
 # A new debian base makes the two built on it stale, whatever their own labels say.
 if ! image_is_current docker.io/library/debian:bookworm-slim "$recipe"; then
   make_debian
