@@ -52,11 +52,14 @@ cleanup() {
       podman logs --tail 20 "$container" >&2 2>&1 || true
     done
   fi
+  remove_everything_started
+  rm -rf "$work"
+  exit $status
+}
+remove_everything_started() {
   remove_compose_project
   podman ps -aq --filter "label=$label" | xargs -r podman rm -f -v -t 0 >/dev/null 2>&1 || true
   podman volume ls -q --filter "label=$label" | xargs -r podman volume rm -f >/dev/null 2>&1 || true
-  rm -rf "$work"
-  exit $status
 }
 # `podman-compose down` forgets replicas beyond the first, so the project is removed by its labels.
 remove_compose_project() {
@@ -142,6 +145,8 @@ bash .ci/container-images.sh
   python3 -m venv "$cache/venv"
   "$cache/venv/bin/pip" install -q podman-compose==1.6.0
 }
+# A run that was killed may have left what would collide with this one's names.
+remove_everything_started
 
 # --- 2. the Dockerfile as committed -----------------------------------------------------------
 phase "build the Dockerfile"
