@@ -154,6 +154,13 @@ build_started=$(date +%s)
 podman build --pull=never --format docker -t "$image" . >"$work/build.log" 2>&1 ||
   { tail -n 40 "$work/build.log" >&2; fail "podman build failed"; }
 note "built in $(($(date +%s) - build_started)) s, $(grep -c -- '--> Using cache' "$work/build.log" || true) steps from cache"
+# A build of a changed src/ leaves its build stage (2.6 GB) as an unnamed image: keep this
+# build's (its dependency layer is the next build's cache), drop older ones, so the disk of a
+# machine that runs CI again and again does not fill.
+this_build=$(grep -oE -- '--> (Using cache )?[0-9a-f]{11,}' "$work/build.log" | grep -oE '[0-9a-f]{11,}' | cut -c1-11)
+for unnamed in $(podman images -q --filter dangling=true); do
+  grep -q "^${unnamed:0:11}" <<<"$this_build" || podman rmi "$unnamed" >/dev/null 2>&1 || true
+done
 size=$(podman image inspect --format '{{.Size}}' "$image")
 base_size=$(podman image inspect --format '{{.Size}}' docker.io/library/debian:bookworm-slim)
 note "image $((size / 1000000)) MB: base debian:bookworm-slim $((base_size / 1000000)) MB + $(((size - base_size) / 1000000)) MB of its own"
