@@ -105,6 +105,7 @@ pub fn build_context(settings: &Settings) -> Result<Context, StartupError> {
         PoolOptions {
             max_size: settings.pool_size,
             connection_timeout: settings.db_timeout(),
+            database_timeout: settings.db_timeout(),
         },
     )?;
     let secret = match &settings.jwt_secret {
