@@ -206,8 +206,10 @@ fn build_server(
                 AppError::not_found(format!("no resource at {}", req.path())).into()
             }))
             .default_service(web::to(unmatched))
-            // Innermost: rewrites /PasswordVault paths before routing, and its error bodies are
-            // written before compression.
+            // Innermost, so what it refuses reaches PVWA's middleware as an AppError.
+            .wrap(from_fn(api::middleware::refuse_nul_in_path))
+            // Rewrites /PasswordVault paths before routing, and its error bodies are written
+            // before compression.
             .wrap(from_fn(api::pvwa::normalize))
             .wrap(cors(&cors_origins))
             .wrap(Compress::default())

@@ -6,6 +6,8 @@
 mod helpers;
 
 mod cluster;
+mod fixture;
 mod load;
+mod nul;
 mod outage;
 mod pool;
