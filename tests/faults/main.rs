@@ -7,6 +7,7 @@ mod helpers;
 
 mod cluster;
 mod fixture;
+mod hostile;
 mod load;
 mod nul;
 mod outage;
