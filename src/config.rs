@@ -83,6 +83,11 @@ pub struct Settings {
     )]
     pub bind: SocketAddr,
 
+    /// Serve `GET /metrics` on this address only (e.g. `127.0.0.1:9090`), rather than on the main
+    /// listener, so the scrape endpoint need not be reachable by the API's clients.
+    #[arg(long, env = "REQUESTDESK_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<SocketAddr>,
+
     /// Directory for the embedded database, the generated JWT secret and the CA.
     #[arg(
         long,

@@ -15,10 +15,11 @@ use actix_web::{App, HttpServer, web};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use utoipa_actix_web::AppExt;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
+use crate::api::docs::{self, OpenApiJson};
 use crate::api::fallback::{RouteTable, unmatched};
-use crate::api::{self, AppState};
+use crate::api::{self, AppState, caching, metrics};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, Backend, PoolOptions};
@@ -51,6 +52,8 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    /// The `/metrics` listener, when `metrics_bind` gives it one of its own.
+    metrics: Option<(u16, Server)>,
     ctx: Arc<Context>,
 }
 
@@ -63,22 +66,38 @@ impl Application {
         )?);
         let listener = TcpListener::bind(settings.bind)?;
         let port = listener.local_addr()?.port();
-        let server = build_server(settings, Arc::clone(&ctx), listener)?;
+        let metrics_listener = settings.metrics_bind.map(TcpListener::bind).transpose()?;
+        let (server, metrics) =
+            build_server(settings, Arc::clone(&ctx), listener, metrics_listener)?;
         let scheme = if settings.tls_cert.is_some() {
             "https"
         } else {
             "http"
         };
         let base = format!("{scheme}://{}:{port}", settings.bind.ip());
+        let metrics_url = match (&metrics, settings.metrics_bind) {
+            (Some((port, _)), Some(bind)) => format!("http://{}:{port}{METRICS_PATH}", bind.ip()),
+            _ => format!("{base}{METRICS_PATH}"),
+        };
         tracing::info!(
             "requestdesk listening on {base} — API {base}/api/v3, Swagger UI {base}/swagger-ui/, \
-             OpenAPI {base}{OPENAPI_PATH}"
+             OpenAPI {base}{OPENAPI_PATH}, metrics {metrics_url}"
         );
-        Ok(Self { port, server, ctx })
+        Ok(Self {
+            port,
+            server,
+            metrics,
+            ctx,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the `/metrics` listener, when it has its own.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     /// The clock the service reads; tests move it forward.
@@ -90,8 +109,24 @@ impl Application {
         self.server.handle()
     }
 
+    /// Serves until stopped; with a metrics listener, stopping either stops both.
     pub async fn run_until_stopped(self) -> io::Result<()> {
-        self.server.await
+        let Some((_, metrics)) = self.metrics else {
+            return self.server.await;
+        };
+        let (main_handle, metrics_handle) = (self.server.handle(), metrics.handle());
+        let main = async {
+            let result = self.server.await;
+            metrics_handle.stop(true).await;
+            result
+        };
+        let metrics = async {
+            let result = metrics.await;
+            main_handle.stop(true).await;
+            result
+        };
+        let (main, metrics) = futures_util::future::join(main, metrics).await;
+        main.and(metrics)
     }
 }
 
@@ -185,18 +220,31 @@ fn build_server(
     settings: &Settings,
     ctx: Arc<Context>,
     listener: TcpListener,
-) -> Result<Server, StartupError> {
+    metrics_listener: Option<TcpListener>,
+) -> Result<(Server, Option<(u16, Server)>), StartupError> {
     let doc = openapi::document();
     let routes = web::Data::new(RouteTable::from_openapi(&doc));
+    let doc_json = web::Data::new(OpenApiJson::new(&doc));
+    let metrics_here = metrics_listener.is_none();
     let workers = settings
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
     let state = web::Data::new(AppState::new(ctx, workers));
     let cors_origins = settings.cors_origins.clone();
+    let metrics_state = state.clone();
     let server = HttpServer::new(move || {
         App::new()
             // Before the API: the /api/v3 scope would otherwise claim the document's path.
-            .service(SwaggerUi::new("/swagger-ui/{_:.*}").url(OPENAPI_PATH, doc.clone()))
+            .route(OPENAPI_PATH, web::get().to(docs::get_openapi_json))
+            .app_data(doc_json.clone())
+            .service(
+                SwaggerUi::new("/swagger-ui/{_:.*}").config(SwaggerConfig::new([OPENAPI_PATH])),
+            )
+            .configure(|app| {
+                if metrics_here {
+                    app.route(METRICS_PATH, web::get().to(metrics::get_metrics));
+                }
+            })
             .into_utoipa_app()
             .configure(api::configure)
             .into_app()
@@ -211,8 +259,11 @@ fn build_server(
             // Rewrites /PasswordVault paths before routing, and its error bodies are written
             // before compression.
             .wrap(from_fn(api::pvwa::normalize))
+            .wrap(from_fn(caching::default_cache_control))
             .wrap(cors(&cors_origins))
             .wrap(Compress::default())
+            .wrap(from_fn(caching::tag_compressed))
+            .wrap(from_fn(metrics::record_requests))
             .wrap(from_fn(api::middleware::request_id))
     })
     .workers(workers)
@@ -225,8 +276,27 @@ fn build_server(
         (Some(cert), Some(key)) => server.listen_rustls_0_23(listener, tls_config(cert, key)?)?,
         _ => server.listen(listener)?,
     };
-    Ok(server.run())
+    let metrics = metrics_listener
+        .map(|listener| metrics_server(metrics_state, listener))
+        .transpose()?;
+    Ok((server.run(), metrics))
 }
+
+/// The `/metrics` listener of its own: plain HTTP, one worker, nothing else on it.
+fn metrics_server(state: web::Data<AppState>, listener: TcpListener) -> io::Result<(u16, Server)> {
+    let port = listener.local_addr()?.port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route(METRICS_PATH, web::get().to(metrics::get_metrics))
+    })
+    .workers(1)
+    .listen(listener)?
+    .run();
+    Ok((port, server))
+}
+
+const METRICS_PATH: &str = "/metrics";
 
 fn cors(origins: &[String]) -> Cors {
     origins

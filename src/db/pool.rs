@@ -40,6 +40,16 @@ impl DbPool {
         };
         self.pool.get_timeout(wait)
     }
+
+    /// How many connections are open and idle now, for the metrics.
+    pub fn state(&self) -> diesel::r2d2::State {
+        self.pool.state()
+    }
+
+    /// The most connections this pool opens.
+    pub fn max_size(&self) -> u32 {
+        self.pool.max_size()
+    }
 }
 
 /// Whether the last attempt to open a connection failed, shared by the manager and the pool.
