@@ -255,6 +255,7 @@ fn connect_with_retries(settings: &Settings, backend: Backend) -> Result<db::DbP
     let options = PoolOptions {
         max_size: settings.pool_size,
         connection_timeout: settings.db_timeout(),
+        database_timeout: settings.db_timeout(),
     };
     let deadline = Instant::now() + settings.db_startup_timeout();
     let mut pause = Duration::from_millis(250);
@@ -409,8 +410,10 @@ fn build_server(
                 AppError::not_found(format!("no resource at {}", req.path())).into()
             }))
             .default_service(web::to(unmatched))
-            // Innermost: rewrites /PasswordVault paths before routing, and its error bodies are
-            // written before compression.
+            // Innermost, so what it refuses reaches PVWA's middleware as an AppError.
+            .wrap(from_fn(api::middleware::refuse_nul_in_path))
+            // Rewrites /PasswordVault paths before routing, and its error bodies are written
+            // before compression.
             .wrap(from_fn(api::pvwa::normalize))
             .wrap(from_fn(caching::default_cache_control))
             .wrap(cors(&cors_origins))
