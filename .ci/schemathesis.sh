@@ -10,14 +10,11 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
   "$venv/bin/pip" install --quiet 'schemathesis>=4,<5'
 fi
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port"
-REQUESTDESK_BIND="127.0.0.1:$port" REQUESTDESK_DATA_DIR="$workdir/data" REQUESTDESK_BCRYPT_COST=4 \
-  REQUESTDESK_ADMIN_PASSWORD=fuzzing-admin-password REQUESTDESK_LOG_LEVEL=warn \
-  "$binary" serve >"$workdir/server.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null || true; rm -rf "$workdir"' EXIT
-for _ in $(seq 50); do curl -fsS "$base/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
+# shellcheck source=.ci/service.sh
+source "$(dirname "$0")/service.sh"
+server=
+trap '[ -z "$server" ] || kill "$server" 2>/dev/null || true; rm -rf "$workdir"' EXIT
+start_service "$binary" "$workdir" fuzzing-admin-password
 
 token=$(curl -fsS -X POST "$base/api/v3/users/sessions" -H 'content-type: application/json' \
   -d '{"username":"admin","password":"fuzzing-admin-password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')

@@ -1,12 +1,13 @@
 //! Settings from the command line and the environment. Every setting has a flag and an environment
 //! variable (`DATABASE_URL`, otherwise `REQUESTDESK_*`); `requestdesk --help` lists them all.
 
+use std::ffi::OsString;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Arg, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 /// requestdesk: a self-service request portal for security teams.
 #[derive(Debug, Parser)]
@@ -35,6 +36,40 @@ pub enum Command {
     },
     /// Print the OpenAPI document and exit.
     Openapi,
+    /// Ask the running service whether it is ready (`/readyz` over loopback, on the port of
+    /// --bind); exit 0 if so. The container image's HEALTHCHECK, which needs no curl.
+    Healthcheck,
+}
+
+impl Cli {
+    /// Parses the command line and the environment. A variable set to the empty string counts as
+    /// unset, so the default applies: `docker compose` passes `${VAR:-}` as an empty value, and
+    /// an operator who blanks a variable means "not set", not "set to nothing".
+    pub fn parse_args() -> Self {
+        Self::parse_args_from(std::env::args_os())
+    }
+
+    /// [`Self::parse_args`] with the given arguments (the first is the program name).
+    pub fn parse_args_from<I, T>(args: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let mut command = Self::command().mut_args(ignore_empty_environment_value);
+        command
+            .try_get_matches_from_mut(args)
+            .and_then(|matches| Self::from_arg_matches(&matches))
+            .unwrap_or_else(|e| e.format(&mut command).exit())
+    }
+}
+
+/// Forgets an argument's environment variable when it is set but empty.
+fn ignore_empty_environment_value(arg: Arg) -> Arg {
+    let empty = arg
+        .get_env()
+        .and_then(std::env::var_os)
+        .is_some_and(|value| value.is_empty());
+    if empty { arg.env(None) } else { arg }
 }
 
 /// A secret value that never appears in `Debug` output or logs.
@@ -83,6 +118,11 @@ pub struct Settings {
     )]
     pub bind: SocketAddr,
 
+    /// Serve `GET /metrics` on this address only (e.g. `127.0.0.1:9090`), rather than on the main
+    /// listener, so the scrape endpoint need not be reachable by the API's clients.
+    #[arg(long, env = "REQUESTDESK_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<SocketAddr>,
+
     /// Directory for the embedded database, the generated JWT secret and the CA.
     #[arg(
         long,
@@ -104,6 +144,11 @@ pub struct Settings {
     /// Seconds to wait for a database connection before answering 503.
     #[arg(long, env = "REQUESTDESK_DB_TIMEOUT_SECS", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=60), global = true)]
     pub db_timeout_secs: u64,
+
+    /// Seconds to keep retrying an unreachable PostgreSQL server at start-up before giving up
+    /// (0: try once). Each failed attempt is logged with its cause.
+    #[arg(long, env = "REQUESTDESK_DB_STARTUP_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600), global = true)]
+    pub db_startup_timeout_secs: u64,
 
     /// HS256 signing secret for access tokens, at least 32 bytes. When missing, one is generated
     /// once into the data directory (mode 0600). Instances sharing a database must share it.
@@ -250,13 +295,17 @@ impl Settings {
         Duration::from_secs(self.db_timeout_secs)
     }
 
+    pub fn db_startup_timeout(&self) -> Duration {
+        Duration::from_secs(self.db_startup_timeout_secs)
+    }
+
     pub fn token_ttl(&self) -> Duration {
         Duration::from_secs(self.token_ttl_secs)
     }
 
     /// Settings with every default, as `requestdesk` with no flags and no environment would use.
     pub fn defaults() -> Self {
-        Cli::parse_from(["requestdesk"]).settings
+        Cli::parse_args_from(["requestdesk"]).settings
     }
 }
 

@@ -118,16 +118,11 @@ impl AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(error: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error};
-        match &error {
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-                Self::Unavailable("the database connection was lost".to_owned())
-            }
-            Error::DatabaseError(_, info) if info.message().contains("database is locked") => {
-                Self::Unavailable("the database is busy; try again".to_owned())
-            }
-            _ => Self::Internal(format!("database: {error}")),
+        if crate::db::is_unavailable(&error) {
+            tracing::warn!(%error, "the database is unavailable");
+            return Self::Unavailable("the database is unreachable or busy; try again".to_owned());
         }
+        Self::Internal(format!("database: {error}"))
     }
 }
 

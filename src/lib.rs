@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod healthcheck;
 pub mod openapi;
 pub mod pki;
 pub mod service;

@@ -2,14 +2,13 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use requestdesk::config::{Cli, Command, Settings};
 use requestdesk::service::bootstrap::{self, AdminPassword};
 use requestdesk::startup::{self, Application};
-use requestdesk::{db, openapi, telemetry};
+use requestdesk::{db, healthcheck, openapi, telemetry};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     telemetry::init(&cli.settings.log_level, cli.settings.log_format);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.settings),
@@ -17,6 +16,7 @@ fn main() -> ExitCode {
         Command::CreateAdmin { username, email } => {
             create_admin(&cli.settings, &username, email.as_deref())
         }
+        Command::Healthcheck => healthcheck::probe(&cli.settings),
         Command::Openapi => {
             print!("{}", openapi::to_pretty_json(&openapi::document()));
             Ok(())

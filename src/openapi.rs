@@ -1,16 +1,21 @@
-//! The OpenAPI document: its info, tags and bearer security scheme, with every path collected
-//! from the routes that `api::configure` registers.
+//! The OpenAPI document: its info, servers, tags and security schemes, with every path collected
+//! from the routes that `api::configure` registers. Every operation says how it is secured; public
+//! ones say `security: []`.
 
 use actix_web::App;
 use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::schema::{ArrayBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Ref, RefOr, Required};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
 use crate::api;
 use crate::api::problem::{
-    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Problem, ServiceUnavailable,
-    TooManyRequests, Unauthorized, UnsupportedMediaType,
+    BadRequest, Conflict, Forbidden, InvalidCredentials, MalformedRequest, NotFound,
+    PayloadTooLarge, Problem, ServiceUnavailable, TooManyRequests, Unauthorized,
+    UnsupportedMediaType, UserSuspended,
 };
 use crate::domain::FieldError;
 
@@ -24,8 +29,10 @@ pub const OPENAPI_PATH: &str = "/api/v3/openapi.json";
         description = "Self-service request portal for security teams. Log in with \
             `POST /api/v3/users/sessions`, then send the token as `Authorization: Bearer <token>`. \
             Every error is an RFC 9457 `application/problem+json` body with a stable `code`.",
-        license(name = "MIT"),
+        license(name = "MIT", identifier = "MIT"),
+        contact(name = "requestdesk maintainers"),
     ),
+    servers((url = "/", description = "This service: every path in this document is absolute")),
     tags(
         (name = "users", description = "Sign-up and user management"),
         (name = "sessions", description = "Log in and log out"),
@@ -44,8 +51,9 @@ pub const OPENAPI_PATH: &str = "/api/v3/openapi.json";
     components(
         schemas(Problem, FieldError),
         responses(
-            BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge,
-            UnsupportedMediaType, TooManyRequests, ServiceUnavailable
+            BadRequest, Unauthorized, InvalidCredentials, Forbidden, UserSuspended, NotFound,
+            Conflict, PayloadTooLarge, UnsupportedMediaType, TooManyRequests, ServiceUnavailable,
+            MalformedRequest
         )
     ),
     modifiers(&BearerScheme),
@@ -86,7 +94,82 @@ pub fn document() -> OpenApiDoc {
         .configure(api::configure)
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    reference_page_items(&mut doc);
+    optional_bodies_without_null(&mut doc);
     doc
+}
+
+/// utoipa documents an optional body (`request_body = Option<T>`) as "`T` or `null`", but an
+/// optional body here is one left out: a `null` body is refused like any other that is not `T`.
+/// So a body that is not required keeps `T` alone (generators then also send no body at all).
+fn optional_bodies_without_null(doc: &mut OpenApiDoc) {
+    let optional_bodies = doc
+        .paths
+        .paths
+        .values_mut()
+        .flat_map(operations)
+        .filter_map(|operation| operation.request_body.as_mut())
+        .filter(|body| body.required != Some(Required::True));
+    for body in optional_bodies {
+        for content in body.content.values_mut() {
+            if let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema
+                && let [only] = one_of
+                    .items
+                    .iter()
+                    .filter(|schema| !is_null(schema))
+                    .collect::<Vec<_>>()
+                    .as_slice()
+            {
+                content.schema = Some((*only).clone());
+            }
+        }
+    }
+}
+
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+fn is_null(schema: &RefOr<Schema>) -> bool {
+    matches!(schema, RefOr::T(Schema::Object(object)) if object.schema_type == SchemaType::Type(Type::Null))
+}
+
+/// Makes each `Page_<Item>` schema refer to `<Item>` instead of holding a copy of it, so a
+/// generated client has one class per item type. utoipa 5 inlines a generic's type argument
+/// (juhaku/utoipa#1586), and the document is only complete once every path is collected, so this
+/// runs on the finished document rather than as a `Modify` of [`ApiDoc`].
+fn reference_page_items(doc: &mut OpenApiDoc) {
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    let item_names: Vec<(String, String)> = components
+        .schemas
+        .keys()
+        .filter_map(|name| {
+            let item = name.strip_prefix("Page_")?;
+            components
+                .schemas
+                .contains_key(item)
+                .then(|| (name.clone(), item.to_owned()))
+        })
+        .collect();
+    for (page, item) in item_names {
+        if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(&page)
+            && let Some(items) = object.properties.get_mut("items")
+        {
+            *items = ArrayBuilder::new()
+                .items(Ref::from_schema_name(item))
+                .into();
+        }
+    }
 }
 
 /// The document as the committed `openapi/openapi.json` holds it.

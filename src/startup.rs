@@ -1,12 +1,14 @@
 //! Start-up: open and migrate the database, load the secrets, make sure an administrator exists,
 //! bind the listener (port 0 in tests) and build the HTTP server.
 
+use std::fmt;
 use std::fs;
 use std::io::{self, Write};
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
@@ -15,13 +17,15 @@ use actix_web::{App, HttpServer, web};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use utoipa_actix_web::AppExt;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
+use crate::api::docs::{self, OpenApiJson};
 use crate::api::fallback::{RouteTable, unmatched};
-use crate::api::{self, AppState};
+use crate::api::{self, AppState, caching, metrics};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, Backend, PoolOptions};
+use crate::domain::user::Password;
 use crate::error::AppError;
 use crate::openapi::{self, OPENAPI_PATH};
 use crate::pki::{self, CaPolicy, CertificateAuthority};
@@ -30,55 +34,123 @@ use crate::service::bootstrap::{self, AdminPassword};
 use crate::service::passwords::PasswordHasher;
 use crate::service::{Context, RequestSettings};
 
-/// Why the service could not start.
+/// Why the service could not start. Every message names the setting or the file at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    #[error(transparent)]
-    Database(#[from] db::SetupError),
-    #[error("{0}")]
-    Config(String),
-    #[error("i/o error: {0}")]
-    Io(#[from] io::Error),
-    #[error(transparent)]
-    App(#[from] AppError),
-    #[error("TLS: {0}")]
+    /// A setting's value is refused.
+    #[error("{setting}: {message}")]
+    Setting {
+        setting: &'static str,
+        message: String,
+    },
+    /// A file or directory the service needs cannot be read or written.
+    #[error("{}: {source} (from {setting})", path.display())]
+    File {
+        setting: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// The database cannot be opened or migrated.
+    #[error("the database {target} (from {setting}): {source}")]
+    Database {
+        setting: &'static str,
+        target: String,
+        #[source]
+        source: db::SetupError,
+    },
+    /// The certificate authority cannot be loaded or created.
+    #[error("the certificate authority (from {setting}): {source}")]
+    Ca {
+        setting: &'static str,
+        #[source]
+        source: pki::PkiError,
+    },
+    #[error("TLS (REQUESTDESK_TLS_CERT, REQUESTDESK_TLS_KEY): {0}")]
     Tls(String),
-    #[error("certificate authority: {0}")]
-    Ca(#[from] pki::PkiError),
+    /// The first administrator cannot be created.
+    #[error("creating the first administrator: {0}")]
+    Admin(#[source] AppError),
+}
+
+impl StartupError {
+    fn setting(setting: &'static str, message: impl fmt::Display) -> Self {
+        Self::Setting {
+            setting,
+            message: message.to_string(),
+        }
+    }
+
+    fn file(setting: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Self {
+        let path = path.to_owned();
+        move |source| Self::File {
+            setting,
+            path,
+            source,
+        }
+    }
 }
 
 /// A built, bound, not yet running service.
 pub struct Application {
     port: u16,
     server: Server,
+    /// The `/metrics` listener, when `metrics_bind` gives it one of its own.
+    metrics: Option<(u16, Server)>,
     ctx: Arc<Context>,
 }
 
 impl Application {
     pub fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let admin_password = admin_password(settings)?;
         let ctx = Arc::new(build_context(settings)?);
-        announce_admin(bootstrap::ensure_admin(
-            &ctx,
-            settings.admin_password.as_ref().map(|p| p.expose()),
-        )?);
-        let listener = TcpListener::bind(settings.bind)?;
-        let port = listener.local_addr()?.port();
-        let server = build_server(settings, Arc::clone(&ctx), listener)?;
+        announce_admin(ensure_admin(&ctx, admin_password)?);
+        let bind = |setting, address: SocketAddr| {
+            move |e: io::Error| StartupError::setting(setting, format!("{address}: {e}"))
+        };
+        let listener =
+            TcpListener::bind(settings.bind).map_err(bind("REQUESTDESK_BIND", settings.bind))?;
+        let port = listener
+            .local_addr()
+            .map_err(bind("REQUESTDESK_BIND", settings.bind))?
+            .port();
+        let metrics_listener = settings
+            .metrics_bind
+            .map(|address| {
+                TcpListener::bind(address).map_err(bind("REQUESTDESK_METRICS_BIND", address))
+            })
+            .transpose()?;
+        let (server, metrics) =
+            build_server(settings, Arc::clone(&ctx), listener, metrics_listener)?;
         let scheme = if settings.tls_cert.is_some() {
             "https"
         } else {
             "http"
         };
         let base = format!("{scheme}://{}:{port}", settings.bind.ip());
+        let metrics_url = match (&metrics, settings.metrics_bind) {
+            (Some((port, _)), Some(bind)) => format!("http://{}:{port}{METRICS_PATH}", bind.ip()),
+            _ => format!("{base}{METRICS_PATH}"),
+        };
         tracing::info!(
             "requestdesk listening on {base} — API {base}/api/v3, Swagger UI {base}/swagger-ui/, \
-             OpenAPI {base}{OPENAPI_PATH}"
+             OpenAPI {base}{OPENAPI_PATH}, metrics {metrics_url}"
         );
-        Ok(Self { port, server, ctx })
+        Ok(Self {
+            port,
+            server,
+            metrics,
+            ctx,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the `/metrics` listener, when it has its own.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     /// The clock the service reads; tests move it forward.
@@ -90,28 +162,42 @@ impl Application {
         self.server.handle()
     }
 
+    /// Serves until stopped; with a metrics listener, stopping either stops both.
     pub async fn run_until_stopped(self) -> io::Result<()> {
-        self.server.await
+        let Some((_, metrics)) = self.metrics else {
+            return self.server.await;
+        };
+        let (main_handle, metrics_handle) = (self.server.handle(), metrics.handle());
+        let main = async {
+            let result = self.server.await;
+            metrics_handle.stop(true).await;
+            result
+        };
+        let metrics = async {
+            let result = metrics.await;
+            main_handle.stop(true).await;
+            result
+        };
+        let (main, metrics) = futures_util::future::join(main, metrics).await;
+        main.and(metrics)
     }
 }
 
 /// The database pool, secrets and password hasher, with the schema migrated.
 pub fn build_context(settings: &Settings) -> Result<Context, StartupError> {
     let url = settings.database_url();
-    let backend = Backend::from_url(&url).map_err(StartupError::Config)?;
-    create_private_dir(&settings.data_dir)?;
-    let pool = db::connect(
-        &url,
-        PoolOptions {
-            max_size: settings.pool_size,
-            connection_timeout: settings.db_timeout(),
-        },
-    )?;
+    let backend = Backend::from_url(&url).map_err(|e| StartupError::setting("DATABASE_URL", e))?;
+    create_private_dir(&settings.data_dir).map_err(StartupError::file(
+        "REQUESTDESK_DATA_DIR",
+        &settings.data_dir,
+    ))?;
+    let pool = connect_with_retries(settings, backend)?;
     let secret = match &settings.jwt_secret {
         Some(secret) if secret.expose().len() >= 32 => secret.expose().to_owned(),
         Some(_) => {
-            return Err(StartupError::Config(
-                "the JWT secret must be at least 32 bytes long".to_owned(),
+            return Err(StartupError::setting(
+                "REQUESTDESK_JWT_SECRET",
+                "must be at least 32 bytes long",
             ));
         }
         None => load_or_create_jwt_secret(&settings.data_dir, backend)?,
@@ -125,8 +211,10 @@ pub fn build_context(settings: &Settings) -> Result<Context, StartupError> {
     Ok(Context {
         pool,
         clock: Clock::default(),
-        tokens: TokenService::new(secret.as_bytes(), settings.token_ttl())?,
-        passwords: PasswordHasher::new(settings.bcrypt_cost)?,
+        tokens: TokenService::new(secret.as_bytes(), settings.token_ttl())
+            .map_err(|e| StartupError::setting("REQUESTDESK_JWT_SECRET", e))?,
+        passwords: PasswordHasher::new(settings.bcrypt_cost)
+            .map_err(|e| StartupError::setting("REQUESTDESK_BCRYPT_COST", e))?,
         ca: load_ca(settings, backend)?,
         requests: RequestSettings {
             ttl: chrono::Duration::days(i64::from(settings.request_ttl_days)),
@@ -136,12 +224,111 @@ pub fn build_context(settings: &Settings) -> Result<Context, StartupError> {
     })
 }
 
+/// The configured password of the first administrator, checked before anything starts so a bad
+/// one is refused naming its setting.
+pub fn admin_password(settings: &Settings) -> Result<Option<&str>, StartupError> {
+    let Some(password) = &settings.admin_password else {
+        return Ok(None);
+    };
+    Password::parse("REQUESTDESK_ADMIN_PASSWORD", password.expose())
+        .map_err(|e| StartupError::setting("REQUESTDESK_ADMIN_PASSWORD", e.message))?;
+    Ok(Some(password.expose()))
+}
+
+/// Creates the first administrator if there is none. Replicas starting together on a new
+/// database race to create it: the loser's insert fails on the unique username, and a second
+/// look finds the winner's administrator.
+fn ensure_admin(
+    ctx: &Context,
+    password: Option<&str>,
+) -> Result<Option<AdminPassword>, StartupError> {
+    bootstrap::ensure_admin(ctx, password)
+        .or_else(|_| bootstrap::ensure_admin(ctx, password))
+        .map_err(StartupError::Admin)
+}
+
+/// Opens the pool, retrying an unreachable PostgreSQL server (it may still be starting, as in a
+/// compose file) until `--db-startup-timeout-secs` has passed. SQLite is a local file: a failure
+/// to open it will not heal by waiting.
+fn connect_with_retries(settings: &Settings, backend: Backend) -> Result<db::DbPool, StartupError> {
+    let url = settings.database_url();
+    let options = PoolOptions {
+        max_size: settings.pool_size,
+        connection_timeout: settings.db_timeout(),
+        database_timeout: settings.db_timeout(),
+    };
+    let deadline = Instant::now() + settings.db_startup_timeout();
+    let mut pause = Duration::from_millis(250);
+    let mut attempt = 1_u32;
+    loop {
+        match db::connect(&url, options) {
+            Ok(pool) => return Ok(pool),
+            Err(error) if worth_retrying(backend, &error) && Instant::now() < deadline => {
+                let wait = pause.min(deadline.saturating_duration_since(Instant::now()));
+                tracing::warn!(
+                    attempt,
+                    retry_in_ms = wait.as_millis(),
+                    "the database is not reachable yet: {error}"
+                );
+                std::thread::sleep(wait);
+                pause = (pause * 2).min(Duration::from_secs(5));
+                attempt += 1;
+            }
+            Err(source) => return Err(database_error(settings, backend, source)),
+        }
+    }
+}
+
+fn worth_retrying(backend: Backend, error: &db::SetupError) -> bool {
+    backend == Backend::Postgres
+        && matches!(error, db::SetupError::Connect(_) | db::SetupError::Pool(_))
+}
+
+fn database_error(settings: &Settings, backend: Backend, source: db::SetupError) -> StartupError {
+    let setting = if settings.database_url.is_some() {
+        "DATABASE_URL"
+    } else {
+        "REQUESTDESK_DATA_DIR"
+    };
+    StartupError::Database {
+        setting,
+        target: describe_database(&settings.database_url(), backend),
+        source,
+    }
+}
+
+/// The database a URL names, without its credentials: what a log line may show.
+fn describe_database(url: &str, backend: Backend) -> String {
+    match backend {
+        Backend::Sqlite => format!("SQLite file {}", url.trim_start_matches("sqlite://")),
+        Backend::Postgres => {
+            let without_query = url.split_once('?').map_or(url, |(base, _)| base);
+            match without_query.split_once("://") {
+                Some((scheme, rest)) => {
+                    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+                    format!("{scheme}://{host}")
+                }
+                None => "PostgreSQL".to_owned(),
+            }
+        }
+    }
+}
+
 /// The CA named by configuration, or the one kept in the data directory (generated on first
 /// start), with the configured policy.
 fn load_ca(settings: &Settings, backend: Backend) -> Result<CertificateAuthority, StartupError> {
     let ca = match (&settings.ca_cert, &settings.ca_key) {
         (Some(cert), Some(key)) => {
-            CertificateAuthority::from_pem(&fs::read_to_string(cert)?, &fs::read_to_string(key)?)?
+            let cert_pem = fs::read_to_string(cert)
+                .map_err(StartupError::file("REQUESTDESK_CA_CERT", cert))?;
+            let key_pem =
+                fs::read_to_string(key).map_err(StartupError::file("REQUESTDESK_CA_KEY", key))?;
+            CertificateAuthority::from_pem(&cert_pem, &key_pem).map_err(|source| {
+                StartupError::Ca {
+                    setting: "REQUESTDESK_CA_CERT, REQUESTDESK_CA_KEY",
+                    source,
+                }
+            })?
         }
         _ => {
             if backend == Backend::Postgres && !settings.data_dir.join(pki::CA_KEY_FILE).exists() {
@@ -151,7 +338,12 @@ fn load_ca(settings: &Settings, backend: Backend) -> Result<CertificateAuthority
                     settings.data_dir.display()
                 );
             }
-            CertificateAuthority::load_or_generate(&settings.data_dir)?
+            CertificateAuthority::load_or_generate(&settings.data_dir).map_err(|source| {
+                StartupError::Ca {
+                    setting: "REQUESTDESK_DATA_DIR",
+                    source,
+                }
+            })?
         }
     };
     let policy = CaPolicy {
@@ -184,18 +376,31 @@ fn build_server(
     settings: &Settings,
     ctx: Arc<Context>,
     listener: TcpListener,
-) -> Result<Server, StartupError> {
+    metrics_listener: Option<TcpListener>,
+) -> Result<(Server, Option<(u16, Server)>), StartupError> {
     let doc = openapi::document();
     let routes = web::Data::new(RouteTable::from_openapi(&doc));
+    let doc_json = web::Data::new(OpenApiJson::new(&doc));
+    let metrics_here = metrics_listener.is_none();
     let workers = settings
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
     let state = web::Data::new(AppState::new(ctx, workers));
     let cors_origins = settings.cors_origins.clone();
+    let metrics_state = state.clone();
     let server = HttpServer::new(move || {
         App::new()
             // Before the API: the /api/v3 scope would otherwise claim the document's path.
-            .service(SwaggerUi::new("/swagger-ui/{_:.*}").url(OPENAPI_PATH, doc.clone()))
+            .route(OPENAPI_PATH, web::get().to(docs::get_openapi_json))
+            .app_data(doc_json.clone())
+            .service(
+                SwaggerUi::new("/swagger-ui/{_:.*}").config(SwaggerConfig::new([OPENAPI_PATH])),
+            )
+            .configure(|app| {
+                if metrics_here {
+                    app.route(METRICS_PATH, web::get().to(metrics::get_metrics));
+                }
+            })
             .into_utoipa_app()
             .configure(api::configure)
             .into_app()
@@ -205,11 +410,16 @@ fn build_server(
                 AppError::not_found(format!("no resource at {}", req.path())).into()
             }))
             .default_service(web::to(unmatched))
-            // Innermost: rewrites /PasswordVault paths before routing, and its error bodies are
-            // written before compression.
+            // Innermost, so what it refuses reaches PVWA's middleware as an AppError.
+            .wrap(from_fn(api::middleware::refuse_nul_in_path))
+            // Rewrites /PasswordVault paths before routing, and its error bodies are written
+            // before compression.
             .wrap(from_fn(api::pvwa::normalize))
+            .wrap(from_fn(caching::default_cache_control))
             .wrap(cors(&cors_origins))
             .wrap(Compress::default())
+            .wrap(from_fn(caching::tag_compressed))
+            .wrap(from_fn(metrics::record_requests))
             .wrap(from_fn(api::middleware::request_id))
     })
     .workers(workers)
@@ -218,12 +428,37 @@ fn build_server(
     // open-loop burst actix's default, 512 threads, took the resident memory from 34 to 116 MiB).
     // Calls beyond this wait as queued tasks instead.
     .worker_max_blocking_threads(blocking_threads(settings.pool_size, workers));
-    let server = match (&settings.tls_cert, &settings.tls_key) {
-        (Some(cert), Some(key)) => server.listen_rustls_0_23(listener, tls_config(cert, key)?)?,
-        _ => server.listen(listener)?,
+    let listening = match (&settings.tls_cert, &settings.tls_key) {
+        (Some(cert), Some(key)) => server.listen_rustls_0_23(listener, tls_config(cert, key)?),
+        _ => server.listen(listener),
     };
-    Ok(server.run())
+    let server = listening.map_err(|e| {
+        StartupError::setting("REQUESTDESK_BIND", format!("{}: {e}", settings.bind))
+    })?;
+    let metrics = metrics_listener
+        .map(|listener| {
+            metrics_server(metrics_state, listener)
+                .map_err(|e| StartupError::setting("REQUESTDESK_METRICS_BIND", e))
+        })
+        .transpose()?;
+    Ok((server.run(), metrics))
 }
+
+/// The `/metrics` listener of its own: plain HTTP, one worker, nothing else on it.
+fn metrics_server(state: web::Data<AppState>, listener: TcpListener) -> io::Result<(u16, Server)> {
+    let port = listener.local_addr()?.port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route(METRICS_PATH, web::get().to(metrics::get_metrics))
+    })
+    .workers(1)
+    .listen(listener)?
+    .run();
+    Ok((port, server))
+}
+
+const METRICS_PATH: &str = "/metrics";
 
 fn cors(origins: &[String]) -> Cors {
     origins
@@ -239,7 +474,9 @@ fn cors(origins: &[String]) -> Cors {
 }
 
 fn tls_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, StartupError> {
-    let tls = |e: &dyn std::fmt::Display| StartupError::Tls(e.to_string());
+    let tls = |e: &dyn fmt::Display| {
+        StartupError::Tls(format!("{}, {}: {e}", cert.display(), key.display()))
+    };
     let chain = CertificateDer::pem_file_iter(cert)
         .map_err(|e| tls(&e))?
         .collect::<Result<Vec<_>, _>>()
@@ -265,15 +502,24 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
 /// restarts.
 fn load_or_create_jwt_secret(dir: &Path, backend: Backend) -> Result<String, StartupError> {
     let path = dir.join("jwt-secret");
-    if let Ok(secret) = fs::read_to_string(&path) {
-        let secret = secret.trim().to_owned();
-        if secret.len() < 32 {
-            return Err(StartupError::Config(format!(
-                "{} holds a JWT secret shorter than 32 bytes",
-                path.display()
-            )));
+    let file_error =
+        StartupError::file("REQUESTDESK_JWT_SECRET unset, REQUESTDESK_DATA_DIR", &path);
+    match fs::read_to_string(&path) {
+        Ok(secret) => {
+            let secret = secret.trim().to_owned();
+            if secret.len() < 32 {
+                return Err(StartupError::setting(
+                    "REQUESTDESK_DATA_DIR",
+                    format!(
+                        "{} holds a JWT secret shorter than 32 bytes",
+                        path.display()
+                    ),
+                ));
+            }
+            return Ok(secret);
         }
-        return Ok(secret);
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(file_error(e)),
+        Err(_) => {}
     }
     if backend == Backend::Postgres {
         tracing::warn!(
@@ -283,12 +529,13 @@ fn load_or_create_jwt_secret(dir: &Path, backend: Backend) -> Result<String, Sta
         );
     }
     let secret = bootstrap::random_password() + &bootstrap::random_password();
-    let mut file = fs::OpenOptions::new()
+    fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(&path)?;
-    file.write_all(secret.as_bytes())?;
+        .open(&path)
+        .and_then(|mut file| file.write_all(secret.as_bytes()))
+        .map_err(file_error)?;
     Ok(secret)
 }
 

@@ -1,16 +1,17 @@
 //! `/api/v3/certificates` and `/api/v3/ca`: the caller's certificates, downloads, imports and
 //! revocations, and the CA's public certificate and revocation list.
 
-use actix_web::http::header;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::http::header::{self, Accept, Header, Quality};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
+use super::caching::{self, Tagged};
 use super::extract::{ApiJson, ApiQuery, Authenticated};
 use super::problem::{
-    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized,
-    UnsupportedMediaType,
+    BadRequest, Conflict, Forbidden, MalformedRequest, NotFound, PayloadTooLarge,
+    ServiceUnavailable, Unauthorized, UnsupportedMediaType,
 };
 use crate::domain::certificate::{Certificate, CertificateStatus};
 use crate::domain::pagination::{Page, PageRequest};
@@ -40,21 +41,60 @@ pub struct CertificatePath {
     pub id: i64,
 }
 
+const PEM_FILE: &str = "application/x-pem-file";
+const PKIX_CERT: &str = "application/pkix-cert";
+const PKIX_CRL: &str = "application/pkix-crl";
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DownloadParams {
-    /// `pem` (default): the certificate followed by the CA certificate; `der`: the certificate
-    /// alone.
+    /// `pem`: the certificate followed by the CA certificate; `der`: the certificate alone.
+    /// Without it, `Accept` decides (PEM unless `application/pkix-cert` is preferred).
     #[param(inline)]
     pub format: Option<DownloadFormat>,
 }
 
-#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[derive(Deserialize, ToSchema, Clone, Copy, PartialEq, Eq, Debug)]
 #[serde(rename_all = "snake_case")]
 pub enum DownloadFormat {
     Pem,
     Der,
 }
+
+impl DownloadFormat {
+    /// The format `Accept` prefers: DER when it ranks `application/pkix-cert` above
+    /// `application/x-pem-file` (or names only the former), PEM otherwise, for `*/*` and for an
+    /// `Accept` that cannot be read.
+    fn preferred_by(req: &HttpRequest) -> Self {
+        let Ok(accept) = Accept::parse(req) else {
+            return Self::Pem;
+        };
+        let quality = |media_type: &str| {
+            accept
+                .iter()
+                .filter(|item| item.item.essence_str() == media_type)
+                .map(|item| item.quality)
+                .max()
+        };
+        match (quality(PKIX_CERT), quality(PEM_FILE)) {
+            (Some(der), pem) if der > Quality::ZERO && pem.is_none_or(|pem| der > pem) => Self::Der,
+            _ => Self::Pem,
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::Pem => PEM_FILE,
+            Self::Der => PKIX_CERT,
+        }
+    }
+}
+
+/// Raw bytes in the media type's own encoding, such as DER: documented as a binary string so
+/// generated clients hand them over as a file, byte for byte.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct Binary(#[expect(dead_code, reason = "exists only to document the body")] Vec<u8>);
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -94,7 +134,10 @@ impl From<RevocationReasonName> for RevocationReason {
     }
 }
 
-/// The caller's certificates (administrators: anyone's, with `owner`), newest first.
+/// List certificates.
+///
+/// The caller's certificates, issued or imported, newest first; administrators see anyone's and
+/// may filter by `owner`. `expires_within_days` keeps the valid ones that expire soon.
 #[utoipa::path(
     tag = "certificates",
     params(CertificateListParams),
@@ -132,8 +175,10 @@ pub async fn list_certificates(
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// Register a certificate the caller already holds, so it shows on their dashboard and in their
-/// statistics.
+/// Import a certificate.
+///
+/// Registers a certificate the caller already holds (from another CA), so it shows on their
+/// dashboard and in their statistics. The same certificate twice is 409 `certificate_exists`.
 #[utoipa::path(
     tag = "certificates",
     request_body = ImportCertificate,
@@ -161,7 +206,10 @@ pub async fn import_certificate(
     Ok(HttpResponse::Created().json(certificate))
 }
 
-/// One certificate: the caller's own (administrators: anyone's).
+/// Show one certificate.
+///
+/// The caller's own certificate, with its names, key, validity and status; administrators may
+/// see anyone's. Anyone else's id answers 404.
 #[utoipa::path(
     tag = "certificates",
     params(CertificatePath),
@@ -186,17 +234,24 @@ pub async fn get_certificate(
     Ok(HttpResponse::Ok().json(certificate))
 }
 
-/// Download a certificate: PEM with the CA certificate after it, or `?format=der` for the
-/// certificate alone in DER.
+/// Download a certificate.
+///
+/// PEM (`application/x-pem-file`): the certificate with the CA certificate after it; DER
+/// (`application/pkix-cert`): the certificate alone. `?format=` chooses; without it, `Accept`
+/// does (PEM unless `application/pkix-cert` is preferred), and the answer says `Vary: Accept`.
+/// Each encoding has its own strong `ETag`: `If-None-Match` answers 304.
 #[utoipa::path(
     tag = "certificates",
     params(CertificatePath, DownloadParams),
     security(("bearer" = [])),
     responses(
+        // DER first: a generator that reads one media type per answer then reads bytes, which
+        // hold PEM as well, where text would corrupt DER.
         (status = 200, description = "The certificate", content(
+            (inline(Binary) = "application/pkix-cert"),
             (String = "application/x-pem-file"),
-            (Vec<u8> = "application/pkix-cert"),
         )),
+        (status = 304, description = "Not modified: the `ETag` sent in `If-None-Match` is current"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -205,25 +260,34 @@ pub async fn get_certificate(
 )]
 #[get("/certificates/{id}/pem")]
 pub async fn download_certificate(
+    req: HttpRequest,
     state: web::Data<AppState>,
     auth: Authenticated,
     path: web::Path<CertificatePath>,
     query: ApiQuery<DownloadParams>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.id;
-    let (encoding, content_type) = match query.0.format.unwrap_or(DownloadFormat::Pem) {
-        DownloadFormat::Pem => (Encoding::Pem, "application/x-pem-file"),
-        DownloadFormat::Der => (Encoding::Der, "application/pkix-cert"),
+    let format = query
+        .0
+        .format
+        .unwrap_or_else(|| DownloadFormat::preferred_by(&req));
+    let encoding = match format {
+        DownloadFormat::Pem => Encoding::Pem,
+        DownloadFormat::Der => Encoding::Der,
     };
     let bytes = state
         .run(move |ctx| certificates::download(ctx, &auth.0, id, encoding))
         .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, content_type))
-        .body(bytes))
+    Ok(Tagged::new(bytes, format.content_type(), caching::PRIVATE)
+        .vary_on_accept()
+        .respond_to(&req))
 }
 
-/// Revoke a certificate: its owner or an administrator. A second revocation is 409.
+/// Revoke a certificate.
+///
+/// Its owner or an administrator revokes it with a reason; the serial is on the next CRL. A
+/// second revocation is 409 `already_revoked`; `key_compromise` also refuses the key in every
+/// later request.
 #[utoipa::path(
     tag = "certificates",
     params(CertificatePath),
@@ -255,24 +319,35 @@ pub async fn revoke_certificate(
     Ok(HttpResponse::Ok().json(certificate))
 }
 
-/// The CA certificate, in PEM. Public.
+/// Download the CA certificate.
+///
+/// The certificate authority's own certificate in PEM, to trust the certificates it issues.
+/// Public. It has a strong `ETag`: `If-None-Match` answers 304.
 #[utoipa::path(
     tag = "ca",
-    responses((status = 200, description = "The CA certificate", content_type = "application/x-pem-file", body = String))
+    security(),
+    responses(
+        (status = 200, description = "The CA certificate", content_type = "application/x-pem-file", body = String),
+        (status = 304, description = "Not modified: the `ETag` sent in `If-None-Match` is current"),
+        (status = "4XX", response = MalformedRequest),
+    )
 )]
 #[get("/ca/certificate")]
-pub async fn get_ca_certificate(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "application/x-pem-file"))
-        .body(certificates::ca_certificate(&state.ctx))
+pub async fn get_ca_certificate(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let pem = certificates::ca_certificate(&state.ctx);
+    Tagged::new(pem, PEM_FILE, caching::PUBLIC).respond_to(&req)
 }
 
+/// Download the CRL.
+///
 /// A current certificate revocation list in DER, signed by the CA, listing every revoked serial
 /// it issued with its reason. Public.
 #[utoipa::path(
     tag = "ca",
+    security(),
     responses(
-        (status = 200, description = "The CRL", content_type = "application/pkix-crl", body = Vec<u8>),
+        (status = 200, description = "The CRL", content_type = "application/pkix-crl", body = inline(Binary)),
+        (status = "4XX", response = MalformedRequest),
         (status = 503, response = ServiceUnavailable),
     )
 )]
@@ -280,6 +355,7 @@ pub async fn get_ca_certificate(state: web::Data<AppState>) -> HttpResponse {
 pub async fn get_ca_crl(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let der = state.run(certificates::crl).await?;
     Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "application/pkix-crl"))
+        .insert_header((header::CONTENT_TYPE, PKIX_CRL))
+        .insert_header(caching::PUBLIC)
         .body(der))
 }

@@ -1,5 +1,10 @@
 //! Extractors: JSON bodies and query strings that report the exact field at fault, and bearer
 //! tokens. Each failure becomes an [`AppError`], so it answers in the one problem format.
+//!
+//! Text holding U+0000 is refused here, where every body and query string passes (path segments
+//! are refused by `middleware::refuse_nul_in_path`): PostgreSQL cannot store the character
+//! (`invalid byte sequence for encoding "UTF8": 0x00`) while SQLite would, so without this the
+//! same input would be a 500 on one database and accepted on the other.
 
 use std::future::{Ready, ready};
 
@@ -61,6 +66,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
 }
 
 fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    if let Some(field) = nul_in_json(body) {
+        return Err(AppError::validation(field, NUL_MESSAGE));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(json_error)?;
     deserializer.end().map_err(|e| AppError::BadRequest {
@@ -68,6 +76,58 @@ fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
         detail: format!("the body is not valid JSON: {e}"),
     })?;
     Ok(value)
+}
+
+/// What a field holding U+0000 is told. PostgreSQL cannot store the character at all
+/// (`invalid byte sequence for encoding "UTF8": 0x00`) while SQLite would: both refuse it here.
+const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+
+/// The JSON path of the first string (or key) in `body` holding U+0000, if any. JSON can only
+/// carry the character escaped, so a body without `\u0000` is passed over in one scan; only one
+/// with it (or with an escaped backslash before `u0000`) is parsed to find where.
+fn nul_in_json(body: &[u8]) -> Option<String> {
+    let escaped = body
+        .split(|&byte| byte == b'\\')
+        .skip(1)
+        .any(|after_backslash| after_backslash.starts_with(b"u0000"));
+    if !escaped {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    nul_path(&value, String::new())
+}
+
+/// Walks `value` in document order; paths read like serde_path_to_error's (`a.b[0].c`).
+fn nul_path(value: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(text) if text.contains('\0') => Some(path_or_body(path)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(index, item)| nul_path(item, format!("{path}[{index}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let field = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            if key.contains('\0') {
+                Some(field)
+            } else {
+                nul_path(item, field)
+            }
+        }),
+        _ => None,
+    }
+}
+
+fn path_or_body(path: String) -> String {
+    if path.is_empty() {
+        "body".to_owned()
+    } else {
+        path
+    }
 }
 
 /// Reads an already parsed JSON value into `T`, naming the field at fault like [`ApiJson`].
@@ -142,6 +202,9 @@ impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
     type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if let Some(parameter) = nul_in_query(req.query_string()) {
+            return ready(Err(AppError::validation(parameter, NUL_MESSAGE)));
+        }
         let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(
             req.query_string().as_bytes(),
         ));
@@ -162,6 +225,16 @@ impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
                 }),
         )
     }
+}
+
+/// The name of the first query parameter whose name or value holds U+0000 (`%00`), if any.
+fn nul_in_query(query: &str) -> Option<String> {
+    if !query.contains("%00") {
+        return None;
+    }
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(name, value)| name.contains('\0') || value.contains('\0'))
+        .map(|(name, _)| name.into_owned())
 }
 
 /// A verified bearer token: a handler that takes one is protected, and says so in its signature.
@@ -219,6 +292,30 @@ fn verify(req: &HttpRequest, token: &str) -> Result<VerifiedToken, AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_nul_is_found_at_its_json_path() {
+        let cases = [
+            (r#"{"username":"ali\u0000ce"}"#, Some("username")),
+            (r#"{"a":{"b":[1,"x","\u0000"]}}"#, Some("a.b[2]")),
+            (r#"{"key\u0000":1}"#, Some("key\u{0}")),
+            (r#""\u0000""#, Some("body")),
+            (r#"{"escaped":"\\u0000"}"#, None),
+            (r#"{"plain":"text","csr":"-----BEGIN\nMII\n"}"#, None),
+            (r#"{"broken":"\u0000"#, None),
+        ];
+        for (body, field) in cases {
+            assert_eq!(nul_in_json(body.as_bytes()).as_deref(), field, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_nul_is_found_in_query_parameter_names_and_values() {
+        assert_eq!(nul_in_query("page=1&q=ali%00ce").as_deref(), Some("q"));
+        assert_eq!(nul_in_query("st%00atus=x").as_deref(), Some("st\u{0}atus"));
+        assert_eq!(nul_in_query("q=%2500"), None);
+        assert_eq!(nul_in_query("q=alice"), None);
+    }
 
     #[test]
     fn errors_name_missing_and_unknown_fields() {

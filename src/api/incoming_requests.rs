@@ -59,8 +59,10 @@ pub struct RejectBody {
     pub reason: String,
 }
 
-/// The review queue: other users' requests the caller may decide, newest first. Approvers and
-/// administrators only.
+/// List the review queue.
+///
+/// Other users' requests the caller may decide, newest first, `pending` unless `status` says
+/// otherwise. Approvers, administrators and safe confirmers only (403 for anyone else).
 #[utoipa::path(
     tag = "incoming requests",
     params(RequestListParams),
@@ -86,7 +88,10 @@ pub async fn list_incoming_requests(
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// One request from the review queue.
+/// Show one request from the review queue.
+///
+/// The request in full, with its confirmers and their decisions, for someone who may decide it
+/// (or an administrator).
 #[utoipa::path(
     tag = "incoming requests",
     params(RequestPath),
@@ -112,12 +117,18 @@ pub async fn get_incoming_request(
     Ok(HttpResponse::Ok().json(detail))
 }
 
-/// Confirm a request (the body may be left out). One decision per person; the requester cannot decide their own (403).
-/// The last confirmation needed approves the request and issues its certificate at once.
+/// Confirm a request.
+///
+/// The body is optional: send none, or a `reason` to keep with the decision. One decision per
+/// person (and per group); the requester cannot decide their own (403 `own_request`). The last
+/// confirmation needed approves the request and issues its certificate at once.
 #[utoipa::path(
     tag = "incoming requests",
     params(RequestPath),
-    request_body = ConfirmBody,
+    request_body(
+        content = Option<ConfirmBody>,
+        description = "Optional: leave the body out to confirm without a note",
+    ),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The request after the confirmation", body = RequestDetail),
@@ -146,7 +157,10 @@ pub async fn confirm_request(
     Ok(HttpResponse::Ok().json(detail))
 }
 
-/// Reject a request, with a reason.
+/// Reject a request.
+///
+/// Ends the request with the reason given (required). Any eligible confirmer's rejection ends
+/// it, at any level.
 #[utoipa::path(
     tag = "incoming requests",
     params(RequestPath),
@@ -179,7 +193,9 @@ pub async fn reject_request(
     Ok(HttpResponse::Ok().json(detail))
 }
 
-/// Every request of every user, newest first. Administrators only.
+/// List every request.
+///
+/// Every request of every user, newest first, filtered by status and type. Administrators only.
 #[utoipa::path(
     tag = "incoming requests",
     params(RequestListParams),

@@ -1,15 +1,18 @@
 //! Request identity and access logging: every response carries an `X-Request-Id` (the caller's,
 //! when it sent a sensible one), and every request is logged once with its status and latency.
 //! Only the path is logged, never headers or bodies, so tokens and passwords never reach the log.
+//! Paths holding U+0000 are refused before routing.
 
 use std::time::Instant;
 
 use actix_web::Error;
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use tracing::Instrument;
+
+use crate::error::AppError;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -53,4 +56,18 @@ fn is_sensible(value: &HeaderValue) -> bool {
 fn new_request_id() -> HeaderValue {
     HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
         .unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+}
+
+/// Answers 404 for a path holding U+0000 (`%00`): no resource is named so, and PostgreSQL could
+/// not even look the name up (it cannot store the character; SQLite can). The error travels as an
+/// [`AppError`], so under `/PasswordVault` PVWA's middleware words it as PVWA does.
+pub async fn refuse_nul_in_path(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    if req.path().contains("%00") || req.path().contains('\0') {
+        let error = AppError::not_found(format!("no resource at {}", req.path()));
+        return Ok(req.error_response(error));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
 }

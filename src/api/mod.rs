@@ -1,11 +1,14 @@
 //! The HTTP layer: routes, extractors, request and response types. Handlers translate HTTP into a
 //! service call run on a blocking thread, and its result back into HTTP; no rule lives here.
 
+pub mod caching;
 pub mod certificates;
+pub mod docs;
 pub mod extract;
 pub mod fallback;
 pub mod health;
 pub mod incoming_requests;
+pub mod metrics;
 pub mod middleware;
 pub mod my_requests;
 pub mod problem;
@@ -21,6 +24,7 @@ use actix_web::web;
 use tokio::sync::Semaphore;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use self::metrics::Metrics;
 use crate::error::AppError;
 use crate::service::Context;
 
@@ -35,27 +39,43 @@ pub struct AppState {
     pub ctx: Arc<Context>,
     /// Bounds how many bcrypt hashes run at once, so a log-in storm cannot take every thread.
     pub hashing_slots: Arc<Semaphore>,
+    pub hashing_capacity: usize,
+    /// This instance's metrics registry.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
     pub fn new(ctx: Arc<Context>, hashing_slots: usize) -> Self {
+        let hashing_capacity = hashing_slots.max(1);
         Self {
             ctx,
-            hashing_slots: Arc::new(Semaphore::new(hashing_slots.max(1))),
+            hashing_slots: Arc::new(Semaphore::new(hashing_capacity)),
+            hashing_capacity,
+            metrics: Arc::new(Metrics::new()),
         }
     }
 
     /// Runs one service call, with its connection checkout and every statement, on a blocking
-    /// thread: never on the async workers.
+    /// thread: never on the async workers. The call runs inside the request's span, so every
+    /// line it logs carries the HTTP request id, and with this instance's metrics recorder.
     pub async fn run<T, F>(&self, work: F) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnOnce(&Context) -> Result<T, AppError> + Send + 'static,
     {
         let ctx = Arc::clone(&self.ctx);
-        web::block(move || work(&ctx))
-            .await
-            .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?
+        let metrics = Arc::clone(&self.metrics);
+        let span = tracing::Span::current();
+        let queued = metrics.blocking_queued();
+        web::block(move || {
+            let _entered = span.enter();
+            metrics.in_scope(|| {
+                metrics.blocking_started(queued);
+                work(&ctx)
+            })
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?
     }
 
     /// Like [`AppState::run`] for calls that hash or verify a password: at most one per core runs
@@ -71,6 +91,7 @@ impl AppState {
         )
         .await
         .map_err(|_| {
+            self.metrics.hashing_refused();
             AppError::Unavailable("too many log-ins in progress; retry shortly".to_owned())
         })?
         .map_err(|_| AppError::Internal("hashing slots closed".to_owned()))?;

@@ -19,9 +19,47 @@ use crate::error::AppError;
 use crate::service::access_requests::{self, AccessInput};
 use crate::service::requests::{self, NewRequest, RequestListQuery};
 
+/// The documented certificate request: a real CSR (ECDSA P-256, made once with openssl) for
+/// `build.example.com`, a name the default CA policy accepts, so Swagger UI's "Try it out" works.
+fn certificate_request_example() -> serde_json::Value {
+    serde_json::json!({
+        "type": "certificate",
+        "csr": concat!(
+            "-----BEGIN CERTIFICATE REQUEST-----\n",
+            "MIIBBTCBrQIBADAcMRowGAYDVQQDDBFidWlsZC5leGFtcGxlLmNvbTBZMBMGByqG\n",
+            "SM49AgEGCCqGSM49AwEHA0IABHKAdB5w8BlyvI1y7Pkk0Sp2QHDh6P3WLqeZL5SQ\n",
+            "ortIxNDy1rRt5dzIqLK+rKJ6KeH6DYzNuiWXKr2wYN/0vjSgLzAtBgkqhkiG9w0B\n",
+            "CQ4xIDAeMBwGA1UdEQQVMBOCEWJ1aWxkLmV4YW1wbGUuY29tMAoGCCqGSM49BAMC\n",
+            "A0cAMEQCIDDSnsXeTLtkiurHD/QEeSz/2OZRaKkr9HpWkvu11F5HAiBEAF1zOlZR\n",
+            "TrRMwSPJg9u/OniAasrO33xjb9JxSJ0KuQ==\n",
+            "-----END CERTIFICATE REQUEST-----\n",
+        ),
+        "reason": "TLS for the build server",
+        "validity_days": 90
+    })
+}
+
+/// The documented access request: one-time, so it names no window that could lie in the past,
+/// for the first account an administrator adds.
+fn access_request_example() -> serde_json::Value {
+    serde_json::json!({
+        "type": "access",
+        "account_id": 1,
+        "reason": "Patch the database server tonight",
+        "access_type": "one_time",
+        "operation_type": "open",
+        "ticketing_system": {"name": "ServiceNow", "number": "CHG0012345"},
+        "additional_info": {"reference_no": "CHG-2026-118", "emergency": false}
+    })
+}
+
 /// A new request. `type` says which kind; each kind has its own fields.
 #[derive(Deserialize, ToSchema)]
 #[serde(untagged)]
+#[schema(discriminator(property_name = "type", mapping(
+    ("certificate" = "#/components/schemas/CertificateRequestBody"),
+    ("access" = "#/components/schemas/AccessRequestBody"),
+)))]
 pub enum SubmitRequest {
     Certificate(CertificateRequestBody),
     Access(AccessRequestBody),
@@ -78,12 +116,7 @@ pub enum AccessKind {
 /// A certificate from the built-in CA for the key in a PKCS#10 CSR.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({
-    "type": "certificate",
-    "csr": "-----BEGIN CERTIFICATE REQUEST-----\nMIIB...\n-----END CERTIFICATE REQUEST-----\n",
-    "reason": "TLS for the build server",
-    "validity_days": 90
-}))]
+#[schema(title = "Certificate request", example = certificate_request_example)]
 pub struct CertificateRequestBody {
     #[serde(rename = "type")]
     pub kind: CertificateKind,
@@ -99,17 +132,7 @@ pub struct CertificateRequestBody {
 /// Access to a privileged account kept in a safe, for a reason and a time window.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({
-    "type": "access",
-    "account_id": 12,
-    "reason": "Patch the database server tonight",
-    "access_type": "multiple",
-    "access_from": "2026-11-23T20:00:00Z",
-    "access_to": "2026-11-23T23:00:00Z",
-    "operation_type": "open",
-    "ticketing_system": {"name": "ServiceNow", "number": "CHG0012345"},
-    "additional_info": {"reference_no": "CHG-2026-118", "emergency": false}
-}))]
+#[schema(title = "Access request", example = access_request_example)]
 pub struct AccessRequestBody {
     #[serde(rename = "type")]
     pub kind: AccessKind,
@@ -155,12 +178,26 @@ pub struct RequestPath {
     pub id: i64,
 }
 
-/// Submit a request. For a certificate, the names and key are read from the CSR and checked
+/// Submit a request.
+///
+/// `type` says which kind. For a certificate, the names and key are read from the CSR and checked
 /// against the CA's policy; for access, the safe's rules apply (who may ask, the reason, the
-/// window, a ticket). Each refusal names the field, name or key at fault.
+/// window, a ticket). Each refusal names the field, name or key at fault. The request then waits
+/// for its confirmations.
 #[utoipa::path(
     tag = "my requests",
-    request_body = SubmitRequest,
+    request_body(content = SubmitRequest, examples(
+        ("certificate" = (
+            summary = "A certificate for build.example.com",
+            description = "A real CSR (ECDSA P-256) for a name the default CA policy accepts",
+            value = json!(certificate_request_example()),
+        )),
+        ("access" = (
+            summary = "One-time access to account 1",
+            description = "For the first account an administrator adds to a safe the caller may request in",
+            value = json!(access_request_example()),
+        )),
+    )),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The request, pending", body = RequestDetail),
@@ -186,8 +223,10 @@ pub async fn submit_request(
     Ok(HttpResponse::Created().json(detail))
 }
 
+/// Show the dashboard.
+///
 /// The My Requests dashboard: the caller's requests (newest first) and certificates, each
-/// paginated on its own.
+/// paginated on its own, with their totals.
 #[utoipa::path(
     tag = "my requests",
     params(DashboardQuery),
@@ -231,6 +270,8 @@ pub async fn get_dashboard(
     Ok(HttpResponse::Ok().json(dashboard))
 }
 
+/// Show the statistics.
+///
 /// Counts of the caller's requests by status, their active certificates, and their activity of
 /// the last 30 days (10 requests and 10 certificates at most, newest first).
 #[utoipa::path(
@@ -251,7 +292,9 @@ pub async fn get_request_stats(
     Ok(HttpResponse::Ok().json(stats))
 }
 
-/// One of the caller's requests, in full: CSR, names, decisions and the event trail.
+/// Show one of the caller's requests.
+///
+/// The request in full: CSR, names, decisions and the event trail. Anyone else's id answers 404.
 #[utoipa::path(
     tag = "my requests",
     params(RequestPath),
@@ -276,8 +319,10 @@ pub async fn get_my_request(
     Ok(HttpResponse::Ok().json(detail))
 }
 
-/// Cancel one of the caller's pending requests: it becomes `rejected` with the reason
-/// `Cancelled by requester`. Not pending: 409, and nothing changes.
+/// Cancel a request.
+///
+/// One of the caller's pending requests becomes `rejected` with the reason
+/// `Cancelled by requester`. Not pending: 409 `request_not_pending`, and nothing changes.
 #[utoipa::path(
     tag = "my requests",
     params(RequestPath),
@@ -303,10 +348,12 @@ pub async fn cancel_request(
     Ok(HttpResponse::Ok().json(detail))
 }
 
-/// Use an approved access request inside its window: answers how to reach the account (address,
-/// user name, safe, name) and records the use. A one-time request is spent by its first use.
-/// A requester who may no longer request in the safe: 403.
-/// Not approved, spent, or outside the window: 409.
+/// Use an access request.
+///
+/// An approved access request, inside its window, answers how to reach the account (address,
+/// user name, safe, name) and records the use. A one-time request is spent by its first use. A
+/// requester who may no longer request in the safe: 403. Not approved, spent, or outside the
+/// window: 409.
 #[utoipa::path(
     tag = "my requests",
     params(RequestPath),

@@ -124,11 +124,25 @@ problem_response!(
     "No valid access token: missing, malformed, expired, or its session has ended."
 );
 problem_response!(
+    InvalidCredentials,
+    401,
+    "Unauthorized",
+    "invalid_credentials",
+    "The username or password is incorrect: the same answer for an unknown user and a wrong password."
+);
+problem_response!(
     Forbidden,
     403,
     "Forbidden",
     "forbidden",
     "Authenticated, but not allowed to do this."
+);
+problem_response!(
+    UserSuspended,
+    403,
+    "Forbidden",
+    "user_suspended",
+    "The account is suspended: it cannot log in until an administrator reactivates it."
 );
 problem_response!(NotFound, 404, "Not Found", "not_found", "No such resource.");
 problem_response!(
@@ -166,3 +180,12 @@ problem_response!(
     "service_unavailable",
     "The database is unreachable or the service is saturated: retry shortly."
 );
+
+/// Client errors answered by the HTTP layer before any handler runs, for operations that have no
+/// other 4xx: they have no problem body.
+#[derive(ToResponse)]
+#[response(
+    description = "The HTTP layer refused the request before the service saw it: malformed HTTP \
+        (400) or header fields too large (431). No body."
+)]
+pub struct MalformedRequest;

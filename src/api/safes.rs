@@ -140,7 +140,11 @@ pub struct GroupPath {
     pub role: String,
 }
 
-/// Create a safe with its confirmation policy. Administrators only.
+/// Create a safe.
+///
+/// A safe holds privileged accounts and its confirmation policy: confirmations at level 1 and 2,
+/// how long a request may wait, the longest access window, whether a ticket is required.
+/// Names are unique regardless of case (409 `safe_exists`). Administrators only.
 #[utoipa::path(
     tag = "safes",
     request_body = CreateSafe,
@@ -178,7 +182,10 @@ pub async fn create_safe(
     Ok(HttpResponse::Created().json(safe))
 }
 
-/// The safes: every one for administrators, the ones they belong to for everyone else.
+/// List safes.
+///
+/// Every safe for administrators; the safes they belong to, as a user or through their role,
+/// for everyone else.
 #[utoipa::path(
     tag = "safes",
     params(PageParams),
@@ -203,7 +210,10 @@ pub async fn list_safes(
     Ok(HttpResponse::Ok().json(safes))
 }
 
-/// One safe, for administrators and its members.
+/// Show one safe.
+///
+/// The safe and its policy, for administrators and its members; for anyone else it does not
+/// exist (404).
 #[utoipa::path(
     tag = "safes",
     params(SafePath),
@@ -228,8 +238,10 @@ pub async fn get_safe(
     Ok(HttpResponse::Ok().json(safe))
 }
 
-/// Change a safe. A new confirmation count invalidates the requests waiting under the old policy
-/// (`confirmation_settings_changed`). Administrators only.
+/// Update a safe.
+///
+/// Changes its description or policy. A new confirmation count invalidates the requests waiting
+/// under the old policy (`confirmation_settings_changed`). Administrators only.
 #[utoipa::path(
     tag = "safes",
     params(SafePath),
@@ -269,7 +281,9 @@ pub async fn update_safe(
     Ok(HttpResponse::Ok().json(safe))
 }
 
-/// Delete a safe and its accounts; requests naming them become invalid (`object_deleted`).
+/// Delete a safe.
+///
+/// The safe and its accounts go; requests naming them become invalid (`object_deleted`).
 /// Administrators only.
 #[utoipa::path(
     tag = "safes",
@@ -296,7 +310,10 @@ pub async fn delete_safe(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Add an account to a safe. No secret is stored. Administrators only.
+/// Add an account to a safe.
+///
+/// A privileged account (its address and user name on the target) that members may request
+/// access to. No secret is stored. Administrators only.
 #[utoipa::path(
     tag = "safes",
     params(SafePath),
@@ -334,7 +351,10 @@ pub async fn create_account(
     Ok(HttpResponse::Created().json(account))
 }
 
-/// The accounts of a safe, for administrators and its members.
+/// List the accounts of a safe.
+///
+/// For administrators and the safe's members, paginated; for anyone else the safe does not exist
+/// (404).
 #[utoipa::path(
     tag = "safes",
     params(SafePath, PageParams),
@@ -362,7 +382,9 @@ pub async fn list_accounts(
     Ok(HttpResponse::Ok().json(accounts))
 }
 
-/// One account of a safe, for administrators and its members.
+/// Show one account of a safe.
+///
+/// For administrators and the safe's members; an id from another safe answers 404.
 #[utoipa::path(
     tag = "safes",
     params(AccountPath),
@@ -387,7 +409,9 @@ pub async fn get_account(
     Ok(HttpResponse::Ok().json(account))
 }
 
-/// Delete an account; requests naming it become invalid (`object_deleted`). Administrators only.
+/// Delete an account.
+///
+/// The account goes; requests naming it become invalid (`object_deleted`). Administrators only.
 #[utoipa::path(
     tag = "safes",
     params(AccountPath),
@@ -413,7 +437,10 @@ pub async fn delete_account(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// The members of a safe, users and groups, for administrators and its members.
+/// List the members of a safe.
+///
+/// Its users and groups (roles), with whether each may request and the level at which each
+/// confirms, for administrators and the safe's members.
 #[utoipa::path(
     tag = "safes",
     params(SafePath),
@@ -460,8 +487,10 @@ async fn put_member(
     Ok(HttpResponse::Ok().json(member))
 }
 
-/// Set what a user may do in a safe. Waiting requests that can no longer be decided become
-/// invalid (`missing_supervisors`). Administrators only.
+/// Set a user's membership of a safe.
+///
+/// Whether the user may request, and the level at which they confirm (or none). Waiting requests
+/// that can no longer be decided become invalid (`missing_supervisors`). Administrators only.
 #[utoipa::path(
     tag = "safes",
     params(MemberPath),
@@ -489,7 +518,10 @@ pub async fn put_safe_member(
     put_member(state, auth, safe, MemberName::User(username), body.0).await
 }
 
-/// Remove a user from a safe. Administrators only.
+/// Remove a user from a safe.
+///
+/// Waiting requests that can no longer be decided without them become invalid
+/// (`missing_supervisors`). Administrators only.
 #[utoipa::path(
     tag = "safes",
     params(MemberPath),
@@ -515,8 +547,10 @@ pub async fn delete_safe_member(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Set what a group (every active user with the role) may do in a safe. A group confirms once:
-/// the first member to act does so for the whole group. Administrators only.
+/// Set a group's membership of a safe.
+///
+/// A group is every active user with the role. A group confirms once: the first member to act
+/// does so for the whole group. Administrators only.
 #[utoipa::path(
     tag = "safes",
     params(GroupPath),
@@ -544,7 +578,10 @@ pub async fn put_safe_group(
     put_member(state, auth, safe, MemberName::Group(role), body.0).await
 }
 
-/// Remove a group from a safe. Administrators only.
+/// Remove a group from a safe.
+///
+/// Waiting requests that can no longer be decided without it become invalid
+/// (`missing_supervisors`). Administrators only.
 #[utoipa::path(
     tag = "safes",
     params(GroupPath),

@@ -6,7 +6,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
+use super::caching;
 use super::extract::{ApiJson, Authenticated};
+use super::problem::{
+    BadRequest, InvalidCredentials, PayloadTooLarge, ServiceUnavailable, TooManyRequests,
+    Unauthorized, UnsupportedMediaType, UserSuspended,
+};
 use crate::domain::user::User;
 use crate::error::AppError;
 use crate::service::auth;
@@ -30,22 +35,26 @@ pub struct LoginResponse {
     pub user: User,
 }
 
-/// Log in: exchange a username and password for an access token.
+/// Log in.
 ///
-/// An unknown user and a wrong password get the same 401. After 5 consecutive failures the
-/// username is locked for 15 minutes (429 with `Retry-After`).
+/// Exchanges a username and password for an access token, to send as
+/// `Authorization: Bearer <token>`. An unknown user and a wrong password get the same 401
+/// `invalid_credentials`; a suspended user gets 403 `user_suspended`. After 5 consecutive
+/// failures the username is locked for 15 minutes (429 with `Retry-After`). The answer carries a
+/// token, so it is never cached (`Cache-Control: no-store`).
 #[utoipa::path(
     tag = "sessions",
     request_body = LoginRequest,
+    security(),
     responses(
         (status = 201, description = "Logged in", body = LoginResponse),
-        (status = 400, response = super::problem::BadRequest),
-        (status = 401, response = super::problem::Unauthorized),
-        (status = 403, response = super::problem::Forbidden),
-        (status = 413, response = super::problem::PayloadTooLarge),
-        (status = 415, response = super::problem::UnsupportedMediaType),
-        (status = 429, response = super::problem::TooManyRequests),
-        (status = 503, response = super::problem::ServiceUnavailable),
+        (status = 400, response = BadRequest),
+        (status = 401, response = InvalidCredentials),
+        (status = 403, response = UserSuspended),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[post("/users/sessions")]
@@ -57,22 +66,26 @@ pub async fn create_session(
     let outcome = state
         .run_hashing(move |ctx| auth::log_in(ctx, &username, &password))
         .await?;
-    Ok(HttpResponse::Created().json(LoginResponse {
-        token: outcome.token,
-        token_type: "Bearer",
-        expires_at: outcome.expires_at,
-        user: outcome.user,
-    }))
+    Ok(HttpResponse::Created()
+        .insert_header(caching::NO_STORE)
+        .json(LoginResponse {
+            token: outcome.token,
+            token_type: "Bearer",
+            expires_at: outcome.expires_at,
+            user: outcome.user,
+        }))
 }
 
-/// Log out: end the caller's session. The same token is refused from then on.
+/// Log out.
+///
+/// Ends the caller's session: the same token is refused from then on, here and on the PVWA API.
 #[utoipa::path(
     tag = "sessions",
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Logged out"),
-        (status = 401, response = super::problem::Unauthorized),
-        (status = 503, response = super::problem::ServiceUnavailable),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = ServiceUnavailable),
     )
 )]
 #[delete("/users/sessions")]

@@ -7,8 +7,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::AppState;
 use super::extract::{ApiJson, ApiQuery, Authenticated, MaybeAuthenticated};
 use super::problem::{
-    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized,
-    UnsupportedMediaType,
+    BadRequest, Conflict, Forbidden, MalformedRequest, NotFound, PayloadTooLarge,
+    ServiceUnavailable, Unauthorized, UnsupportedMediaType,
 };
 use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::user::{Role, RoleInfo, User, UserStatus};
@@ -81,11 +81,16 @@ pub struct UsernamePath {
     pub username: String,
 }
 
-/// Sign up, or (as an administrator) create a user with any role.
+/// Sign up, or create a user as an administrator.
+///
+/// Anyone may sign up without a token: the new user gets the role `developer` (or `customer`, if
+/// asked). An administrator's token may be sent (`Authorization: Bearer <token>`) to create a
+/// user with any role; a token that is sent must be valid, or the answer is 401. Usernames and
+/// e-mail addresses are unique (409).
 #[utoipa::path(
     tag = "users",
     request_body = CreateUserRequest,
-    security((), ("bearer" = [])),
+    security(),
     responses(
         (status = 201, description = "The user was created", body = User),
         (status = 400, response = BadRequest),
@@ -117,8 +122,10 @@ pub async fn create_user(
     Ok(HttpResponse::Created().json(user))
 }
 
-/// List users: every user for an administrator, filtered and paginated; for anyone else, a page
-/// holding only themselves.
+/// List users.
+///
+/// An administrator sees every user, filtered by role, status or a search in username, name and
+/// e-mail, and paginated; anyone else gets a page holding only themselves.
 #[utoipa::path(
     tag = "users",
     params(ListUsersQuery),
@@ -150,17 +157,26 @@ pub async fn list_users(
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// The roles a user can have, with what each may do.
+/// List the roles.
+///
+/// The roles a user can have, with what each may do. Public: no token is needed.
 #[utoipa::path(
     tag = "users",
-    responses((status = 200, description = "Every role", body = Vec<RoleInfo>))
+    security(),
+    responses(
+        (status = 200, description = "Every role", body = Vec<RoleInfo>),
+        (status = "4XX", response = MalformedRequest),
+    )
 )]
 #[get("/users/roles")]
 pub async fn list_roles() -> HttpResponse {
     HttpResponse::Ok().json(users::roles())
 }
 
-/// Show one user: oneself, or anyone for an administrator.
+/// Show one user.
+///
+/// Anyone may see themselves; an administrator may see any user. Anyone else's username answers
+/// 403.
 #[utoipa::path(
     tag = "users",
     params(UsernamePath),
@@ -206,8 +222,11 @@ async fn update(
     Ok(HttpResponse::Ok().json(user))
 }
 
-/// Update a user. Anyone may change their own `name`, `email` and `password`; only an
-/// administrator may change another user, a `role` or a `status`.
+/// Update a user.
+///
+/// Anyone may change their own `name`, `email` and `password` (the password with
+/// `current_password`); only an administrator may change another user, a `role` or a `status`.
+/// Suspending a user ends their sessions.
 #[utoipa::path(
     tag = "users",
     params(UsernamePath),
@@ -235,7 +254,10 @@ pub async fn update_user(
     update(state, auth, Some(path.into_inner().username), body.0).await
 }
 
-/// Update oneself: the same as `PATCH /users/{username}` with one's own username.
+/// Update oneself.
+///
+/// The same as `PATCH /users/{username}` with one's own username: `name`, `email` and, with
+/// `current_password`, `password` (which ends one's other sessions).
 #[utoipa::path(
     tag = "users",
     request_body = UpdateUserRequest,
@@ -260,8 +282,11 @@ pub async fn update_me(
     update(state, auth, None, body.0).await
 }
 
-/// Delete a user: administrators anyone, others only themselves. The user can no longer log in
-/// and every session of theirs ends; their records stay.
+/// Delete a user.
+///
+/// Administrators may delete anyone, others only themselves. The user can no longer log in and
+/// every session of theirs ends; their records stay. The last active administrator cannot be
+/// deleted (409).
 #[utoipa::path(
     tag = "users",
     params(UsernamePath),
@@ -289,6 +314,9 @@ pub async fn delete_user(
 }
 
 /// Delete oneself.
+///
+/// The same as `DELETE /users/{username}` with one's own username: the caller's sessions end at
+/// once, this token included.
 #[utoipa::path(
     tag = "users",
     security(("bearer" = [])),

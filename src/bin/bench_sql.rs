@@ -99,6 +99,7 @@ fn run(args: Args) -> Result<(), String> {
         PoolOptions {
             max_size: args.pool_size,
             connection_timeout: Duration::from_secs(3),
+            database_timeout: Duration::from_secs(3),
         },
     )
     .map_err(|e| e.to_string())?;
@@ -266,6 +267,7 @@ fn password_verify(args: &Args, database_url: &str) -> Result<(), String> {
         PoolOptions {
             max_size: 1,
             connection_timeout: Duration::from_secs(3),
+            database_timeout: Duration::from_secs(3),
         },
     )
     .map_err(|e| e.to_string())?;

@@ -3,16 +3,16 @@
 
 pub mod certificates;
 pub mod login_attempts;
+mod pool;
 pub mod requests;
 pub mod safes;
 pub mod schema;
 pub mod sessions;
 pub mod users;
 
-use std::time::Duration;
+pub use pool::{DbConnectionManager, DbPool, PoolOptions, PooledDb, connect, is_unavailable};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -26,9 +26,6 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
     Postgres(PgConnection),
 }
-
-pub type DbPool = Pool<ConnectionManager<DbConnection>>;
-pub type PooledDb = PooledConnection<ConnectionManager<DbConnection>>;
 
 /// Which backend a database URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,54 +64,6 @@ pub enum SetupError {
     Pool(#[from] diesel::r2d2::PoolError),
     #[error("could not apply migrations: {0}")]
     Migrate(String),
-}
-
-/// Sets per-connection pragmas on SQLite: wait for locks instead of failing, write-ahead logging so
-/// readers never block the writer, and enforced foreign keys. `busy_timeout` must come first.
-#[derive(Debug, Clone, Copy)]
-struct ConnectionCustomizer {
-    busy_timeout: Duration,
-}
-
-impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionCustomizer {
-    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
-        if let DbConnection::Sqlite(sqlite) = conn {
-            let pragmas = format!(
-                "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                 PRAGMA foreign_keys = ON;",
-                self.busy_timeout.as_millis()
-            );
-            sqlite
-                .batch_execute(&pragmas)
-                .map_err(diesel::r2d2::Error::QueryError)?;
-        }
-        Ok(())
-    }
-}
-
-/// Options for the connection pool.
-#[derive(Debug, Clone, Copy)]
-pub struct PoolOptions {
-    pub max_size: u32,
-    pub connection_timeout: Duration,
-}
-
-/// Applies pending migrations on one dedicated connection, then builds the pool.
-pub fn connect(url: &str, options: PoolOptions) -> Result<DbPool, SetupError> {
-    run_migrations(url)?;
-    let manager = ConnectionManager::<DbConnection>::new(connection_string(url));
-    let pool = Pool::builder()
-        .max_size(options.max_size)
-        .min_idle(Some(1))
-        .connection_timeout(options.connection_timeout)
-        // Checkout-time pings double the round trips of every request; broken connections are
-        // detected when a query fails instead.
-        .test_on_check_out(false)
-        .connection_customizer(Box::new(ConnectionCustomizer {
-            busy_timeout: Duration::from_secs(5),
-        }))
-        .build(manager)?;
-    Ok(pool)
 }
 
 /// Applies every pending migration of the URL's backend.

@@ -189,26 +189,9 @@ async fn an_unreachable_database_is_503_quickly() {
 /// With a certificate and key configured, the service speaks HTTPS itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_a_tls_certificate_the_service_serves_https() {
-    let database = crate::helpers::TestDatabase::new(Backend::Sqlite);
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
-        .expect("a self-signed certificate");
-    let cert_path = dir.path().join("tls.pem");
-    let key_path = dir.path().join("tls-key.pem");
-    std::fs::write(&cert_path, certified.cert.pem()).expect("write certificate");
-    std::fs::write(&key_path, certified.signing_key.serialize_pem()).expect("write key");
-    let mut settings = crate::helpers::test_settings(&database);
-    settings.tls_cert = Some(cert_path);
-    settings.tls_key = Some(key_path);
-    let (address, _) = crate::helpers::start_instance(&settings).await;
-    let port = address.rsplit(':').next().expect("port");
-
-    let client = reqwest::Client::builder()
-        .add_root_certificate(
-            reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).expect("certificate"),
-        )
-        .build()
-        .expect("client");
+    let tls = TlsInstance::start().await;
+    let port = &tls.port;
+    let client = tls.client().build().expect("client");
     let reply = client
         .get(format!("https://localhost:{port}/healthz"))
         .send()
@@ -221,4 +204,73 @@ async fn with_a_tls_certificate_the_service_serves_https() {
         plain.is_err() || plain.is_ok_and(|r| r.status() != 200),
         "plain HTTP is not served"
     );
+}
+
+/// Over TLS, ALPN offers `h2` and `http/1.1`: a client that speaks HTTP/2 gets it, one that
+/// speaks only HTTP/1.1 still gets an answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_http2_is_negotiated() {
+    let tls = TlsInstance::start().await;
+    let url = format!("https://localhost:{}/healthz", tls.port);
+
+    let h2 = tls
+        .client()
+        .build()
+        .expect("client")
+        .get(&url)
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(h2.version(), reqwest::Version::HTTP_2, "ALPN chose h2");
+    assert_eq!(h2.status(), 200);
+    assert_eq!(h2.text().await.expect("body"), r#"{"status":"ok"}"#);
+
+    let h1 = tls
+        .client()
+        .http1_only()
+        .build()
+        .expect("client")
+        .get(&url)
+        .send()
+        .await;
+    let h1 = h1.expect("an HTTP/1.1 answer");
+    assert_eq!(h1.version(), reqwest::Version::HTTP_11);
+    assert_eq!(h1.status(), 200);
+}
+
+/// An instance serving HTTPS with a self-signed certificate for `localhost`.
+struct TlsInstance {
+    port: String,
+    certificate_pem: String,
+    _database: crate::helpers::TestDatabase,
+    _dir: tempfile::TempDir,
+}
+
+impl TlsInstance {
+    async fn start() -> Self {
+        let database = crate::helpers::TestDatabase::new(Backend::Sqlite);
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
+            .expect("a self-signed certificate");
+        let (cert_path, key_path) = (dir.path().join("tls.pem"), dir.path().join("tls-key.pem"));
+        std::fs::write(&cert_path, certified.cert.pem()).expect("write certificate");
+        std::fs::write(&key_path, certified.signing_key.serialize_pem()).expect("write key");
+        let mut settings = crate::helpers::test_settings(&database);
+        settings.tls_cert = Some(cert_path);
+        settings.tls_key = Some(key_path);
+        let (address, _) = crate::helpers::start_instance(&settings).await;
+        Self {
+            port: address.rsplit(':').next().expect("port").to_owned(),
+            certificate_pem: certified.cert.pem(),
+            _database: database,
+            _dir: dir,
+        }
+    }
+
+    /// A client that trusts the instance's certificate.
+    fn client(&self) -> reqwest::ClientBuilder {
+        reqwest::Client::builder().add_root_certificate(
+            reqwest::Certificate::from_pem(self.certificate_pem.as_bytes()).expect("certificate"),
+        )
+    }
 }

@@ -7,12 +7,15 @@ mod access;
 mod pki;
 
 mod auth;
+mod caching;
 mod certificates;
 mod http;
 mod incoming_requests;
+mod metrics;
 mod my_requests;
 mod openapi;
 mod pvwa;
 mod safes;
 mod sessions;
+mod startup;
 mod users;

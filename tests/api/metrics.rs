@@ -1,0 +1,137 @@
+//! `GET /metrics`: Prometheus text through metrics-exporter-prometheus, by route template.
+
+use crate::helpers::{Backend, TestApp, TestDatabase, test_settings};
+use crate::on_both_backends;
+
+on_both_backends!(
+    requests_are_counted_by_route_template_method_and_status,
+    the_pool_and_the_hashing_slots_are_reported,
+);
+
+async fn scrape(app: &TestApp) -> String {
+    let reply = app.send(app.client.get(app.url("/metrics"))).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    reply.body.as_str().expect("text").to_owned()
+}
+
+/// The value of the one sample whose name is `name` and whose labels include every `labels` pair.
+fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter(|line| {
+            line.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .find(|line| {
+            labels
+                .iter()
+                .all(|(key, value)| line.contains(&format!("{key}=\"{value}\"")))
+        })
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
+
+async fn requests_are_counted_by_route_template_method_and_status(app: TestApp) {
+    let token = app.developer("jdoe").await;
+    for id in [101, 102, 103] {
+        let reply = app
+            .get(&format!("/api/v3/myrequests/{id}"), Some(&token))
+            .await;
+        assert_eq!(reply.status, 404);
+    }
+    assert_eq!(app.get("/no/such/path/jdoe", None).await.status, 404);
+    let text = scrape(&app).await;
+
+    let route = [
+        ("method", "GET"),
+        ("route", "/api/v3/myrequests/{id}"),
+        ("status", "404"),
+    ];
+    assert_eq!(
+        sample(&text, "http_server_requests_total", &route),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "http_server_request_duration_seconds_count", &route),
+        Some(3.0),
+        "a latency histogram: {text}"
+    );
+    assert!(
+        text.contains("http_server_request_duration_seconds_bucket{"),
+        "buckets, not a summary: {text}"
+    );
+    let unmatched = [("route", "unmatched"), ("status", "404")];
+    assert_eq!(
+        sample(&text, "http_server_requests_total", &unmatched),
+        Some(1.0)
+    );
+    assert!(
+        !text.contains("/101") && !text.contains("jdoe"),
+        "no raw path: {text}"
+    );
+}
+
+async fn the_pool_and_the_hashing_slots_are_reported(app: TestApp) {
+    app.developer("jdoe").await;
+    let text = scrape(&app).await;
+    assert_eq!(
+        sample(&text, "requestdesk_db_pool_max_connections", &[]),
+        Some(4.0),
+        "{text}"
+    );
+    let open = sample(&text, "requestdesk_db_pool_connections", &[]).expect("connections");
+    let idle = sample(&text, "requestdesk_db_pool_idle_connections", &[]).expect("idle");
+    assert!(open >= 1.0 && idle <= open, "{text}");
+    assert_eq!(
+        sample(&text, "requestdesk_hashing_slots", &[]),
+        Some(1.0),
+        "one per worker"
+    );
+    assert_eq!(
+        sample(&text, "requestdesk_hashing_slots_in_use", &[]),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&text, "requestdesk_blocking_calls_waiting", &[]),
+        Some(0.0)
+    );
+    assert!(
+        sample(&text, "requestdesk_blocking_wait_seconds_count", &[]).is_some_and(|n| n >= 2.0),
+        "the sign-up and the log-in waited for a thread: {text}"
+    );
+}
+
+/// With `metrics_bind`, `/metrics` is served there and not on the API's port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_have_a_listener_of_their_own() {
+    let database = TestDatabase::new(Backend::Sqlite);
+    let mut settings = test_settings(&database);
+    settings.metrics_bind = Some("127.0.0.1:0".parse().expect("address"));
+    let app = requestdesk::startup::Application::build(&settings).expect("starts");
+    let (port, metrics_port) = (app.port(), app.metrics_port().expect("a metrics port"));
+    assert_ne!(port, metrics_port);
+    tokio::spawn(app.run_until_stopped());
+
+    let main = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .expect("an answer");
+    assert_eq!(main.status(), 404, "not on the API's port");
+    let own = reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .await
+        .expect("an answer");
+    assert_eq!(own.status(), 200);
+    let text = own.text().await.expect("text");
+    assert!(
+        sample(
+            &text,
+            "http_server_requests_total",
+            &[("route", "unmatched")]
+        ) == Some(1.0),
+        "the API port's 404 is counted: {text}"
+    );
+}
