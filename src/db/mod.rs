@@ -9,6 +9,7 @@ pub mod safes;
 pub mod schema;
 pub mod sessions;
 pub mod users;
+pub mod values;
 
 pub use pool::{DbConnectionManager, DbPool, PoolOptions, PooledDb, connect, is_unavailable};
 

@@ -16,6 +16,8 @@ use super::serial::serial_from_hex;
 pub const CRL_VALIDITY_DAYS: i64 = 7;
 
 /// Why a certificate was revoked (RFC 5280 §5.3.1 subset).
+#[derive(diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RevocationReason {
     KeyCompromise,
