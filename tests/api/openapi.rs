@@ -1,7 +1,7 @@
 //! The contract: the committed `openapi/openapi.json` is what the code generates and serves.
 
-use crate::access::{create_account, create_safe, put_member};
 use crate::helpers::TestApp;
+use crate::helpers::safes::{create_account, create_safe, put_member};
 use crate::on_both_backends;
 
 on_both_backends!(
