@@ -37,7 +37,10 @@ fn secured_operations() -> Vec<(reqwest::Method, String, String)> {
                     .replace("{safe}", "Vault")
                     .replace("{username}", "amy")
                     .replace("{role}", "developer");
-                assert!(!path.contains('{'), "a sample for every parameter of {path}");
+                assert!(
+                    !path.contains('{'),
+                    "a sample for every parameter of {path}"
+                );
                 operations.push((method.to_uppercase().parse().expect("method"), path, scheme));
             }
         }
@@ -56,7 +59,10 @@ async fn every_protected_endpoint_answers_401_with_a_bearer_challenge(app: TestA
     let operations = secured_operations();
     assert!(operations.len() > 40, "only {} secured", operations.len());
     for (method, path, scheme) in operations {
-        for (token, case) in [(None, "no token"), (Some(revoked.as_str()), "a revoked token")] {
+        for (token, case) in [
+            (None, "no token"),
+            (Some(revoked.as_str()), "a revoked token"),
+        ] {
             let mut request = app.client.request(method.clone(), app.url(&path));
             if let Some(token) = token {
                 request = match scheme.as_str() {
