@@ -138,11 +138,15 @@ async fn a_token_is_refused_before_its_not_before_time(app: TestApp) {
         forge(JWT_SECRET, claims, jsonwebtoken::Algorithm::HS256)
     };
     let now = chrono::Utc::now().timestamp();
-    let early = app.get("/api/v3/users/amy", Some(&with_nbf(now + 600))).await;
+    let early = app
+        .get("/api/v3/users/amy", Some(&with_nbf(now + 600)))
+        .await;
     assert_eq!(early.status, 401, "nbf in 10 minutes: {early:?}");
     assert_eq!(early.problem_code(), "unauthorized");
     assert_eq!(early.header("www-authenticate"), Some("Bearer"));
-    let due = app.get("/api/v3/users/amy", Some(&with_nbf(now - 60))).await;
+    let due = app
+        .get("/api/v3/users/amy", Some(&with_nbf(now - 60)))
+        .await;
     assert_eq!(due.status, 200, "nbf a minute ago: {due:?}");
 }
 
