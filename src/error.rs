@@ -4,39 +4,224 @@
 
 use crate::domain::FieldError;
 
-/// Every way a call can fail. Each variant names its HTTP status and stable `code`.
+/// Every stable, machine-readable code a client can branch on. Adding one here is the only way to
+/// add a code; the README's table and the PVWA mapping are checked against [`ErrorCode::ALL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// 400 `validation_failed`: One or more fields or parameters are invalid; each is named.
+    ValidationFailed,
+    /// 400 `malformed_json`: The body is not JSON.
+    MalformedJson,
+    /// 400 `unreadable_body`: The body could not be read.
+    UnreadableBody,
+    /// 401 `unauthorized`: No token, a bad or expired token, or an ended session.
+    Unauthorized,
+    /// 401 `invalid_credentials`: A failed log-in: the same answer for an unknown user and a wrong password.
+    InvalidCredentials,
+    /// 403 `forbidden`: Authenticated, but not allowed.
+    Forbidden,
+    /// 403 `role_not_self_service`: Sign-up asked for a role one cannot give oneself.
+    RoleNotSelfService,
+    /// 403 `admin_only_field`: Only an administrator may change this field.
+    AdminOnlyField,
+    /// 403 `user_suspended`: The user is suspended.
+    UserSuspended,
+    /// 403 `own_request`: Nobody decides their own request.
+    OwnRequest,
+    /// 403 `not_a_confirmer`: The caller does not confirm this request at its current level.
+    NotAConfirmer,
+    /// 403 `not_allowed_to_request`: The caller may not request in this safe.
+    NotAllowedToRequest,
+    /// 404 `not_found`: No such path, or no such resource for the caller.
+    NotFound,
+    /// 405 `method_not_allowed`: A known path, a wrong method.
+    MethodNotAllowed,
+    /// 409 `username_taken`: A user with this username exists.
+    UsernameTaken,
+    /// 409 `email_taken`: A user with this email exists.
+    EmailTaken,
+    /// 409 `last_admin`: The change would leave no active administrator.
+    LastAdmin,
+    /// 409 `request_not_pending`: The request is no longer waiting.
+    RequestNotPending,
+    /// 409 `already_decided`: The caller, or the group they act for, already decided.
+    AlreadyDecided,
+    /// 409 `duplicate_pending_request`: A pending request for the same thing exists.
+    DuplicatePendingRequest,
+    /// 409 `key_compromised`: The CSR's key belongs to a certificate revoked as compromised.
+    KeyCompromised,
+    /// 409 `policy_refuses`: The CA's policy refuses the CSR.
+    PolicyRefuses,
+    /// 409 `already_revoked`: The certificate is revoked already.
+    AlreadyRevoked,
+    /// 409 `certificate_exists`: A certificate was already issued for the request.
+    CertificateExists,
+    /// 409 `safe_exists`: A safe with this name exists.
+    SafeExists,
+    /// 409 `overlapping_request`: An open request of the caller's for the account overlaps the window.
+    OverlappingRequest,
+    /// 409 `missing_supervisors`: The safe has too few confirmers for its own policy.
+    MissingSupervisors,
+    /// 409 `confirmation_settings_changed`: The safe's confirmation settings changed while the request was being made.
+    ConfirmationSettingsChanged,
+    /// 409 `access_not_usable`: The access is not usable now.
+    AccessNotUsable,
+    /// 409 `not_an_access_request`: The request is not an access request.
+    NotAnAccessRequest,
+    /// 413 `payload_too_large`: The body is over the size limit.
+    PayloadTooLarge,
+    /// 415 `unsupported_media_type`: The body is not application/json.
+    UnsupportedMediaType,
+    /// 429 `too_many_requests`: Log-in locked out after failures.
+    TooManyRequests,
+    /// 503 `service_unavailable`: The database is unreachable or busy, or the service is saturated.
+    ServiceUnavailable,
+    /// 500 `internal_error`: A bug or an unexpected failure; the cause is logged, never shown.
+    InternalError,
+}
+
+impl ErrorCode {
+    /// Every code, in the order of the README's table.
+    pub const ALL: [ErrorCode; 35] = [
+        Self::ValidationFailed,
+        Self::MalformedJson,
+        Self::UnreadableBody,
+        Self::Unauthorized,
+        Self::InvalidCredentials,
+        Self::Forbidden,
+        Self::RoleNotSelfService,
+        Self::AdminOnlyField,
+        Self::UserSuspended,
+        Self::OwnRequest,
+        Self::NotAConfirmer,
+        Self::NotAllowedToRequest,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::UsernameTaken,
+        Self::EmailTaken,
+        Self::LastAdmin,
+        Self::RequestNotPending,
+        Self::AlreadyDecided,
+        Self::DuplicatePendingRequest,
+        Self::KeyCompromised,
+        Self::PolicyRefuses,
+        Self::AlreadyRevoked,
+        Self::CertificateExists,
+        Self::SafeExists,
+        Self::OverlappingRequest,
+        Self::MissingSupervisors,
+        Self::ConfirmationSettingsChanged,
+        Self::AccessNotUsable,
+        Self::NotAnAccessRequest,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::TooManyRequests,
+        Self::ServiceUnavailable,
+        Self::InternalError,
+    ];
+
+    /// The code as clients see it in `code` (and in the problem `type`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::ValidationFailed => "validation_failed",
+            Self::MalformedJson => "malformed_json",
+            Self::UnreadableBody => "unreadable_body",
+            Self::Unauthorized => "unauthorized",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::Forbidden => "forbidden",
+            Self::RoleNotSelfService => "role_not_self_service",
+            Self::AdminOnlyField => "admin_only_field",
+            Self::UserSuspended => "user_suspended",
+            Self::OwnRequest => "own_request",
+            Self::NotAConfirmer => "not_a_confirmer",
+            Self::NotAllowedToRequest => "not_allowed_to_request",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::UsernameTaken => "username_taken",
+            Self::EmailTaken => "email_taken",
+            Self::LastAdmin => "last_admin",
+            Self::RequestNotPending => "request_not_pending",
+            Self::AlreadyDecided => "already_decided",
+            Self::DuplicatePendingRequest => "duplicate_pending_request",
+            Self::KeyCompromised => "key_compromised",
+            Self::PolicyRefuses => "policy_refuses",
+            Self::AlreadyRevoked => "already_revoked",
+            Self::CertificateExists => "certificate_exists",
+            Self::SafeExists => "safe_exists",
+            Self::OverlappingRequest => "overlapping_request",
+            Self::MissingSupervisors => "missing_supervisors",
+            Self::ConfirmationSettingsChanged => "confirmation_settings_changed",
+            Self::AccessNotUsable => "access_not_usable",
+            Self::NotAnAccessRequest => "not_an_access_request",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::TooManyRequests => "too_many_requests",
+            Self::ServiceUnavailable => "service_unavailable",
+            Self::InternalError => "internal_error",
+        }
+    }
+
+    /// The HTTP status every error with this code answers with.
+    pub const fn status(self) -> u16 {
+        match self {
+            Self::ValidationFailed | Self::MalformedJson | Self::UnreadableBody => 400,
+            Self::Unauthorized | Self::InvalidCredentials => 401,
+            Self::Forbidden
+            | Self::RoleNotSelfService
+            | Self::AdminOnlyField
+            | Self::UserSuspended
+            | Self::OwnRequest
+            | Self::NotAConfirmer
+            | Self::NotAllowedToRequest => 403,
+            Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::UsernameTaken
+            | Self::EmailTaken
+            | Self::LastAdmin
+            | Self::RequestNotPending
+            | Self::AlreadyDecided
+            | Self::DuplicatePendingRequest
+            | Self::KeyCompromised
+            | Self::PolicyRefuses
+            | Self::AlreadyRevoked
+            | Self::CertificateExists
+            | Self::SafeExists
+            | Self::OverlappingRequest
+            | Self::MissingSupervisors
+            | Self::ConfirmationSettingsChanged
+            | Self::AccessNotUsable
+            | Self::NotAnAccessRequest => 409,
+            Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::TooManyRequests => 429,
+            Self::ServiceUnavailable => 503,
+            Self::InternalError => 500,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Every way a call can fail. The code says the status; the variants with data carry what the
+/// response needs besides a sentence.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// 400 `validation_failed`: one or more fields are invalid; each is named.
     #[error("the request has invalid fields")]
     Validation(Vec<FieldError>),
-    /// 400 with its own code: the body is not JSON, or a parameter cannot be read.
+    /// Any error that is a code and a sentence for the caller; built with [`AppError::new`].
     #[error("{detail}")]
-    BadRequest { code: &'static str, detail: String },
-    /// 401 `unauthorized`: no token, a bad or expired token, or a revoked session.
-    #[error("{0}")]
-    Unauthorized(&'static str),
-    /// 401 `invalid_credentials`: the same answer for an unknown user and a wrong password.
-    #[error("the username or password is incorrect")]
-    InvalidCredentials,
-    /// 403 with its own code: authenticated, but not allowed.
-    #[error("{detail}")]
-    Forbidden { code: &'static str, detail: String },
-    /// 404 `not_found`.
-    #[error("{0}")]
-    NotFound(String),
+    Refused { code: ErrorCode, detail: String },
     /// 405 `method_not_allowed`, with the methods the path accepts.
     #[error("this path does not accept that method")]
     MethodNotAllowed { allow: Vec<String> },
-    /// 409 with its own code: the state of a resource forbids the change.
-    #[error("{detail}")]
-    Conflict { code: &'static str, detail: String },
     /// 413 `payload_too_large`.
     #[error("the request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
-    /// 415 `unsupported_media_type`.
-    #[error("the request body must be sent as application/json")]
-    UnsupportedMediaType,
     /// 429 `too_many_requests`, with how long to wait.
     #[error("too many failed log-ins: try again in {retry_after_secs} seconds")]
     TooManyRequests { retry_after_secs: u64 },
@@ -49,61 +234,33 @@ pub enum AppError {
 }
 
 impl AppError {
-    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Validation(vec![FieldError::new(field, message)])
-    }
-
-    pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::Forbidden {
-            code: "forbidden",
-            detail: detail.into(),
-        }
-    }
-
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::Conflict {
+    /// An error that is just its code and a sentence saying what went wrong.
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self::Refused {
             code,
             detail: detail.into(),
         }
     }
 
-    pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::NotFound(detail.into())
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
     }
 
     /// The HTTP status this error answers with.
     pub fn status(&self) -> u16 {
-        match self {
-            Self::Validation(_) | Self::BadRequest { .. } => 400,
-            Self::Unauthorized(_) | Self::InvalidCredentials => 401,
-            Self::Forbidden { .. } => 403,
-            Self::NotFound(_) => 404,
-            Self::MethodNotAllowed { .. } => 405,
-            Self::Conflict { .. } => 409,
-            Self::PayloadTooLarge { .. } => 413,
-            Self::UnsupportedMediaType => 415,
-            Self::TooManyRequests { .. } => 429,
-            Self::Unavailable(_) => 503,
-            Self::Internal(_) => 500,
-        }
+        self.code().status()
     }
 
     /// The stable, machine-readable code clients branch on.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Validation(_) => "validation_failed",
-            Self::BadRequest { code, .. }
-            | Self::Forbidden { code, .. }
-            | Self::Conflict { code, .. } => code,
-            Self::Unauthorized(_) => "unauthorized",
-            Self::InvalidCredentials => "invalid_credentials",
-            Self::NotFound(_) => "not_found",
-            Self::MethodNotAllowed { .. } => "method_not_allowed",
-            Self::PayloadTooLarge { .. } => "payload_too_large",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::TooManyRequests { .. } => "too_many_requests",
-            Self::Unavailable(_) => "service_unavailable",
-            Self::Internal(_) => "internal_error",
+            Self::Validation(_) => ErrorCode::ValidationFailed,
+            Self::Refused { code, .. } => *code,
+            Self::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
+            Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            Self::TooManyRequests { .. } => ErrorCode::TooManyRequests,
+            Self::Unavailable(_) => ErrorCode::ServiceUnavailable,
+            Self::Internal(_) => ErrorCode::InternalError,
         }
     }
 
@@ -147,6 +304,56 @@ impl From<crate::pki::PkiError> for AppError {
                 Self::Unavailable(format!("the CA certificate expired at {at}"))
             }
             other => Self::Internal(format!("pki: {other}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// README's error table lists every code, in the row of its status, and nothing else.
+    #[test]
+    fn the_readme_lists_every_error_code_with_its_status() {
+        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
+        let section = &readme[readme
+            .find("### Errors and HTTP behaviour")
+            .expect("section")..];
+        let mut documented = Vec::new();
+        for line in section
+            .lines()
+            .skip_while(|l| !l.starts_with("| Status"))
+            .skip(2)
+        {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            if cells.len() < 3 {
+                break;
+            }
+            let status: u16 = cells[1].parse().expect("a status");
+            for code in cells[2].split(',').map(|c| c.trim().trim_matches('`')) {
+                documented.push((status, code.to_owned()));
+            }
+        }
+        let expected: Vec<(u16, String)> = ErrorCode::ALL
+            .iter()
+            .map(|code| (code.status(), code.as_str().to_owned()))
+            .collect();
+        for entry in &expected {
+            assert!(documented.contains(entry), "README does not list {entry:?}");
+        }
+        for entry in &documented {
+            assert!(
+                expected.contains(entry),
+                "README lists {entry:?}, which is no code"
+            );
+        }
+    }
+
+    #[test]
+    fn every_code_is_listed_once() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.as_str()), "{code} twice");
         }
     }
 }

@@ -26,7 +26,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, Backend, PoolOptions};
 use crate::domain::user::Password;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::openapi::{self, OPENAPI_PATH};
 use crate::pki::{self, CaPolicy, CertificateAuthority};
 use crate::service::auth::TokenService;
@@ -407,7 +407,11 @@ fn build_server(
             .app_data(state.clone())
             .app_data(routes.clone())
             .app_data(web::PathConfig::default().error_handler(|_, req| {
-                AppError::not_found(format!("no resource at {}", req.path())).into()
+                AppError::new(
+                    ErrorCode::NotFound,
+                    format!("no resource at {}", req.path()),
+                )
+                .into()
             }))
             .default_service(web::to(unmatched))
             // Innermost, so what it refuses reaches PVWA's middleware as an AppError.

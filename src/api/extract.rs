@@ -16,7 +16,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
 use super::AppState;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::service::auth::VerifiedToken;
 
 /// The largest JSON body any endpoint accepts.
@@ -44,16 +44,21 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
         let mut payload = payload.take();
         Box::pin(async move {
             if !is_json {
-                return Err(AppError::UnsupportedMediaType);
+                return Err(AppError::new(
+                    ErrorCode::UnsupportedMediaType,
+                    "the request body must be sent as application/json",
+                ));
             }
             if declared_length.is_some_and(|length| length > JSON_LIMIT) {
                 return Err(AppError::PayloadTooLarge { limit: JSON_LIMIT });
             }
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| AppError::BadRequest {
-                    code: "unreadable_body",
-                    detail: "the request body could not be read".to_owned(),
+                let chunk = chunk.map_err(|_| {
+                    AppError::new(
+                        ErrorCode::UnreadableBody,
+                        "the request body could not be read".to_owned(),
+                    )
                 })?;
                 if body.len() + chunk.len() > JSON_LIMIT {
                     return Err(AppError::PayloadTooLarge { limit: JSON_LIMIT });
@@ -71,9 +76,11 @@ fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(json_error)?;
-    deserializer.end().map_err(|e| AppError::BadRequest {
-        code: "malformed_json",
-        detail: format!("the body is not valid JSON: {e}"),
+    deserializer.end().map_err(|e| {
+        AppError::new(
+            ErrorCode::MalformedJson,
+            format!("the body is not valid JSON: {e}"),
+        )
     })?;
     Ok(value)
 }
@@ -138,10 +145,10 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Ap
 fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> AppError {
     let inner = error.inner();
     if inner.is_syntax() || inner.is_eof() || inner.is_io() {
-        return AppError::BadRequest {
-            code: "malformed_json",
-            detail: format!("the body is not valid JSON: {inner}"),
-        };
+        return AppError::new(
+            ErrorCode::MalformedJson,
+            format!("the body is not valid JSON: {inner}"),
+        );
     }
     let field = field_name(&error.path().to_string(), &inner.to_string());
     AppError::validation(field, strip_position(&inner.to_string()))
@@ -248,7 +255,8 @@ impl FromRequest for Authenticated {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(match bearer_token(req) {
-            None => Err(AppError::Unauthorized(
+            None => Err(AppError::new(
+                ErrorCode::Unauthorized,
                 "an access token is required: log in first",
             )),
             Some(token) => verify(req, token).map(Authenticated),
@@ -267,9 +275,10 @@ impl FromRequest for MaybeAuthenticated {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(match bearer_token(req) {
-            None if req.headers().contains_key(header::AUTHORIZATION) => Err(
-                AppError::Unauthorized("the Authorization header must be `Bearer <token>`"),
-            ),
+            None if req.headers().contains_key(header::AUTHORIZATION) => Err(AppError::new(
+                ErrorCode::Unauthorized,
+                "the Authorization header must be `Bearer <token>`",
+            )),
             None => Ok(MaybeAuthenticated(None)),
             Some(token) => verify(req, token).map(|t| MaybeAuthenticated(Some(t))),
         })

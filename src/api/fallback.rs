@@ -6,7 +6,7 @@ use actix_web::dev::ResourceDef;
 use actix_web::{HttpRequest, HttpResponse, web};
 use utoipa::openapi::OpenApi;
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 /// Every documented path with the methods it accepts; fixed paths before templated ones, so
 /// `/users/roles` is not taken for `/users/{username}`.
@@ -57,6 +57,9 @@ pub async fn unmatched(
         Some(methods) => AppError::MethodNotAllowed {
             allow: methods.to_vec(),
         },
-        None => AppError::not_found(format!("no resource at {}", req.path())),
+        None => AppError::new(
+            ErrorCode::NotFound,
+            format!("no resource at {}", req.path()),
+        ),
     })
 }

@@ -12,7 +12,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use tracing::Instrument;
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -66,7 +66,10 @@ pub async fn refuse_nul_in_path(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     if req.path().contains("%00") || req.path().contains('\0') {
-        let error = AppError::not_found(format!("no resource at {}", req.path()));
+        let error = AppError::new(
+            ErrorCode::NotFound,
+            format!("no resource at {}", req.path()),
+        );
         return Ok(req.error_response(error));
     }
     Ok(next.call(req).await?.map_into_boxed_body())

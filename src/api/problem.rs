@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::{ToResponse, ToSchema};
 
 use crate::domain::FieldError;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -47,7 +47,7 @@ impl Problem {
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail: error.detail(),
-            code: error.code().to_owned(),
+            code: error.code().as_str().to_owned(),
             errors: match error {
                 AppError::Validation(errors) => Some(errors.clone()),
                 _ => None,
@@ -63,12 +63,15 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         if self.status() >= 500 {
-            tracing::error!(error = %self, code = self.code(), "request failed");
+            tracing::error!(error = %self, code = %self.code(), "request failed");
         }
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
         match self {
-            AppError::Unauthorized(_) => {
+            AppError::Refused {
+                code: ErrorCode::Unauthorized,
+                ..
+            } => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
             AppError::TooManyRequests { retry_after_secs } => {

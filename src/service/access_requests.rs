@@ -19,7 +19,7 @@ use crate::domain::access::{
 };
 use crate::domain::request::{RequestStatus, RequestType};
 use crate::domain::time::utc;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 /// A reason must say something.
 const MIN_REASON_CHARS: usize = 10;
@@ -59,13 +59,13 @@ pub fn submit(
     let safe = safe_db::find_safe_by_id(conn, account.safe_id)?;
     let entries = safe_db::entries_for(conn, safe.id, me.id, me.role.as_str())?;
     if !entries.iter().any(|entry| entry.can_request) {
-        return Err(AppError::Forbidden {
-            code: "not_allowed_to_request",
-            detail: format!(
+        return Err(AppError::new(
+            ErrorCode::NotAllowedToRequest,
+            format!(
                 "you may not request access to accounts in safe {}",
                 safe.name
             ),
-        });
+        ));
     }
     let now = ctx.clock.now();
     let valid = ValidAccess::parse(&input, &safe, now)?;
@@ -76,8 +76,8 @@ pub fn submit(
         level2_left: safe.level2_confirmations,
     };
     if !can_still_be_decided(conn, &members, me.id, fresh, &[])? {
-        return Err(AppError::conflict(
-            "missing_supervisors",
+        return Err(AppError::new(
+            ErrorCode::MissingSupervisors,
             format!(
                 "safe {} does not have enough confirmers to satisfy its own policy",
                 safe.name
@@ -88,14 +88,14 @@ pub fn submit(
     db::write_transaction(conn, |conn| {
         safe_db::lock_account(conn, account.id)?;
         if safe_db::find_safe_by_id(conn, safe.id)?.policy_version != safe.policy_version {
-            return Err(AppError::conflict(
-                "confirmation_settings_changed",
+            return Err(AppError::new(
+                ErrorCode::ConfirmationSettingsChanged,
                 "the safe's confirmation policy changed while the request was made: submit again",
             ));
         }
         if req_db::overlapping_open_request(conn, me.id, account.id, valid.from, valid.to, now)? {
-            return Err(AppError::conflict(
-                "overlapping_request",
+            return Err(AppError::new(
+                ErrorCode::OverlappingRequest,
                 "you already have an open request for this account in an overlapping window",
             ));
         }
@@ -258,10 +258,10 @@ pub fn capacity(
         }
         return Ok(Capacity::Group(me.role.as_str().to_owned()));
     }
-    Err(AppError::Forbidden {
-        code: "not_a_confirmer",
-        detail: format!("you do not confirm requests of this safe at level {level}"),
-    })
+    Err(AppError::new(
+        ErrorCode::NotAConfirmer,
+        format!("you do not confirm requests of this safe at level {level}"),
+    ))
 }
 
 /// Whether the user confirms at some level in the safe, directly or through their role.
@@ -534,23 +534,23 @@ pub fn use_access(ctx: &Context, token: &VerifiedToken, id: i64) -> Result<Acces
     let (request, account, safe) = db::write_transaction(&mut conn, |conn| {
         let (request, _) = require_request(conn, id, Some(me.id))?;
         let Some(safe_id) = request.safe_id else {
-            return Err(AppError::conflict(
-                "not_an_access_request",
+            return Err(AppError::new(
+                ErrorCode::NotAnAccessRequest,
                 "only access requests can be used",
             ));
         };
         let entries = safe_db::entries_for(conn, safe_id, me.id, me.role.as_str())?;
         if !entries.iter().any(|entry| entry.can_request) {
-            return Err(AppError::Forbidden {
-                code: "not_allowed_to_request",
-                detail: "you are no longer allowed to use accounts of this safe".to_owned(),
-            });
+            return Err(AppError::new(
+                ErrorCode::NotAllowedToRequest,
+                "you are no longer allowed to use accounts of this safe".to_owned(),
+            ));
         }
         if !req_db::record_use(conn, id, me.id, now, InvalidReason::AlreadyUsed.flag())? {
             return Err(not_usable(&request, now));
         }
         let account = safe_db::find_account(conn, request.account_id.unwrap_or_default(), None)?
-            .ok_or_else(|| AppError::conflict("access_not_usable", "the account was deleted"))?;
+            .ok_or_else(|| AppError::new(ErrorCode::AccessNotUsable, "the account was deleted"))?;
         safe_db::touch_account(conn, account.id, now)?;
         let safe = safe_db::find_safe_by_id(conn, account.safe_id)?;
         record_event(conn, id, Some(me.id), "used", None, now)?;
@@ -588,7 +588,7 @@ fn not_usable(request: &RequestRow, now: NaiveDateTime) -> AppError {
         ("pending", _, _) => "the request is not approved yet",
         _ => "the request is not approved",
     };
-    AppError::conflict("access_not_usable", detail)
+    AppError::new(ErrorCode::AccessNotUsable, detail)
 }
 
 /// An account as clients see it.
@@ -616,7 +616,7 @@ pub fn require_in_safe(
     safe: &str,
 ) -> Result<(), AppError> {
     let (mut conn, _) = ctx.authenticate(token)?;
-    let not_found = || AppError::not_found(format!("no request {safe}_{id}"));
+    let not_found = || AppError::new(ErrorCode::NotFound, format!("no request {safe}_{id}"));
     let Some((row, _)) = req_db::find(&mut conn, id, None)? else {
         return Err(not_found());
     };

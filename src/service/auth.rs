@@ -11,7 +11,7 @@ use super::users::to_user;
 use crate::db::users::UserRow;
 use crate::db::{self, PooledDb, login_attempts, sessions};
 use crate::domain::user::{Role, User};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 const ISSUER: &str = "requestdesk";
 const AUDIENCE: &str = "requestdesk-api";
@@ -93,7 +93,12 @@ impl TokenService {
 
     pub fn verify(&self, token: &str) -> Result<VerifiedToken, AppError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| AppError::Unauthorized("the access token is invalid or has expired"))?;
+            .map_err(|_| {
+                AppError::new(
+                    ErrorCode::Unauthorized,
+                    "the access token is invalid or has expired",
+                )
+            })?;
         Ok(VerifiedToken {
             username: data.claims.sub,
             session_id: data.claims.sid,
@@ -133,7 +138,8 @@ impl Context {
             &token.username,
             self.clock.now_naive(),
         )?
-        .ok_or(AppError::Unauthorized(
+        .ok_or(AppError::new(
+            ErrorCode::Unauthorized,
             "the session has ended: log in again",
         ))?;
         let user = CurrentUser {
@@ -178,7 +184,10 @@ pub fn log_in(ctx: &Context, username: &str, password: &str) -> Result<LoginOutc
         Some(user) if matches => open_session(ctx, &mut conn, user),
         _ => {
             record_failure(ctx, &mut conn, &username)?;
-            Err(AppError::InvalidCredentials)
+            Err(AppError::new(
+                ErrorCode::InvalidCredentials,
+                "the username or password is incorrect",
+            ))
         }
     }
 }
@@ -221,10 +230,10 @@ fn open_session(
     user: UserRow,
 ) -> Result<LoginOutcome, AppError> {
     if user.status != "active" {
-        return Err(AppError::Forbidden {
-            code: "user_suspended",
-            detail: "this account is suspended".to_owned(),
-        });
+        return Err(AppError::new(
+            ErrorCode::UserSuspended,
+            "this account is suspended".to_owned(),
+        ));
     }
     let now = ctx.clock.now();
     let session_id = uuid::Uuid::new_v4().to_string();

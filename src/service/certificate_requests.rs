@@ -12,7 +12,7 @@ use crate::db::{self, DbConnection};
 use crate::domain::FieldError;
 use crate::domain::request::{RequestStatus, RequestType};
 use crate::domain::time::utc;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::pki::{self, ParsedCsr};
 
 /// Validates a certificate request and stores it, pending. Returns its id.
@@ -88,8 +88,8 @@ pub fn submit(
 }
 
 fn duplicate_key() -> AppError {
-    AppError::conflict(
-        "duplicate_pending_request",
+    AppError::new(
+        ErrorCode::DuplicatePendingRequest,
         "a pending request for the same public key already exists",
     )
 }
@@ -110,14 +110,14 @@ pub fn issue(
         .as_deref()
         .ok_or_else(|| AppError::Internal(format!("request {} has no CSR", request.id)))?;
     let parsed: ParsedCsr = pki::parse_csr(csr_pem, ctx.ca.policy()).map_err(|e| {
-        AppError::conflict(
-            "policy_refuses",
+        AppError::new(
+            ErrorCode::PolicyRefuses,
             format!("the CA policy no longer accepts this request: {e}"),
         )
     })?;
     if cert_db::key_compromised(conn, &parsed.public_key_fingerprint)? {
-        return Err(AppError::conflict(
-            "key_compromised",
+        return Err(AppError::new(
+            ErrorCode::KeyCompromised,
             "this key was revoked for key compromise",
         ));
     }

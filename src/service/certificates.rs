@@ -15,7 +15,7 @@ use crate::domain::certificate::{Certificate, CertificateMetadata, CertificateSt
 use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::request::RecentCertificate;
 use crate::domain::time::utc;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::pki::{self, RevocationReason, RevokedEntry};
 
 /// Certificate list filters, as received.
@@ -54,7 +54,8 @@ pub fn list(
     match (me.is_admin(), query.owner) {
         (true, owner) => filter.owner_username = owner,
         (false, Some(owner)) if owner != me.username => {
-            return Err(AppError::forbidden(
+            return Err(AppError::new(
+                ErrorCode::Forbidden,
                 "only administrators may list other users' certificates",
             ));
         }
@@ -170,8 +171,8 @@ pub fn import(
         },
     )
     .map_err(|e| match db::unique_violation(&e) {
-        Some(_) => AppError::conflict(
-            "certificate_exists",
+        Some(_) => AppError::new(
+            ErrorCode::CertificateExists,
             "you have already registered this certificate",
         ),
         None => e.into(),
@@ -193,8 +194,8 @@ pub fn revoke(
     db::write_transaction(&mut conn, |conn| {
         let (row, _) = require_certificate(conn, id, owner_scope)?;
         if !cert_db::revoke(conn, id, owner_scope, reason.as_str(), now)? {
-            return Err(AppError::conflict(
-                "already_revoked",
+            return Err(AppError::new(
+                ErrorCode::AlreadyRevoked,
                 "the certificate is already revoked",
             ));
         }
@@ -263,7 +264,7 @@ fn require_certificate(
     owner_id: Option<i64>,
 ) -> Result<(CertificateRow, String), AppError> {
     cert_db::find(conn, id, owner_id)?
-        .ok_or_else(|| AppError::not_found(format!("no certificate {id}")))
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound, format!("no certificate {id}")))
 }
 
 fn status_name(status: CertificateStatus) -> &'static str {

@@ -26,7 +26,7 @@ use crate::domain::request::{
     RequestMetadata, RequestStats, RequestStatus, RequestSummary, RequestType, Requester,
 };
 use crate::domain::time::utc;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 /// What the requester writes when cancelling.
 pub const CANCELLED_BY_REQUESTER: &str = "Cancelled by requester";
@@ -246,7 +246,10 @@ pub fn show_incoming(
     };
     if !allowed {
         // As if it did not exist: a reviewer of one safe learns nothing of another's requests.
-        return Err(AppError::not_found(format!("no request {id}")));
+        return Err(AppError::new(
+            ErrorCode::NotFound,
+            format!("no request {id}"),
+        ));
     }
     load_detail(ctx, &mut conn, id, None)
 }
@@ -259,7 +262,10 @@ pub fn all(
 ) -> Result<Page<RequestSummary>, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
     if !me.is_admin() {
-        return Err(AppError::forbidden("only administrators see every request"));
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            "only administrators see every request",
+        ));
     }
     list_page(ctx, &mut conn, &list_filter(query), query.page)
 }
@@ -363,7 +369,8 @@ fn decidable(
     let capacity = match request.safe_id {
         None if me.is_approver() => Capacity::User,
         None => {
-            return Err(AppError::forbidden(
+            return Err(AppError::new(
+                ErrorCode::Forbidden,
                 "only approvers and administrators decide certificate requests",
             ));
         }
@@ -452,7 +459,8 @@ fn require_reviewer(conn: &mut DbConnection, me: &CurrentUser) -> Result<(), App
     if me.is_approver() || safe_db::confirms_anywhere(conn, me.id, me.role.as_str())? {
         Ok(())
     } else {
-        Err(AppError::forbidden(
+        Err(AppError::new(
+            ErrorCode::Forbidden,
             "only approvers, administrators and safe confirmers review requests",
         ))
     }
@@ -464,25 +472,28 @@ pub(super) fn require_request(
     requester_id: Option<i64>,
 ) -> Result<RequestWithRequester, AppError> {
     req_db::find(conn, id, requester_id)?
-        .ok_or_else(|| AppError::not_found(format!("no request {id}")))
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound, format!("no request {id}")))
 }
 
 pub(super) fn not_pending() -> AppError {
-    AppError::conflict("request_not_pending", "the request is no longer pending")
+    AppError::new(
+        ErrorCode::RequestNotPending,
+        "the request is no longer pending",
+    )
 }
 
 pub(super) fn already_decided() -> AppError {
-    AppError::conflict(
-        "already_decided",
+    AppError::new(
+        ErrorCode::AlreadyDecided,
         "you, or the group you act for, have already decided this request",
     )
 }
 
 fn own_request() -> AppError {
-    AppError::Forbidden {
-        code: "own_request",
-        detail: "you cannot decide your own request".to_owned(),
-    }
+    AppError::new(
+        ErrorCode::OwnRequest,
+        "you cannot decide your own request".to_owned(),
+    )
 }
 
 fn list_filter(query: RequestListQuery) -> RequestFilter {

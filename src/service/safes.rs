@@ -17,7 +17,7 @@ use crate::domain::access::{Account, InvalidReason, MemberType, Safe, SafeMember
 use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::time::utc;
 use crate::domain::user::{Role, Username};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 /// A new safe, as received; absent policy values take their defaults.
 #[derive(Debug, Clone, Default)]
@@ -86,7 +86,10 @@ pub fn create(ctx: &Context, token: &VerifiedToken, input: SafeInput) -> Result<
         },
     )
     .map_err(|e| match db::unique_violation(&e) {
-        Some(_) => AppError::conflict("safe_exists", format!("a safe named {name} already exists")),
+        Some(_) => AppError::new(
+            ErrorCode::SafeExists,
+            format!("a safe named {name} already exists"),
+        ),
         None => e.into(),
     })?;
     tracing::info!(safe = %name, by = %me.username, "safe created");
@@ -249,8 +252,12 @@ pub fn show_account(
 ) -> Result<Account, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
     let safe = visible_safe(&mut conn, &me, safe)?;
-    let account = safe_db::find_account(&mut conn, id, Some(safe.id))?
-        .ok_or_else(|| AppError::not_found(format!("no account {id} in safe {}", safe.name)))?;
+    let account = safe_db::find_account(&mut conn, id, Some(safe.id))?.ok_or_else(|| {
+        AppError::new(
+            ErrorCode::NotFound,
+            format!("no account {id} in safe {}", safe.name),
+        )
+    })?;
     Ok(to_account(account, &safe.name))
 }
 
@@ -267,10 +274,10 @@ pub fn delete_account(
     let now = ctx.clock.now_naive();
     db::write_transaction(&mut conn, |conn| {
         if safe_db::delete_accounts(conn, safe.id, Some(id), now)? == 0 {
-            return Err(AppError::not_found(format!(
-                "no account {id} in safe {}",
-                safe.name
-            )));
+            return Err(AppError::new(
+                ErrorCode::NotFound,
+                format!("no account {id} in safe {}", safe.name),
+            ));
         }
         invalidate(
             conn,
@@ -337,10 +344,10 @@ pub fn delete_member(
     let now = ctx.clock.now_naive();
     db::write_transaction(&mut conn, |conn| {
         if !safe_db::delete_member(conn, safe.id, &principal)? {
-            return Err(AppError::not_found(format!(
-                "{name} is not a member of safe {}",
-                safe.name
-            )));
+            return Err(AppError::new(
+                ErrorCode::NotFound,
+                format!("{name} is not a member of safe {}", safe.name),
+            ));
         }
         recheck_supervisors(conn, &safe, now)
     })
@@ -378,17 +385,21 @@ fn resolve(
 ) -> Result<(Principal, String, MemberType), AppError> {
     match who {
         MemberName::User(username) => {
-            let username = Username::parse(username)
-                .map_err(|_| AppError::not_found(format!("no user named {username}")))?;
+            let username = Username::parse(username).map_err(|_| {
+                AppError::new(ErrorCode::NotFound, format!("no user named {username}"))
+            })?;
             let user = db::users::find_existing(conn, username.as_str())?.ok_or_else(|| {
-                AppError::not_found(format!("no user named {}", username.as_str()))
+                AppError::new(
+                    ErrorCode::NotFound,
+                    format!("no user named {}", username.as_str()),
+                )
             })?;
             Ok((Principal::User(user.id), user.username, MemberType::User))
         }
         MemberName::Group(role) => {
             let role: Role = role
                 .parse()
-                .map_err(|_| AppError::not_found(format!("no role named {role}")))?;
+                .map_err(|_| AppError::new(ErrorCode::NotFound, format!("no role named {role}")))?;
             Ok((
                 Principal::Group(role.as_str().to_owned()),
                 role.as_str().to_owned(),
@@ -472,13 +483,16 @@ fn require_admin(me: &CurrentUser) -> Result<(), AppError> {
     if me.is_admin() {
         Ok(())
     } else {
-        Err(AppError::forbidden("only administrators manage safes"))
+        Err(AppError::new(
+            ErrorCode::Forbidden,
+            "only administrators manage safes",
+        ))
     }
 }
 
 fn require_safe(conn: &mut DbConnection, name: &str) -> Result<SafeRow, AppError> {
     safe_db::find_safe(conn, &name.to_lowercase())?
-        .ok_or_else(|| AppError::not_found(format!("no safe named {name}")))
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound, format!("no safe named {name}")))
 }
 
 /// The safe, if the caller is an administrator or belongs to it; otherwise not found.
@@ -491,7 +505,10 @@ fn visible_safe(
     if me.is_admin() || !safe_db::entries_for(conn, safe.id, me.id, me.role.as_str())?.is_empty() {
         Ok(safe)
     } else {
-        Err(AppError::not_found(format!("no safe named {name}")))
+        Err(AppError::new(
+            ErrorCode::NotFound,
+            format!("no safe named {name}"),
+        ))
     }
 }
 

@@ -11,7 +11,7 @@ use crate::domain::time::utc;
 use crate::domain::user::{
     DisplayName, Email, Password, Role, RoleInfo, User, UserStatus, Username,
 };
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 /// A sign-up or an admin's creation of a user, as received.
 #[derive(Debug, Clone)]
@@ -60,13 +60,13 @@ pub fn create(
         None => false,
     };
     if !actor_is_admin && !valid.role.is_self_service() {
-        return Err(AppError::Forbidden {
-            code: "role_not_self_service",
-            detail: format!(
+        return Err(AppError::new(
+            ErrorCode::RoleNotSelfService,
+            format!(
                 "only an administrator may create a user with the role {}",
                 valid.role.as_str()
             ),
-        });
+        ));
     }
     let password_hash = ctx.passwords.hash(&valid.password)?;
     let now = ctx.clock.now_naive();
@@ -86,9 +86,10 @@ pub fn create(
     )
     .map_err(|error| {
         match db::users::find_by_username(&mut conn, valid.username.as_str()) {
-            Ok(Some(_)) if db::unique_violation(&error).is_some() => {
-                AppError::conflict("username_taken", "a user with this username already exists")
-            }
+            Ok(Some(_)) if db::unique_violation(&error).is_some() => AppError::new(
+                ErrorCode::UsernameTaken,
+                "a user with this username already exists",
+            ),
             _ => taken_or_internal(error),
         }
     })?;
@@ -137,10 +138,10 @@ pub fn update(
     let target = target.unwrap_or(&me.username).to_owned();
     ensure_self_or_admin(&me, &target)?;
     if !me.is_admin() && (input.role.is_some() || input.status.is_some()) {
-        return Err(AppError::Forbidden {
-            code: "admin_only_field",
-            detail: "only an administrator may change a role or status".to_owned(),
-        });
+        return Err(AppError::new(
+            ErrorCode::AdminOnlyField,
+            "only an administrator may change a role or status".to_owned(),
+        ));
     }
     let is_self = target == me.username;
     let valid = ValidUpdate::parse(input, is_self)?;
@@ -202,18 +203,18 @@ fn apply_update(
     }
     let current = db::users::find_by_id(conn, id)?;
     if current.status == "deleted" {
-        return Err(AppError::not_found(format!(
-            "no user named {}",
-            current.username
-        )));
+        return Err(AppError::new(
+            ErrorCode::NotFound,
+            format!("no user named {}", current.username),
+        ));
     }
     if loses_admin
         && current.role == "admin"
         && current.status == "active"
         && db::users::count_other_active_admins(conn, id)? == 0
     {
-        return Err(AppError::conflict(
-            "last_admin",
+        return Err(AppError::new(
+            ErrorCode::LastAdmin,
             "the last active administrator cannot be demoted, suspended or deleted",
         ));
     }
@@ -262,13 +263,16 @@ fn ensure_self_or_admin(me: &CurrentUser, target: &str) -> Result<(), AppError> 
     if me.is_admin() || me.username == target {
         Ok(())
     } else {
-        Err(AppError::forbidden("you may only act on your own account"))
+        Err(AppError::new(
+            ErrorCode::Forbidden,
+            "you may only act on your own account",
+        ))
     }
 }
 
 fn require_user(conn: &mut DbConnection, username: &str) -> Result<UserRow, AppError> {
     db::users::find_existing(conn, username)?
-        .ok_or_else(|| AppError::not_found(format!("no user named {username}")))
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound, format!("no user named {username}")))
 }
 
 fn parse_filter(query: &UserListQuery) -> Result<UserFilter, AppError> {
@@ -285,11 +289,14 @@ fn parse_filter(query: &UserListQuery) -> Result<UserFilter, AppError> {
 /// Turns a unique violation into the 409 naming what is taken.
 fn taken_or_internal(error: diesel::result::Error) -> AppError {
     match db::unique_violation(&error) {
-        Some(what) if what.contains("email") => AppError::conflict(
-            "email_taken",
+        Some(what) if what.contains("email") => AppError::new(
+            ErrorCode::EmailTaken,
             "a user with this e-mail address already exists",
         ),
-        Some(_) => AppError::conflict("username_taken", "a user with this username already exists"),
+        Some(_) => AppError::new(
+            ErrorCode::UsernameTaken,
+            "a user with this username already exists",
+        ),
         None => error.into(),
     }
 }

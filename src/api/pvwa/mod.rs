@@ -33,7 +33,7 @@ use self::models::{
 use super::AppState;
 use super::extract::ApiJson;
 use crate::domain::request::{RequestDetail, RequestType};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::service::auth::{self, VerifiedToken};
 use crate::service::requests::{self, FullListQuery, NewRequest};
 use crate::service::{Context, access_requests};
@@ -85,41 +85,43 @@ pub struct PvwaErrorBody {
     pub error_message: String,
 }
 
-/// The `ErrorCode` of each native error code; the README documents this table.
-const ERROR_CODES: &[(&str, &str)] = &[
-    ("validation_failed", "RQDWS001E"),
-    ("malformed_json", "RQDWS002E"),
-    ("unreadable_body", "RQDWS002E"),
-    ("unauthorized", "RQDWS003E"),
-    ("invalid_credentials", "RQDWS004E"),
-    ("user_suspended", "RQDWS005E"),
-    ("forbidden", "RQDWS006E"),
-    ("not_a_confirmer", "RQDWS007E"),
-    ("own_request", "RQDWS008E"),
-    ("not_allowed_to_request", "RQDWS009E"),
-    ("not_found", "RQDWS010E"),
-    ("method_not_allowed", "RQDWS011E"),
-    ("request_not_pending", "RQDWS012E"),
-    ("already_decided", "RQDWS013E"),
-    ("overlapping_request", "RQDWS014E"),
-    ("missing_supervisors", "RQDWS015E"),
-    ("payload_too_large", "RQDWS017E"),
-    ("unsupported_media_type", "RQDWS018E"),
-    ("too_many_requests", "RQDWS019E"),
-    ("service_unavailable", "RQDWS020E"),
-    ("internal_error", "RQDWS021E"),
-];
-
-/// For a native code not in the table: one code per status.
-fn fallback_code(status: u16) -> &'static str {
-    match status {
-        400 => "RQDWS002E",
-        401 => "RQDWS003E",
-        403 => "RQDWS006E",
-        404 => "RQDWS010E",
-        409 => "RQDWS016E",
-        500 => "RQDWS021E",
-        _ => "RQDWS099E",
+/// The PVWA `ErrorCode` of each native code; the README documents this table.
+fn pvwa_code(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::ValidationFailed => "RQDWS001E",
+        ErrorCode::MalformedJson | ErrorCode::UnreadableBody => "RQDWS002E",
+        ErrorCode::Unauthorized => "RQDWS003E",
+        ErrorCode::InvalidCredentials => "RQDWS004E",
+        ErrorCode::UserSuspended => "RQDWS005E",
+        ErrorCode::Forbidden | ErrorCode::RoleNotSelfService | ErrorCode::AdminOnlyField => {
+            "RQDWS006E"
+        }
+        ErrorCode::NotAConfirmer => "RQDWS007E",
+        ErrorCode::OwnRequest => "RQDWS008E",
+        ErrorCode::NotAllowedToRequest => "RQDWS009E",
+        ErrorCode::NotFound => "RQDWS010E",
+        ErrorCode::MethodNotAllowed => "RQDWS011E",
+        ErrorCode::RequestNotPending => "RQDWS012E",
+        ErrorCode::AlreadyDecided => "RQDWS013E",
+        ErrorCode::OverlappingRequest => "RQDWS014E",
+        ErrorCode::MissingSupervisors => "RQDWS015E",
+        ErrorCode::UsernameTaken
+        | ErrorCode::EmailTaken
+        | ErrorCode::LastAdmin
+        | ErrorCode::DuplicatePendingRequest
+        | ErrorCode::KeyCompromised
+        | ErrorCode::PolicyRefuses
+        | ErrorCode::AlreadyRevoked
+        | ErrorCode::CertificateExists
+        | ErrorCode::SafeExists
+        | ErrorCode::ConfirmationSettingsChanged
+        | ErrorCode::AccessNotUsable
+        | ErrorCode::NotAnAccessRequest => "RQDWS016E",
+        ErrorCode::PayloadTooLarge => "RQDWS017E",
+        ErrorCode::UnsupportedMediaType => "RQDWS018E",
+        ErrorCode::TooManyRequests => "RQDWS019E",
+        ErrorCode::ServiceUnavailable => "RQDWS020E",
+        ErrorCode::InternalError => "RQDWS021E",
     }
 }
 
@@ -132,10 +134,7 @@ impl PvwaError {
 impl From<&AppError> for PvwaError {
     fn from(error: &AppError) -> Self {
         let status = error.status();
-        let code = ERROR_CODES
-            .iter()
-            .find(|(native, _)| *native == error.code())
-            .map_or_else(|| fallback_code(status), |(_, code)| code);
+        let code = pvwa_code(error.code());
         let message = match error {
             AppError::Validation(errors) => errors
                 .iter()
@@ -278,7 +277,8 @@ fn pvwa_token(req: &HttpRequest) -> Result<VerifiedToken, PvwaError> {
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|v| !v.is_empty())
-        .ok_or(AppError::Unauthorized(
+        .ok_or(AppError::new(
+            ErrorCode::Unauthorized,
             "a session token is required in the Authorization header: log on first",
         ))?;
     let token = match value.split_once(' ') {
@@ -392,13 +392,18 @@ pub struct RequestIdPath {
 /// of that safe; anything else is 404.
 fn resolve(ctx: &Context, token: &VerifiedToken, request_id: &str) -> Result<i64, AppError> {
     let (safe, id) = parse_request_id(request_id)
-        .ok_or_else(|| AppError::not_found(format!("no request {request_id}")))?;
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound, format!("no request {request_id}")))?;
     access_requests::require_in_safe(ctx, token, id, safe)?;
     Ok(id)
 }
 
 fn pvwa_view(detail: &RequestDetail) -> Result<PvwaRequest, AppError> {
-    to_pvwa(detail).ok_or_else(|| AppError::not_found(format!("no request {}", detail.summary.id)))
+    to_pvwa(detail).ok_or_else(|| {
+        AppError::new(
+            ErrorCode::NotFound,
+            format!("no request {}", detail.summary.id),
+        )
+    })
 }
 
 fn in_full(query: ListFilters, actionable_now: bool) -> FullListQuery {
@@ -737,11 +742,28 @@ mod tests {
         }
     }
 
+    /// Every native code maps to a PVWA code that README's PVWA table lists with the same status.
     #[test]
-    fn every_native_error_code_has_a_pvwa_code() {
-        let error = PvwaError::from(AppError::conflict("request_not_pending", "x"));
-        assert_eq!((error.status, error.code), (409, "RQDWS012E"));
-        let error = PvwaError::from(AppError::conflict("something_new", "x"));
-        assert_eq!((error.status, error.code), (409, "RQDWS016E"));
+    fn every_native_error_code_has_a_documented_pvwa_code() {
+        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
+        let documented: Vec<(u16, &str)> = readme
+            .lines()
+            .filter_map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let code = cells.get(2)?.strip_prefix("`RQDWS")?.strip_suffix('`')?;
+                Some((cells[1].parse().ok()?, &line[line.find("RQDWS")?..][..9]))
+                    .filter(|_| !code.is_empty())
+            })
+            .collect();
+        for code in ErrorCode::ALL {
+            let error = PvwaError::from(AppError::new(code, "x"));
+            assert_eq!(error.status, code.status(), "{code}");
+            assert!(
+                documented.contains(&(error.status, error.code)),
+                "{code} answers {} {}, which README's PVWA table does not list",
+                error.status,
+                error.code
+            );
+        }
     }
 }
