@@ -203,7 +203,7 @@ fn one(pool: &DbPool, args: &Args, session: &str, user_id: i64) -> Result<(), St
         }
         What::Stats => {
             req_db::has_timed_out_pending(conn, user_id, now).map_err(|e| e.to_string())?;
-            req_db::count_by_status(conn, user_id, now).map_err(|e| e.to_string())?;
+            req_db::shown_totals(conn, user_id, now).map_err(|e| e.to_string())?;
             let since = now - chrono::Duration::days(30);
             let rows = req_db::recent(conn, user_id, since, 10).map_err(|e| e.to_string())?;
             req_db::safe_and_account_names(conn, &rows.iter().collect::<Vec<_>>())

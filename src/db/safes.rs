@@ -4,10 +4,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::requests::{PersonRow, RequestRow};
-use super::schema::{request_decisions, requests, safe_accounts, safe_members, safes, users};
+use super::requests::PersonRow;
+use super::schema::{requests, safe_accounts, safe_members, safes, users};
 use super::{DbConnection, MultiBackend};
-use crate::domain::access::InvalidReason;
 use crate::domain::request::RequestStatus;
 use crate::domain::user::{Role, UserStatus};
 
@@ -490,98 +489,4 @@ pub fn active_users_with_roles(
             users::role,
         ))
         .load(conn)
-}
-
-/// Which requests a change to a safe ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ends {
-    /// Pending requests not yet expired: a new confirmation policy leaves granted access be.
-    Waiting,
-    /// Those and approved ones: a deleted safe or account takes granted access with it.
-    WaitingAndApproved,
-}
-
-/// Ends live requests on a safe (or, with `account_id`, on one of its accounts) as invalid for
-/// `reason`. The update repeats the live condition, so a request that ended meanwhile (expired,
-/// cancelled, decided) keeps its status. Returns the ids it changed.
-pub fn invalidate_requests(
-    conn: &mut DbConnection,
-    safe_id: i64,
-    account_id: Option<i64>,
-    reason: InvalidReason,
-    ends: Ends,
-    now: NaiveDateTime,
-) -> QueryResult<Vec<i64>> {
-    let pending = requests::status
-        .eq(RequestStatus::Pending)
-        .and(requests::expires_at.gt(now));
-    let approved_too = (ends == Ends::WaitingAndApproved).into_sql::<diesel::sql_types::Bool>();
-    let live = pending.or(requests::status
-        .eq(RequestStatus::Approved)
-        .and(approved_too));
-    let on_safe = requests::table
-        .filter(requests::safe_id.eq(safe_id))
-        .filter(live);
-    let changes = (
-        requests::status.eq(RequestStatus::Invalid),
-        requests::invalid_flags.eq(reason.flag()),
-        requests::updated_at.eq(now),
-    );
-    match account_id {
-        Some(account) => diesel::update(on_safe.filter(requests::account_id.eq(account)))
-            .set(changes)
-            .returning(requests::id)
-            .get_results(conn),
-        None => diesel::update(on_safe)
-            .set(changes)
-            .returning(requests::id)
-            .get_results(conn),
-    }
-}
-
-/// Invalidates one waiting request for `reason`; returns whether it was still waiting.
-pub fn invalidate_request(
-    conn: &mut DbConnection,
-    id: i64,
-    reason: InvalidReason,
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
-    diesel::update(
-        requests::table
-            .filter(requests::id.eq(id))
-            .filter(requests::status.eq(RequestStatus::Pending))
-            .filter(requests::expires_at.gt(now)),
-    )
-    .set((
-        requests::status.eq(RequestStatus::Invalid),
-        requests::invalid_flags.eq(reason.flag()),
-        requests::updated_at.eq(now),
-    ))
-    .execute(conn)
-    .map(|updated| updated == 1)
-}
-
-/// The pending requests of a safe, for re-checking that they can still be decided.
-pub fn pending_requests(conn: &mut DbConnection, safe_id: i64) -> QueryResult<Vec<RequestRow>> {
-    requests::table
-        .filter(requests::safe_id.eq(safe_id))
-        .filter(requests::status.eq(RequestStatus::Pending))
-        .select(RequestRow::as_select())
-        .load(conn)
-}
-
-/// The group decisions already taken on a request at a level.
-pub fn group_decided(
-    conn: &mut DbConnection,
-    request_id: i64,
-    level: i32,
-    role: Role,
-) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        request_decisions::table
-            .filter(request_decisions::request_id.eq(request_id))
-            .filter(request_decisions::level.eq(level))
-            .filter(request_decisions::group_role.eq(role)),
-    ))
-    .get_result(conn)
 }

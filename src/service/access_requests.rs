@@ -258,7 +258,7 @@ pub fn capacity(
         .filter(at_level)
         .any(|e| e.group_role.is_some())
     {
-        if safe_db::group_decided(conn, request.id, level, me.role)? {
+        if req_db::group_decided(conn, request.id, level, me.role)? {
             return Err(already_decided());
         }
         return Ok(Capacity::Group(me.role));

@@ -15,7 +15,7 @@ use super::certificates::to_recent_certificate;
 use crate::db::certificates as cert_db;
 use crate::db::requests::{
     self as req_db, NewDecision, NewEvent, RejectedBy, RequestFilter, RequestRow,
-    RequestWithRequester, Reviewer, SafeAndAccountNames, StatusFilter,
+    RequestWithRequester, Reviewer, SafeAndAccountNames,
 };
 use crate::db::{self, DbConnection, safes as safe_db};
 use crate::domain::FieldError;
@@ -148,8 +148,8 @@ pub fn stats(ctx: &Context, token: &VerifiedToken) -> Result<RequestStats, AppEr
     let (mut conn, me) = ctx.authenticate(token)?;
     let now = ctx.clock.now_naive();
     store_timed_out_as_expired(&mut conn, me.id, now)?;
-    let counts = req_db::count_by_status(&mut conn, me.id, now)?;
-    let stored = |status: RequestStatus| counts.stored.get(&status).copied().unwrap_or(0);
+    let totals = req_db::shown_totals(&mut conn, me.id, now)?;
+    let shown = |status: RequestStatus| totals.get(&status).copied().unwrap_or(0);
     let since = now - Duration::days(RECENT_DAYS);
     let recent_rows = req_db::recent(&mut conn, me.id, since, RECENT_LIMIT)?;
     let names = req_db::safe_and_account_names(&mut conn, &recent_rows.iter().collect::<Vec<_>>())?;
@@ -162,15 +162,11 @@ pub fn stats(ctx: &Context, token: &VerifiedToken) -> Result<RequestStats, AppEr
         .map(|row| to_recent_certificate(row, now))
         .collect();
     Ok(RequestStats {
-        pending: stored(RequestStatus::Pending)
-            - counts.pending_timed_out
-            - counts.pending_window_over,
-        approved: stored(RequestStatus::Approved) - counts.approved_window_over,
-        rejected: stored(RequestStatus::Rejected),
-        expired: stored(RequestStatus::Expired) + counts.pending_timed_out,
-        invalid: stored(RequestStatus::Invalid)
-            + counts.pending_window_over
-            + counts.approved_window_over,
+        pending: shown(RequestStatus::Pending),
+        approved: shown(RequestStatus::Approved),
+        rejected: shown(RequestStatus::Rejected),
+        expired: shown(RequestStatus::Expired),
+        invalid: shown(RequestStatus::Invalid),
         active_certificates: cert_db::count_active(&mut conn, me.id, now)?,
         recent_activity: RecentActivity {
             requests,
@@ -376,7 +372,7 @@ fn decidable(
     if request.requester_id == me.id {
         return Err(own_request());
     }
-    if effective_status(&request, now).0 != RequestStatus::Pending {
+    if req_db::shown(&request, now).status != RequestStatus::Pending {
         return Err(not_pending());
     }
     if req_db::decided_by(conn, id, me.id)? {
@@ -521,13 +517,7 @@ fn own_request() -> AppError {
 
 fn list_filter(query: RequestListQuery) -> RequestFilter {
     RequestFilter {
-        status: query.status.map(|status| match status {
-            RequestStatus::Pending => StatusFilter::Pending,
-            RequestStatus::Approved => StatusFilter::Approved,
-            RequestStatus::Rejected => StatusFilter::Rejected,
-            RequestStatus::Expired => StatusFilter::Expired,
-            RequestStatus::Invalid => StatusFilter::Invalid,
-        }),
+        status: query.status,
         request_type: query.request_type,
         ..RequestFilter::default()
     }
@@ -616,7 +606,8 @@ fn load_details(
                 let decision_rows = decisions.remove(&row.id).unwrap_or_default();
                 let access = match row.safe_id {
                     Some(_) => {
-                        let still_pending = effective_status(&row, now).0 == RequestStatus::Pending;
+                        let still_pending =
+                            req_db::shown(&row, now).status == RequestStatus::Pending;
                         Some(access_data.details(&row, &decision_rows, still_pending)?)
                     }
                     None => None,
@@ -654,31 +645,6 @@ fn decision_view(decision: &req_db::DecisionRow) -> DecisionView {
     }
 }
 
-/// What a request shows and why it can no longer be used: a pending request past its expiry is
-/// expired; an access request whose window is over is invalid (`access_time_expired`); reasons
-/// recorded by events (a one-time use, a deleted account, ...) are kept in `invalid_flags`.
-pub fn effective_status(row: &RequestRow, now: NaiveDateTime) -> (RequestStatus, i32) {
-    let window_over = row.access_to.is_some_and(|to| to <= now);
-    let window_flag = if window_over {
-        InvalidReason::AccessTimeExpired.flag()
-    } else {
-        0
-    };
-    match row.status {
-        RequestStatus::Pending if row.expires_at <= now => {
-            (RequestStatus::Expired, InvalidReason::Expired.flag())
-        }
-        RequestStatus::Pending | RequestStatus::Approved if window_over => {
-            (RequestStatus::Invalid, window_flag)
-        }
-        RequestStatus::Pending => (RequestStatus::Pending, 0),
-        RequestStatus::Approved => (RequestStatus::Approved, 0),
-        RequestStatus::Rejected => (RequestStatus::Rejected, row.invalid_flags),
-        RequestStatus::Expired => (RequestStatus::Expired, InvalidReason::Expired.flag()),
-        RequestStatus::Invalid => (RequestStatus::Invalid, row.invalid_flags | window_flag),
-    }
-}
-
 fn alt_names(row: &RequestRow) -> Vec<String> {
     row.subject_alt_names
         .as_deref()
@@ -704,7 +670,8 @@ fn to_summary(
     names: &SafeAndAccountNames,
     now: NaiveDateTime,
 ) -> RequestSummary {
-    let (status, flags) = effective_status(&row, now);
+    let shown = req_db::shown(&row, now);
+    let (status, flags) = (shown.status, shown.invalid_flags);
     RequestSummary {
         id: row.id,
         request_type: row.request_type,
@@ -735,7 +702,7 @@ fn to_recent_request(
     RecentRequest {
         id: row.id,
         request_type: row.request_type,
-        status: effective_status(&row, now).0,
+        status: req_db::shown(&row, now).status,
         safe: names.safe(&row),
         account: names.account(&row),
         common_name: row.common_name,
@@ -806,20 +773,10 @@ fn newest_in_full(
     query: &FullListQuery,
 ) -> Result<Vec<RequestDetail>, AppError> {
     let now = ctx.clock.now_naive();
-    let statuses: Vec<Option<StatusFilter>> = if query.statuses.is_empty() {
+    let statuses: Vec<Option<RequestStatus>> = if query.statuses.is_empty() {
         vec![None]
     } else {
-        query
-            .statuses
-            .iter()
-            .map(|&status| {
-                list_filter(RequestListQuery {
-                    status: Some(status),
-                    ..RequestListQuery::default()
-                })
-                .status
-            })
-            .collect()
+        query.statuses.iter().copied().map(Some).collect()
     };
     let mut newest: Vec<RequestWithRequester> = Vec::new();
     for status in statuses {

@@ -8,8 +8,9 @@ use super::Context;
 use super::access_requests::{self, Pending, to_account};
 use super::auth::{CurrentUser, VerifiedToken};
 use super::requests::record_event;
+use crate::db::requests::{self as req_db, Ends};
 use crate::db::safes::{
-    self as safe_db, Ends, MemberOf, NewAccountRow, NewSafeRow, Principal, SafeChanges, SafeRow,
+    self as safe_db, MemberOf, NewAccountRow, NewSafeRow, Principal, SafeChanges, SafeRow,
 };
 use crate::db::{self, DbConnection};
 use crate::domain::FieldError;
@@ -418,7 +419,7 @@ fn invalidate(
     ends: Ends,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    for id in safe_db::invalidate_requests(conn, safe_id, account_id, reason, ends, now)? {
+    for id in req_db::invalidate_on_safe(conn, safe_id, account_id, reason, ends, now)? {
         record_invalidated(conn, id, reason, now)?;
     }
     Ok(())
@@ -457,8 +458,8 @@ fn recheck_supervisors(
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     let members = safe_db::active_members(conn, safe.id)?;
-    for request in safe_db::pending_requests(conn, safe.id)? {
-        let decisions = crate::db::requests::decisions(conn, &[request.id])?;
+    for request in req_db::pending_in_safe(conn, safe.id)? {
+        let decisions = req_db::decisions(conn, &[request.id])?;
         if !access_requests::can_still_be_decided(
             conn,
             &members,
@@ -467,7 +468,7 @@ fn recheck_supervisors(
             &decisions,
         )? {
             let reason = InvalidReason::MissingSupervisors;
-            if safe_db::invalidate_request(conn, request.id, reason, now)? {
+            if req_db::invalidate(conn, request.id, reason, now)? {
                 record_invalidated(conn, request.id, reason, now)?;
             }
         }

@@ -16,4 +16,5 @@ mod pvwa;
 mod safes;
 mod sessions;
 mod startup;
+mod status_rule;
 mod users;

@@ -1,0 +1,91 @@
+//! The decisions confirmers take on requests: one per user (or per group and level), kept for
+//! the record and for deciding who may still act.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::{request_decisions, users};
+use crate::domain::request::Decision;
+use crate::domain::user::Role;
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = request_decisions)]
+pub struct NewDecision<'a> {
+    pub request_id: i64,
+    pub user_id: i64,
+    pub decision: Decision,
+    pub reason: Option<&'a str>,
+    pub level: i32,
+    pub group_role: Option<Role>,
+    pub created_at: NaiveDateTime,
+}
+
+/// Whether the user has already decided this request, at any level.
+pub fn decided_by(conn: &mut DbConnection, request_id: i64, user_id: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        request_decisions::table
+            .filter(request_decisions::request_id.eq(request_id))
+            .filter(request_decisions::user_id.eq(user_id)),
+    ))
+    .get_result(conn)
+}
+
+pub fn insert_decision(conn: &mut DbConnection, decision: &NewDecision<'_>) -> QueryResult<()> {
+    diesel::insert_into(request_decisions::table)
+        .values(decision)
+        .execute(conn)
+        .map(drop)
+}
+
+/// A decision on a request: who, what, why, at which level, for which group, when.
+#[derive(Debug, Clone, Queryable)]
+pub struct DecisionRow {
+    pub request_id: i64,
+    pub user_id: i64,
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    pub decision: Decision,
+    pub reason: Option<String>,
+    pub level: i32,
+    pub group_role: Option<Role>,
+    pub created_at: NaiveDateTime,
+}
+
+/// The decisions taken on these requests, oldest first.
+pub fn decisions(conn: &mut DbConnection, request_ids: &[i64]) -> QueryResult<Vec<DecisionRow>> {
+    request_decisions::table
+        .inner_join(users::table)
+        .filter(request_decisions::request_id.eq_any(request_ids))
+        .order(request_decisions::id.asc())
+        .select((
+            request_decisions::request_id,
+            users::id,
+            users::username,
+            users::name,
+            users::email,
+            request_decisions::decision,
+            request_decisions::reason,
+            request_decisions::level,
+            request_decisions::group_role,
+            request_decisions::created_at,
+        ))
+        .load(conn)
+}
+
+/// Whether the group (a role) has already decided the request at this level.
+pub fn group_decided(
+    conn: &mut DbConnection,
+    request_id: i64,
+    level: i32,
+    role: Role,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        request_decisions::table
+            .filter(request_decisions::request_id.eq(request_id))
+            .filter(request_decisions::level.eq(level))
+            .filter(request_decisions::group_role.eq(role)),
+    ))
+    .get_result(conn)
+}

@@ -1,0 +1,51 @@
+//! Each request's append-only trail of what happened to it.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::{request_events, users};
+use crate::domain::request::EventKind;
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = request_events)]
+pub struct NewEvent<'a> {
+    pub request_id: i64,
+    pub actor_id: Option<i64>,
+    pub event: EventKind,
+    pub detail: Option<&'a str>,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert_event(conn: &mut DbConnection, event: &NewEvent<'_>) -> QueryResult<()> {
+    diesel::insert_into(request_events::table)
+        .values(event)
+        .execute(conn)
+        .map(drop)
+}
+
+/// One entry of a request's trail, with its actor's username if a user did it.
+#[derive(Debug, Clone, Queryable)]
+pub struct EventRow {
+    pub request_id: i64,
+    pub event: EventKind,
+    pub actor: Option<String>,
+    pub detail: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// The trails of these requests, oldest first.
+pub fn events(conn: &mut DbConnection, request_ids: &[i64]) -> QueryResult<Vec<EventRow>> {
+    request_events::table
+        .left_join(users::table)
+        .filter(request_events::request_id.eq_any(request_ids))
+        .order(request_events::id.asc())
+        .select((
+            request_events::request_id,
+            request_events::event,
+            users::username.nullable(),
+            request_events::detail,
+            request_events::created_at,
+        ))
+        .load(conn)
+}

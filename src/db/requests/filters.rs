@@ -1,0 +1,211 @@
+//! Lists of requests: the filters (owner, type, what a request shows, who reviews it), one page,
+//! its count, and single lookups.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::rows::{RequestRow, RequestWithRequester};
+use super::status::{Condition, shows, stored};
+use crate::db::schema::{request_decisions, requests, safe_members, users};
+use crate::db::{DbConnection, MultiBackend};
+use crate::domain::request::{RequestStatus, RequestType};
+use crate::domain::user::Role;
+
+type Boxed<'a> =
+    diesel::dsl::IntoBoxed<'a, diesel::dsl::InnerJoin<requests::table, users::table>, MultiBackend>;
+
+/// Who is reviewing: certificate requests are for approvers; access requests for the confirmers
+/// their safe names, directly or through their role.
+#[derive(Debug, Clone)]
+pub struct Reviewer {
+    pub user_id: i64,
+    pub role: Role,
+    pub reviews_certificates: bool,
+    /// Only what the reviewer can act on now (the request's current level, their group not
+    /// having acted yet); otherwise anything the reviewer confirms at any level.
+    pub actionable_now: bool,
+}
+
+/// Filters of a request list.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    /// Requests that show this status now.
+    pub status: Option<RequestStatus>,
+    pub request_type: Option<RequestType>,
+    pub requester_id: Option<i64>,
+    /// Leave out requests of this user (an approver never decides their own).
+    pub not_requester_id: Option<i64>,
+    /// Leave out requests this user has already decided.
+    pub undecided_by: Option<i64>,
+    pub reviewer: Option<Reviewer>,
+}
+
+/// What a reviewer may see: certificate requests if they review those; access requests of safes
+/// where they confirm (at the request's current level and not yet acted for their group, when
+/// only what is actionable now is asked for).
+fn reviewer_condition(reviewer: &Reviewer) -> Condition {
+    let Reviewer {
+        user_id,
+        role,
+        reviews_certificates,
+        actionable_now,
+    } = reviewer.clone();
+    let group_acted = diesel::dsl::exists(
+        request_decisions::table
+            .filter(request_decisions::request_id.eq(requests::id))
+            .filter(request_decisions::level.eq(requests::current_level))
+            .filter(request_decisions::group_role.eq(role)),
+    );
+    let confirms_now = diesel::dsl::exists(
+        safe_members::table
+            .filter(safe_members::safe_id.nullable().eq(requests::safe_id))
+            .filter(safe_members::confirm_level.eq(requests::current_level.nullable()))
+            .filter(
+                safe_members::user_id
+                    .eq(user_id)
+                    .or(safe_members::group_role
+                        .eq(role)
+                        .and(diesel::dsl::not(group_acted))),
+            ),
+    );
+    let confirms_at_all = diesel::dsl::exists(
+        safe_members::table
+            .filter(safe_members::safe_id.nullable().eq(requests::safe_id))
+            .filter(safe_members::confirm_level.is_not_null())
+            .filter(
+                safe_members::user_id
+                    .eq(user_id)
+                    .or(safe_members::group_role.eq(role)),
+            ),
+    );
+    let access: Condition = if actionable_now {
+        Box::new(
+            requests::request_type
+                .eq(RequestType::Access)
+                .and(confirms_now),
+        )
+    } else {
+        Box::new(
+            requests::request_type
+                .eq(RequestType::Access)
+                .and(confirms_at_all),
+        )
+    };
+    if reviews_certificates {
+        Box::new(
+            requests::request_type
+                .eq(RequestType::Certificate)
+                .or(access),
+        )
+    } else {
+        access
+    }
+}
+
+fn filtered(filter: &RequestFilter, now: NaiveDateTime) -> Boxed<'_> {
+    let mut query = requests::table.inner_join(users::table).into_boxed();
+    if let Some(id) = filter.requester_id {
+        query = query.filter(requests::requester_id.eq(id));
+    }
+    if let Some(id) = filter.not_requester_id {
+        query = query.filter(requests::requester_id.ne(id));
+    }
+    if let Some(kind) = filter.request_type {
+        query = query.filter(requests::request_type.eq(kind));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(shows(status, now));
+    }
+    if let Some(user) = filter.undecided_by {
+        query = query.filter(diesel::dsl::not(diesel::dsl::exists(
+            request_decisions::table
+                .filter(request_decisions::request_id.eq(requests::id))
+                .filter(request_decisions::user_id.eq(user)),
+        )));
+    }
+    if let Some(reviewer) = &filter.reviewer {
+        query = query.filter(reviewer_condition(reviewer));
+    }
+    query
+}
+
+/// One page of requests, newest first, with the total that match.
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &RequestFilter,
+    now: NaiveDateTime,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<RequestWithRequester>, i64)> {
+    let total = count(conn, filter, now)?;
+    Ok((page(conn, filter, now, offset, limit)?, total))
+}
+
+/// How many requests match: exact, so O(matching rows); see `stored_totals` for O(1) totals.
+pub fn count(
+    conn: &mut DbConnection,
+    filter: &RequestFilter,
+    now: NaiveDateTime,
+) -> QueryResult<i64> {
+    filtered(filter, now).count().get_result(conn)
+}
+
+/// One page of requests, newest first.
+pub fn page(
+    conn: &mut DbConnection,
+    filter: &RequestFilter,
+    now: NaiveDateTime,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<RequestWithRequester>> {
+    filtered(filter, now)
+        .order((requests::created_at.desc(), requests::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .select(RequestWithRequester::as_select())
+        .load(conn)
+}
+
+/// The newest requests of a user since `since`, at most `limit`.
+pub fn recent(
+    conn: &mut DbConnection,
+    requester_id: i64,
+    since: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<RequestRow>> {
+    requests::table
+        .filter(requests::requester_id.eq(requester_id))
+        .filter(requests::created_at.ge(since))
+        .order((requests::created_at.desc(), requests::id.desc()))
+        .limit(limit)
+        .select(RequestRow::as_select())
+        .load(conn)
+}
+
+/// A request with its requester; with `requester_id`, only if it is theirs.
+pub fn find(
+    conn: &mut DbConnection,
+    id: i64,
+    requester_id: Option<i64>,
+) -> QueryResult<Option<RequestWithRequester>> {
+    let mut query = requests::table
+        .inner_join(users::table)
+        .filter(requests::id.eq(id))
+        .into_boxed();
+    if let Some(owner) = requester_id {
+        query = query.filter(requests::requester_id.eq(owner));
+    }
+    query
+        .select(RequestWithRequester::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The requests of a safe stored as pending, for re-checking that they can still be decided.
+pub fn pending_in_safe(conn: &mut DbConnection, safe_id: i64) -> QueryResult<Vec<RequestRow>> {
+    requests::table
+        .filter(requests::safe_id.eq(safe_id))
+        .filter(stored(RequestStatus::Pending))
+        .select(RequestRow::as_select())
+        .load(conn)
+}
