@@ -16,7 +16,7 @@ use crate::domain::access::{AccessGrant, AccessType, AdditionalInfo, OperationTy
 use crate::domain::pagination::PageRequest;
 use crate::domain::request::{Dashboard, RequestDetail, RequestStats, RequestStatus, RequestType};
 use crate::error::AppError;
-use crate::service::access_requests::{self, AccessInput};
+use crate::service::requests::AccessInput;
 use crate::service::requests::{self, NewRequest, RequestListQuery};
 
 /// The documented certificate request: a real CSR (ECDSA P-256, made once with openssl) for
@@ -375,7 +375,7 @@ pub async fn use_request(
 ) -> Result<HttpResponse, AppError> {
     let id = path.id;
     let grant = state
-        .run(move |ctx| access_requests::use_access(ctx, &auth.0, id))
+        .run(move |ctx| requests::use_access(ctx, &auth.0, id))
         .await?;
     Ok(HttpResponse::Ok().json(grant))
 }

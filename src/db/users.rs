@@ -5,7 +5,8 @@ use diesel::prelude::*;
 
 use super::schema::users;
 use super::{DbConnection, MultiBackend};
-use crate::domain::user::{Role, UserStatus};
+use crate::domain::time::utc;
+use crate::domain::user::{Role, User, UserStatus};
 
 /// A stored user, password hash included: it never leaves the service layer.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -185,4 +186,19 @@ pub fn find_by_id(conn: &mut DbConnection, id: i64) -> QueryResult<UserRow> {
         .find(id)
         .select(UserRow::as_select())
         .first(conn)
+}
+
+/// A stored user as clients see it: the password hash stays behind.
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> Self {
+        User {
+            role: row.role.into(),
+            status: row.status,
+            created_at: utc(row.created_at),
+            updated_at: utc(row.updated_at),
+            username: row.username,
+            name: row.name,
+            email: row.email,
+        }
+    }
 }

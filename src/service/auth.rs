@@ -7,7 +7,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use super::Context;
-use super::users::to_user;
+use super::lockout::{record_failure, refuse_if_locked};
 use crate::db::users::UserRow;
 use crate::db::{self, PooledDb, login_attempts, sessions};
 use crate::domain::user::{Role, User, UserStatus};
@@ -15,10 +15,6 @@ use crate::error::{AppError, ErrorCode};
 
 const ISSUER: &str = "requestdesk";
 const AUDIENCE: &str = "requestdesk-api";
-/// Consecutive failures after which a username is locked out.
-pub const MAX_FAILED_LOGINS: i32 = 5;
-/// How long a lock-out lasts.
-pub const LOCKOUT_MINUTES: i64 = 15;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
@@ -188,38 +184,6 @@ pub fn log_in(ctx: &Context, username: &str, password: &str) -> Result<LoginOutc
     }
 }
 
-pub(super) fn refuse_if_locked(
-    ctx: &Context,
-    conn: &mut PooledDb,
-    username: &str,
-) -> Result<(), AppError> {
-    let now = ctx.clock.now_naive();
-    let Some(attempts) = login_attempts::find(conn, username)? else {
-        return Ok(());
-    };
-    match attempts.locked_until {
-        Some(until) if until > now => Err(AppError::TooManyRequests {
-            retry_after_secs: u64::try_from((until - now).num_seconds().max(1)).unwrap_or(1),
-        }),
-        Some(_) => Ok(login_attempts::clear(conn, username)?),
-        None => Ok(()),
-    }
-}
-
-pub(super) fn record_failure(
-    ctx: &Context,
-    conn: &mut PooledDb,
-    username: &str,
-) -> Result<(), AppError> {
-    let now = ctx.clock.now_naive();
-    let lock_until = now + Duration::minutes(LOCKOUT_MINUTES);
-    db::write_transaction(conn, |conn| {
-        login_attempts::record_failure(conn, username, now, MAX_FAILED_LOGINS, lock_until)
-    })?;
-    tracing::info!(%username, "failed log-in");
-    Ok(())
-}
-
 fn open_session(
     ctx: &Context,
     conn: &mut PooledDb,
@@ -251,7 +215,7 @@ fn open_session(
     Ok(LoginOutcome {
         token,
         expires_at,
-        user: to_user(user),
+        user: User::from(user),
     })
 }
 

@@ -5,7 +5,6 @@ use chrono::{Duration, NaiveDateTime};
 
 use super::Context;
 use super::auth::VerifiedToken;
-use super::requests::record_event;
 use crate::db::certificates::{
     self as cert_db, CertificateFilter, CertificateRow, CertificateWithOwner, NewCertificateRow,
 };
@@ -206,7 +205,7 @@ pub fn revoke(
         if let Some(request_id) = row.request_id {
             let detail = format!("certificate {id}: {}", reason.as_str());
             let kind = EventKind::Revoked;
-            record_event(conn, request_id, Some(me.id), kind, Some(&detail), now)?;
+            req_db::record_event(conn, request_id, Some(me.id), kind, Some(&detail), now)?;
         }
         if reason == RevocationReason::KeyCompromise && row.source == CertificateSource::Issued {
             reject_requests_for_key(conn, &row.public_key_fingerprint, id, now)?;
@@ -229,7 +228,7 @@ fn reject_requests_for_key(
 ) -> Result<(), AppError> {
     let reason = format!("Key compromised: certificate {certificate_id} was revoked");
     for request_id in req_db::reject_pending_for_key(conn, fingerprint, &reason, now)? {
-        record_event(
+        req_db::record_event(
             conn,
             request_id,
             None,

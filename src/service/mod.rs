@@ -1,11 +1,10 @@
 //! The rules of the service, as plain functions over a [`Context`]. Nothing here knows of HTTP:
 //! each function takes validated input, checks who may do what, and calls `db` for the queries.
 
-pub mod access_requests;
 pub mod auth;
 pub mod bootstrap;
-pub mod certificate_requests;
 pub mod certificates;
+mod lockout;
 pub mod passwords;
 pub mod requests;
 pub mod safes;

@@ -2,13 +2,10 @@
 //! them; members see the safes they belong to. Changes that undo a waiting request (a new
 //! confirmation policy, a deleted account or safe, confirmers removed) invalidate it at once.
 
-use chrono::NaiveDateTime;
-
 use super::Context;
-use super::access_requests::{self, Pending, to_account};
 use super::auth::{CurrentUser, VerifiedToken};
-use super::requests::record_event;
-use crate::db::requests::{self as req_db, Ends};
+use super::requests::{invalidate_on_safe, recheck_safe, to_account};
+use crate::db::requests::Ends;
 use crate::db::safes::{
     self as safe_db, MemberOf, NewAccountRow, NewSafeRow, Principal, SafeChanges, SafeRow,
 };
@@ -16,7 +13,6 @@ use crate::db::{self, DbConnection};
 use crate::domain::FieldError;
 use crate::domain::access::{Account, InvalidReason, MemberType, Safe, SafeMember};
 use crate::domain::pagination::{Page, PageRequest};
-use crate::domain::request::EventKind;
 use crate::domain::time::utc;
 use crate::domain::user::{Role, Username};
 use crate::error::{AppError, ErrorCode};
@@ -164,7 +160,7 @@ pub fn update(
         let updated = safe_db::update_safe(conn, safe.id, &changes)?;
         if confirmation_changed {
             let reason = InvalidReason::ConfirmationSettingsChanged;
-            invalidate(conn, safe.id, None, reason, Ends::Waiting, now)?;
+            invalidate_on_safe(conn, safe.id, None, reason, Ends::Waiting, now)?;
         }
         Ok::<_, AppError>(updated)
     })?;
@@ -190,7 +186,7 @@ pub fn delete(ctx: &Context, token: &VerifiedToken, name: &str) -> Result<(), Ap
         )?;
         safe_db::delete_accounts(conn, safe.id, None, now)?;
         let reason = InvalidReason::ObjectDeleted;
-        invalidate(conn, safe.id, None, reason, Ends::WaitingAndApproved, now)
+        invalidate_on_safe(conn, safe.id, None, reason, Ends::WaitingAndApproved, now)
     })?;
     tracing::info!(safe = %safe.name, by = %me.username, "safe deleted");
     Ok(())
@@ -279,7 +275,7 @@ pub fn delete_account(
             ));
         }
         let reason = InvalidReason::ObjectDeleted;
-        invalidate(
+        invalidate_on_safe(
             conn,
             safe.id,
             Some(id),
@@ -320,7 +316,7 @@ pub fn put_member(
     let now = ctx.clock.now_naive();
     db::write_transaction(&mut conn, |conn| {
         safe_db::put_member(conn, safe.id, &principal, can_request, confirm_level, now)?;
-        recheck_supervisors(conn, &safe, now)
+        recheck_safe(conn, &safe, now)
     })?;
     Ok(SafeMember {
         member_type,
@@ -349,7 +345,7 @@ pub fn delete_member(
                 format!("{name} is not a member of safe {}", safe.name),
             ));
         }
-        recheck_supervisors(conn, &safe, now)
+        recheck_safe(conn, &safe, now)
     })
 }
 
@@ -408,72 +404,6 @@ fn resolve(
             ))
         }
     }
-}
-
-/// Invalidates live requests and records why on each one's trail.
-fn invalidate(
-    conn: &mut DbConnection,
-    safe_id: i64,
-    account_id: Option<i64>,
-    reason: InvalidReason,
-    ends: Ends,
-    now: NaiveDateTime,
-) -> Result<(), AppError> {
-    for id in req_db::invalidate_on_safe(conn, safe_id, account_id, reason, ends, now)? {
-        record_invalidated(conn, id, reason, now)?;
-    }
-    Ok(())
-}
-
-/// Writes on the request's trail that it was invalidated, and why.
-fn record_invalidated(
-    conn: &mut DbConnection,
-    request_id: i64,
-    reason: InvalidReason,
-    now: NaiveDateTime,
-) -> Result<(), AppError> {
-    let kind = EventKind::Invalidated;
-    record_event(conn, request_id, None, kind, Some(reason.as_str()), now)
-}
-
-/// Marks `missing_supervisors` on every waiting request of the safe that its remaining
-/// confirmers can no longer decide.
-/// After a user was suspended, deleted or given another role: re-checks the waiting requests of
-/// every safe where they confirm, directly or through their old or new role.
-pub fn recheck_for_user(
-    conn: &mut DbConnection,
-    user_id: i64,
-    roles: &[Role],
-    now: NaiveDateTime,
-) -> Result<(), AppError> {
-    for safe in safe_db::safes_with_pending_for(conn, user_id, roles)? {
-        recheck_supervisors(conn, &safe, now)?;
-    }
-    Ok(())
-}
-
-fn recheck_supervisors(
-    conn: &mut DbConnection,
-    safe: &SafeRow,
-    now: NaiveDateTime,
-) -> Result<(), AppError> {
-    let members = safe_db::active_members(conn, safe.id)?;
-    for request in req_db::pending_in_safe(conn, safe.id)? {
-        let decisions = req_db::decisions(conn, &[request.id])?;
-        if !access_requests::can_still_be_decided(
-            conn,
-            &members,
-            request.requester_id,
-            Pending::of(&request),
-            &decisions,
-        )? {
-            let reason = InvalidReason::MissingSupervisors;
-            if req_db::invalidate(conn, request.id, reason, now)? {
-                record_invalidated(conn, request.id, reason, now)?;
-            }
-        }
-    }
-    Ok(())
 }
 
 fn require_admin(me: &CurrentUser) -> Result<(), AppError> {

@@ -2,12 +2,12 @@
 //! on anyone; everyone else only on themselves. The last active admin can never be removed.
 
 use super::Context;
-use super::auth::{self, CurrentUser, VerifiedToken};
+use super::auth::{CurrentUser, VerifiedToken};
+use super::lockout;
 use crate::db::users::{NewUserRow, UserChanges, UserFilter, UserRow};
 use crate::db::{self, DbConnection, sessions};
 use crate::domain::FieldError;
 use crate::domain::pagination::{Page, PageRequest};
-use crate::domain::time::utc;
 use crate::domain::user::{
     DisplayName, Email, Password, Role, RoleInfo, User, UserStatus, Username,
 };
@@ -94,7 +94,7 @@ pub fn create(
         }
     })?;
     tracing::info!(username = %row.username, role = row.role.as_str(), "user created");
-    Ok(to_user(row))
+    Ok(User::from(row))
 }
 
 /// Admins get every user, filtered; anyone else gets a page holding only themselves.
@@ -107,7 +107,7 @@ pub fn list(
     if !me.is_admin() {
         let row = require_user(&mut conn, &me.username)?;
         let items = if query.page.page == 1 {
-            vec![to_user(row)]
+            vec![User::from(row)]
         } else {
             vec![]
         };
@@ -116,7 +116,7 @@ pub fn list(
     let filter = parse_filter(&query)?;
     let (rows, total) =
         db::users::list(&mut conn, &filter, query.page.offset(), query.page.limit())?;
-    let users = rows.into_iter().map(to_user).collect();
+    let users = rows.into_iter().map(User::from).collect();
     Ok(Page::new(users, query.page, total))
 }
 
@@ -124,7 +124,7 @@ pub fn list(
 pub fn show(ctx: &Context, token: &VerifiedToken, username: &str) -> Result<User, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
     ensure_self_or_admin(&me, username)?;
-    Ok(to_user(require_user(&mut conn, username)?))
+    Ok(User::from(require_user(&mut conn, username)?))
 }
 
 /// Applies an update to `target` (oneself when `None`).
@@ -164,7 +164,7 @@ pub fn update(
         apply_update(conn, existing.id, &changes, keep_session)
     })?;
     tracing::info!(username = %row.username, by = %me.username, "user updated");
-    Ok(to_user(row))
+    Ok(User::from(row))
 }
 
 /// Deletes `target` (oneself when `None`): they can no longer log in and their sessions end.
@@ -221,7 +221,7 @@ fn apply_update(
     let row = db::users::update(conn, id, changes).map_err(taken_or_internal)?;
     if changes.role.is_some() || changes.status.is_some() {
         let roles = [current.role, row.role];
-        super::safes::recheck_for_user(conn, id, &roles, row.updated_at)?;
+        super::requests::recheck_for_user(conn, id, &roles, row.updated_at)?;
     }
     let ends_sessions = changes.password_hash.is_some() || changes.status.is_some();
     if ends_sessions {
@@ -247,9 +247,9 @@ fn hash_new_password(
     if let Some(current) = &valid.current_password {
         // Guesses of the current password count like failed log-ins: a stolen token must not
         // become an unlimited password oracle.
-        auth::refuse_if_locked(ctx, &mut ctx.conn()?, &existing.username)?;
+        lockout::refuse_if_locked(ctx, &mut ctx.conn()?, &existing.username)?;
         if !ctx.passwords.verify(current, Some(&existing.password_hash)) {
-            auth::record_failure(ctx, &mut ctx.conn()?, &existing.username)?;
+            lockout::record_failure(ctx, &mut ctx.conn()?, &existing.username)?;
             return Err(AppError::validation(
                 "current_password",
                 "does not match the current password",
@@ -298,19 +298,6 @@ fn taken_or_internal(error: diesel::result::Error) -> AppError {
             "a user with this username already exists",
         ),
         None => error.into(),
-    }
-}
-
-/// A stored user as clients see it.
-pub fn to_user(row: UserRow) -> User {
-    User {
-        role: row.role.into(),
-        status: row.status,
-        created_at: utc(row.created_at),
-        updated_at: utc(row.updated_at),
-        username: row.username,
-        name: row.name,
-        email: row.email,
     }
 }
 

@@ -17,7 +17,7 @@ use crate::domain::access::{
     OperationType, PersonView, Ticket,
 };
 use crate::domain::request::{RequestDetail, RequestStatus};
-use crate::service::access_requests::AccessInput;
+use crate::service::requests::AccessInput;
 
 /// The operation a request asks for when `OperationType` is not sent: everything.
 const DEFAULT_OPERATION: OperationType = OperationType::All;

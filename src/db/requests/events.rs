@@ -49,3 +49,24 @@ pub fn events(conn: &mut DbConnection, request_ids: &[i64]) -> QueryResult<Vec<E
         ))
         .load(conn)
 }
+
+/// Writes one entry on a request's trail; `actor_id` is absent for what the service did itself.
+pub fn record_event(
+    conn: &mut DbConnection,
+    request_id: i64,
+    actor_id: Option<i64>,
+    event: EventKind,
+    detail: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    insert_event(
+        conn,
+        &NewEvent {
+            request_id,
+            actor_id,
+            event,
+            detail,
+            created_at: now,
+        },
+    )
+}

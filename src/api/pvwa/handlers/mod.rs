@@ -12,9 +12,9 @@ use super::convert::{parse_request_id, to_pvwa};
 use super::views::PvwaRequest;
 use crate::domain::request::{RequestDetail, RequestType};
 use crate::error::{AppError, ErrorCode};
+use crate::service::Context;
 use crate::service::auth::VerifiedToken;
-use crate::service::requests::FullListQuery;
-use crate::service::{Context, access_requests};
+use crate::service::requests::{self, FullListQuery};
 
 /// Lists answer at most this many requests, the newest.
 pub const LIST_CAP: i64 = 100;
@@ -36,7 +36,7 @@ pub(super) fn resolve(
 ) -> Result<i64, AppError> {
     let (safe, id) = parse_request_id(request_id)
         .ok_or_else(|| AppError::new(ErrorCode::NotFound, format!("no request {request_id}")))?;
-    access_requests::require_in_safe(ctx, token, id, safe)?;
+    requests::require_in_safe(ctx, token, id, safe)?;
     Ok(id)
 }
 

@@ -1,11 +1,11 @@
 //! Certificate requests: checking a CSR against the CA's policy at submission, and issuing the
-//! certificate when the request is approved.
+//! certificate when the request is approved. Uses only the engine's leaf modules; the engine
+//! reaches it through `kind`.
 
 use chrono::NaiveDateTime;
 
-use super::Context;
-use super::auth::CurrentUser;
-use super::requests::{parse_reason, record_event};
+use super::events::record_event;
+use super::reason::parse_reason;
 use crate::db::certificates::{self as cert_db, NewCertificateRow};
 use crate::db::requests::{self as req_db, NewCertificateColumns, NewRequestRow, RequestRow};
 use crate::db::{self, DbConnection};
@@ -15,9 +15,11 @@ use crate::domain::request::{EventKind, RequestStatus, RequestType};
 use crate::domain::time::utc;
 use crate::error::{AppError, ErrorCode};
 use crate::pki::{self, ParsedCsr};
+use crate::service::Context;
+use crate::service::auth::CurrentUser;
 
 /// Validates a certificate request and stores it, pending. Returns its id.
-pub fn submit(
+pub(super) fn submit(
     ctx: &Context,
     conn: &mut DbConnection,
     me: &CurrentUser,
@@ -102,7 +104,7 @@ fn to_field_error(error: pki::ValidationError) -> FieldError {
 }
 
 /// Signs the certificate for an approved request and stores it. Returns its id.
-pub fn issue(
+pub(super) fn issue(
     ctx: &Context,
     conn: &mut DbConnection,
     request: &RequestRow,

@@ -1,0 +1,219 @@
+//! Asking for access: who may ask, and the rules a request must meet (reason, window, ticket),
+//! each field at fault named.
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+
+use super::confirmers::can_still_be_decided;
+use crate::db::requests::{self as req_db, NewAccessColumns, NewRequestRow};
+use crate::db::safes::{self as safe_db, SafeRow};
+use crate::db::{self, DbConnection};
+use crate::domain::FieldError;
+use crate::domain::access::{AccessType, AdditionalInfo, OperationType, Ticket};
+use crate::domain::request::{EventKind, RequestStatus, RequestType};
+use crate::error::{AppError, ErrorCode};
+use crate::service::Context;
+use crate::service::auth::CurrentUser;
+use crate::service::requests::events::record_event;
+use crate::service::requests::reason::parse_reason;
+use crate::service::requests::status::Remaining;
+
+/// A reason must say something.
+const MIN_REASON_CHARS: usize = 10;
+/// How far ahead an access window may start.
+const MAX_DAYS_AHEAD: i64 = 365;
+
+/// An access request, as received.
+#[derive(Debug, Clone)]
+pub struct AccessInput {
+    pub account_id: i64,
+    pub reason: String,
+    pub access_type: AccessType,
+    pub access_from: Option<DateTime<Utc>>,
+    pub access_to: Option<DateTime<Utc>>,
+    pub operation_type: OperationType,
+    pub ticketing_system: Option<Ticket>,
+    pub additional_info: Option<AdditionalInfo>,
+}
+
+/// Validates an access request and stores it, pending. Returns its id.
+pub(in crate::service::requests) fn submit(
+    ctx: &Context,
+    conn: &mut DbConnection,
+    me: &CurrentUser,
+    input: AccessInput,
+) -> Result<i64, AppError> {
+    let account = safe_db::find_account(conn, input.account_id, None)?
+        .ok_or_else(|| AppError::validation("account_id", "no such account"))?;
+    let safe = safe_db::find_safe_by_id(conn, account.safe_id)?;
+    let entries = safe_db::entries_for(conn, safe.id, me.id, me.role)?;
+    if !entries.iter().any(|entry| entry.can_request) {
+        return Err(AppError::new(
+            ErrorCode::NotAllowedToRequest,
+            format!(
+                "you may not request access to accounts in safe {}",
+                safe.name
+            ),
+        ));
+    }
+    let now = ctx.clock.now();
+    let valid = ValidAccess::parse(&input, &safe, now)?;
+    let members = safe_db::active_members(conn, safe.id)?;
+    let fresh = Remaining {
+        level: 1,
+        level1: safe.level1_confirmations,
+        level2: safe.level2_confirmations,
+    };
+    if !can_still_be_decided(conn, &members, me.id, fresh, &[])? {
+        return Err(AppError::new(
+            ErrorCode::MissingSupervisors,
+            format!(
+                "safe {} does not have enough confirmers to satisfy its own policy",
+                safe.name
+            ),
+        ));
+    }
+    let now = now.naive_utc();
+    db::write_transaction(conn, |conn| {
+        safe_db::lock_account(conn, account.id)?;
+        if safe_db::find_safe_by_id(conn, safe.id)?.policy_version != safe.policy_version {
+            return Err(AppError::new(
+                ErrorCode::ConfirmationSettingsChanged,
+                "the safe's confirmation policy changed while the request was made: submit again",
+            ));
+        }
+        if req_db::overlapping_open_request(conn, me.id, account.id, valid.from, valid.to, now)? {
+            return Err(AppError::new(
+                ErrorCode::OverlappingRequest,
+                "you already have an open request for this account in an overlapping window",
+            ));
+        }
+        let id = req_db::insert(
+            conn,
+            &NewRequestRow {
+                request_type: RequestType::Access,
+                status: RequestStatus::Pending,
+                requester_id: me.id,
+                reason: &valid.reason,
+                created_at: now,
+                updated_at: now,
+                expires_at: now + Duration::hours(i64::from(safe.request_expiry_hours)),
+                confirmations_required: safe.level1_confirmations,
+                requester_email: &me.email,
+                certificate: Default::default(),
+                access: NewAccessColumns {
+                    safe_id: Some(safe.id),
+                    account_id: Some(account.id),
+                    access_type: Some(input.access_type),
+                    operation_type: Some(input.operation_type),
+                    access_from: Some(valid.from),
+                    access_to: Some(valid.to),
+                    ticketing_system: input.ticketing_system.as_ref().map(|t| t.name.as_str()),
+                    ticket_id: input.ticketing_system.as_ref().map(|t| t.number.as_str()),
+                    reference_no: input
+                        .additional_info
+                        .as_ref()
+                        .and_then(|i| i.reference_no.as_deref()),
+                    emergency: Some(input.additional_info.as_ref().is_some_and(|i| i.emergency)),
+                    policy_version: Some(safe.policy_version),
+                    level2_required: safe.level2_confirmations,
+                },
+            },
+        )?;
+        record_event(conn, id, Some(me.id), EventKind::Submitted, None, now)?;
+        tracing::info!(request_id = id, username = %me.username, safe = %safe.name, "access request submitted");
+        Ok(id)
+    })
+}
+
+struct ValidAccess {
+    reason: String,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+}
+
+impl ValidAccess {
+    /// Checks every rule and names each field at fault.
+    fn parse(input: &AccessInput, safe: &SafeRow, now: DateTime<Utc>) -> Result<Self, AppError> {
+        let mut errors = Vec::new();
+        let reason = parse_reason(&input.reason, MIN_REASON_CHARS)
+            .map_err(|e| errors.push(e))
+            .ok();
+        let longest = Duration::hours(i64::from(safe.max_access_hours));
+        if input.access_type == AccessType::Multiple {
+            for (field, value) in [
+                ("access_from", input.access_from),
+                ("access_to", input.access_to),
+            ] {
+                if value.is_none() {
+                    errors.push(FieldError::new(field, "is required for multiple access"));
+                }
+            }
+        }
+        let from = input.access_from.unwrap_or(now);
+        if from > now + Duration::days(MAX_DAYS_AHEAD) {
+            errors.push(FieldError::new(
+                "access_from",
+                format!("must be within {MAX_DAYS_AHEAD} days from now"),
+            ));
+            return Err(AppError::Validation(errors));
+        }
+        let to = match input.access_to {
+            Some(to) => to,
+            None => from.checked_add_signed(longest).unwrap_or(from),
+        };
+        if to <= from {
+            errors.push(FieldError::new("access_to", "must be after access_from"));
+        } else if to <= now {
+            errors.push(FieldError::new("access_to", "must be in the future"));
+        } else if to.signed_duration_since(from) > longest {
+            errors.push(FieldError::new(
+                "access_to",
+                format!(
+                    "the window may last at most {} hours in safe {}",
+                    safe.max_access_hours, safe.name
+                ),
+            ));
+        }
+        check_ticket(input.ticketing_system.as_ref(), safe, &mut errors);
+        if let Some(info) = &input.additional_info
+            && info
+                .reference_no
+                .as_ref()
+                .is_some_and(|r| r.chars().count() > 100)
+        {
+            errors.push(FieldError::new(
+                "additional_info.reference_no",
+                "must be at most 100 characters",
+            ));
+        }
+        match reason {
+            Some(reason) if errors.is_empty() => Ok(Self {
+                reason,
+                from: from.naive_utc(),
+                to: to.naive_utc(),
+            }),
+            _ => Err(AppError::Validation(errors)),
+        }
+    }
+}
+
+fn check_ticket(ticket: Option<&Ticket>, safe: &SafeRow, errors: &mut Vec<FieldError>) {
+    let blank = |value: &str| value.trim().is_empty();
+    match ticket {
+        None if safe.ticket_required => errors.push(FieldError::new(
+            "ticketing_system",
+            format!("a ticket is required by safe {}", safe.name),
+        )),
+        None => {}
+        Some(ticket) => {
+            for (field, value) in [
+                ("ticketing_system.name", &ticket.name),
+                ("ticketing_system.number", &ticket.number),
+            ] {
+                if blank(value) || value.chars().count() > 100 {
+                    errors.push(FieldError::new(field, "must be 1 to 100 characters"));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! What differs per kind of request, behind one enum with one `match` per hook: submitting, who
+//! may review, in which capacity one decides, what approval does, and the kind's part of the
+//! detail. The rest of the engine never asks which kind a request is. Uses `certificate` and
+//! `access`, and the leaf modules.
+
+use chrono::NaiveDateTime;
+
+use super::access::{self, AccessData, AccessInput, Capacity};
+use super::certificate;
+use crate::db::DbConnection;
+use crate::db::requests::{DecisionRow, RequestRow};
+use crate::domain::access::AccessDetails;
+use crate::domain::request::RequestType;
+use crate::error::{AppError, ErrorCode};
+use crate::service::Context;
+use crate::service::auth::CurrentUser;
+
+/// A new request, as received.
+#[derive(Debug, Clone)]
+pub enum NewRequest {
+    Certificate {
+        csr: String,
+        reason: String,
+        validity_days: Option<u32>,
+    },
+    Access(AccessInput),
+}
+
+/// The kind of a stored request, read once from its `request_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Certificate,
+    /// An access request names the safe whose confirmers decide it.
+    Access {
+        safe_id: i64,
+    },
+}
+
+impl Kind {
+    pub(super) fn of(request: &RequestRow) -> Result<Self, AppError> {
+        match (request.request_type, request.safe_id) {
+            (RequestType::Certificate, _) => Ok(Kind::Certificate),
+            (RequestType::Access, Some(safe_id)) => Ok(Kind::Access { safe_id }),
+            (RequestType::Access, None) => Err(AppError::Internal(format!(
+                "access request {} names no safe",
+                request.id
+            ))),
+        }
+    }
+
+    /// Validates a new request and stores it, pending. Returns its id.
+    pub(super) fn submit(
+        ctx: &Context,
+        conn: &mut DbConnection,
+        me: &CurrentUser,
+        request: NewRequest,
+    ) -> Result<i64, AppError> {
+        match request {
+            NewRequest::Certificate {
+                csr,
+                reason,
+                validity_days,
+            } => certificate::submit(ctx, conn, me, &csr, &reason, validity_days),
+            NewRequest::Access(input) => access::submit(ctx, conn, me, input),
+        }
+    }
+
+    /// Whether `me` reviews requests of this kind: approvers and administrators review
+    /// certificate requests; administrators and the safe's confirmers review access requests.
+    pub(super) fn may_review(
+        self,
+        conn: &mut DbConnection,
+        me: &CurrentUser,
+    ) -> Result<bool, AppError> {
+        match self {
+            Kind::Certificate => Ok(me.is_approver()),
+            Kind::Access { safe_id } => {
+                Ok(me.is_admin() || access::confirms_in_safe(conn, safe_id, me)?)
+            }
+        }
+    }
+
+    /// In which capacity `me` may decide `request` at its current level.
+    pub(super) fn capacity(
+        self,
+        conn: &mut DbConnection,
+        request: &RequestRow,
+        me: &CurrentUser,
+    ) -> Result<Capacity, AppError> {
+        match self {
+            Kind::Certificate if me.is_approver() => Ok(Capacity::User),
+            Kind::Certificate => Err(AppError::new(
+                ErrorCode::Forbidden,
+                "only approvers and administrators decide certificate requests",
+            )),
+            Kind::Access { .. } => access::capacity(conn, request, me),
+        }
+    }
+
+    /// What approval does besides the status: a certificate request's certificate is signed
+    /// and stored (its id returned); an access request needs nothing more.
+    pub(super) fn on_approval(
+        self,
+        ctx: &Context,
+        conn: &mut DbConnection,
+        request: &RequestRow,
+        now: NaiveDateTime,
+    ) -> Result<Option<i64>, AppError> {
+        match self {
+            Kind::Certificate => certificate::issue(ctx, conn, request, now).map(Some),
+            Kind::Access { .. } => Ok(None),
+        }
+    }
+
+    /// The kind's own part of a request's detail: the access part (account, window, confirmers)
+    /// for an access request, nothing more for a certificate request (its CSR is in every
+    /// detail).
+    pub(super) fn detail(
+        self,
+        access: &AccessData,
+        request: &RequestRow,
+        decisions: &[DecisionRow],
+        still_pending: bool,
+    ) -> Result<Option<AccessDetails>, AppError> {
+        match self {
+            Kind::Certificate => Ok(None),
+            Kind::Access { .. } => access.details(request, decisions, still_pending).map(Some),
+        }
+    }
+}

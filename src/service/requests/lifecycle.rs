@@ -1,0 +1,216 @@
+//! A request's life: submitted, then cancelled by its requester, or confirmed level by level
+//! and approved, or rejected. Every transition is one conditional update inside one
+//! transaction, so a cancel racing a confirmation has exactly one winner. Uses `views` (to
+//! answer with the detail), `kind`, and the leaves.
+
+use chrono::NaiveDateTime;
+
+use super::access::Capacity;
+use super::events::record_event;
+use super::kind::{Kind, NewRequest};
+use super::lookups::{already_decided, not_pending, own_request, require_request};
+use super::reason::parse_reason;
+use super::status::{AfterConfirmation, after_confirmation, is_waiting};
+use super::views::load_detail;
+use crate::db::requests::{self as req_db, NewDecision, RejectedBy, RequestRow};
+use crate::db::{self, DbConnection};
+use crate::domain::request::{Decision, EventKind, RequestDetail};
+use crate::error::AppError;
+use crate::service::Context;
+use crate::service::auth::{CurrentUser, VerifiedToken};
+
+/// What the requester writes when cancelling.
+pub const CANCELLED_BY_REQUESTER: &str = "Cancelled by requester";
+
+/// Submits a request for the caller.
+pub fn submit(
+    ctx: &Context,
+    token: &VerifiedToken,
+    request: NewRequest,
+) -> Result<RequestDetail, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    let id = Kind::submit(ctx, &mut conn, &me, request)?;
+    load_detail(ctx, &mut conn, id, None)
+}
+
+/// Cancels one of the caller's pending requests.
+pub fn cancel(ctx: &Context, token: &VerifiedToken, id: i64) -> Result<RequestDetail, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    let now = ctx.clock.now_naive();
+    db::write_transaction(&mut conn, |conn| {
+        let by = RejectedBy::Requester(me.id);
+        if !req_db::reject(conn, id, by, CANCELLED_BY_REQUESTER, now)? {
+            require_request(conn, id, Some(me.id))?;
+            return Err(not_pending());
+        }
+        record_event(conn, id, Some(me.id), EventKind::Cancelled, None, now)
+    })?;
+    tracing::info!(request_id = id, username = %me.username, "request cancelled");
+    load_detail(ctx, &mut conn, id, Some(me.id))
+}
+
+/// Records the caller's confirmation at the request's current level. When a level has all it
+/// needs, level 2 opens or the request is approved (and its certificate issued) in the same
+/// transaction.
+pub fn confirm(
+    ctx: &Context,
+    token: &VerifiedToken,
+    id: i64,
+    reason: Option<String>,
+) -> Result<RequestDetail, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    let reason = reason
+        .map(|r| parse_reason(&r, 1))
+        .transpose()
+        .map_err(|e| AppError::Validation(vec![e]))?;
+    let now = ctx.clock.now_naive();
+    db::write_transaction(&mut conn, |conn| {
+        let (request, capacity) = decidable(conn, &me, id, now)?;
+        let level = request.current_level;
+        record_decision(
+            conn,
+            &me,
+            &request,
+            &capacity,
+            Decision::Confirm,
+            reason.as_deref(),
+            now,
+        )?;
+        let given = req_db::add_confirmation(conn, id, level, now)?.ok_or_else(not_pending)?;
+        record_event(
+            conn,
+            id,
+            Some(me.id),
+            EventKind::Confirmed,
+            reason.as_deref(),
+            now,
+        )?;
+        match after_confirmation(&request, level, given) {
+            AfterConfirmation::Wait => Ok(()),
+            AfterConfirmation::OpenLevelTwo => {
+                req_db::advance_to_level_two(conn, id, now)?;
+                record_event(conn, id, None, EventKind::Level2Opened, None, now)
+            }
+            AfterConfirmation::Approve => approve(ctx, conn, &request, now),
+        }
+    })?;
+    load_detail(ctx, &mut conn, id, None)
+}
+
+/// Rejects a request with a reason; any eligible confirmer's rejection ends it.
+pub fn reject(
+    ctx: &Context,
+    token: &VerifiedToken,
+    id: i64,
+    reason: &str,
+) -> Result<RequestDetail, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    let reason = parse_reason(reason, 1).map_err(|e| AppError::Validation(vec![e]))?;
+    let now = ctx.clock.now_naive();
+    db::write_transaction(&mut conn, |conn| {
+        let (request, capacity) = decidable(conn, &me, id, now)?;
+        record_decision(
+            conn,
+            &me,
+            &request,
+            &capacity,
+            Decision::Reject,
+            Some(&reason),
+            now,
+        )?;
+        if !req_db::reject(conn, id, RejectedBy::Confirmer, &reason, now)? {
+            return Err(not_pending());
+        }
+        record_event(
+            conn,
+            id,
+            Some(me.id),
+            EventKind::Rejected,
+            Some(&reason),
+            now,
+        )
+    })?;
+    tracing::info!(request_id = id, by = %me.username, "request rejected");
+    load_detail(ctx, &mut conn, id, None)
+}
+
+/// The request and the capacity in which the caller may decide it now: it exists (404), is not
+/// theirs (403), is pending (409), and they may decide it at its current level (403), as a user
+/// or for a group that has not acted yet (409).
+fn decidable(
+    conn: &mut DbConnection,
+    me: &CurrentUser,
+    id: i64,
+    now: NaiveDateTime,
+) -> Result<(RequestRow, Capacity), AppError> {
+    let request = require_request(conn, id, None)?.request;
+    if request.requester_id == me.id {
+        return Err(own_request());
+    }
+    if !is_waiting(&request, now) {
+        return Err(not_pending());
+    }
+    if req_db::decided_by(conn, id, me.id)? {
+        return Err(already_decided());
+    }
+    let capacity = Kind::of(&request)?.capacity(conn, &request, me)?;
+    Ok((request, capacity))
+}
+
+fn record_decision(
+    conn: &mut DbConnection,
+    me: &CurrentUser,
+    request: &RequestRow,
+    capacity: &Capacity,
+    decision: Decision,
+    reason: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    req_db::insert_decision(
+        conn,
+        &NewDecision {
+            request_id: request.id,
+            user_id: me.id,
+            decision,
+            reason,
+            level: request.current_level,
+            group_role: match capacity {
+                Capacity::User => None,
+                Capacity::Group(role) => Some(*role),
+            },
+            created_at: now,
+        },
+    )
+    .map_err(|e| match db::unique_violation(&e) {
+        Some(_) => already_decided(),
+        None => e.into(),
+    })
+}
+
+/// Approves the request, with what its kind's approval does (a certificate request's
+/// certificate is issued).
+fn approve(
+    ctx: &Context,
+    conn: &mut DbConnection,
+    request: &RequestRow,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let certificate_id = Kind::of(request)?.on_approval(ctx, conn, request, now)?;
+    if !req_db::approve(conn, request.id, certificate_id, now)? {
+        return Err(not_pending());
+    }
+    record_event(conn, request.id, None, EventKind::Approved, None, now)?;
+    if let Some(certificate_id) = certificate_id {
+        let detail = format!("certificate {certificate_id}");
+        record_event(
+            conn,
+            request.id,
+            None,
+            EventKind::Issued,
+            Some(&detail),
+            now,
+        )?;
+    }
+    tracing::info!(request_id = request.id, ?certificate_id, "request approved");
+    Ok(())
+}

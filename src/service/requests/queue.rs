@@ -1,0 +1,117 @@
+//! The review queue: the requests a caller reviews (never their own), what they can act on
+//! now, and every request for administrators. Uses `views`, `kind`, and the leaves.
+
+use super::kind::Kind;
+use super::lookups::{own_request, require_request};
+use super::views::{
+    FullListQuery, RequestListQuery, list_filter, list_page, load_detail, newest_in_full,
+};
+use crate::db::requests::{RequestFilter, Reviewer};
+use crate::db::{DbConnection, safes as safe_db};
+use crate::domain::pagination::Page;
+use crate::domain::request::{RequestDetail, RequestStatus, RequestSummary};
+use crate::error::{AppError, ErrorCode};
+use crate::service::Context;
+use crate::service::auth::{CurrentUser, VerifiedToken};
+
+/// The review queue: other users' requests the caller can act on now (certificate requests for
+/// approvers; access requests at the level where the caller confirms). Another status shows
+/// the requests the caller reviews in that status.
+pub fn incoming(
+    ctx: &Context,
+    token: &VerifiedToken,
+    query: RequestListQuery,
+) -> Result<Page<RequestSummary>, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    require_reviewer(&mut conn, &me)?;
+    let status = query.status.unwrap_or(RequestStatus::Pending);
+    let actionable_now = status == RequestStatus::Pending;
+    let filter = RequestFilter {
+        status: Some(status),
+        ..reviewer_filter(&me, list_filter(query), actionable_now)
+    };
+    list_page(ctx, &mut conn, &filter, query.page)
+}
+
+/// One request the caller reviews: never their own.
+pub fn show_incoming(
+    ctx: &Context,
+    token: &VerifiedToken,
+    id: i64,
+) -> Result<RequestDetail, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    require_reviewer(&mut conn, &me)?;
+    let request = require_request(&mut conn, id, None)?.request;
+    if request.requester_id == me.id {
+        return Err(own_request());
+    }
+    if !Kind::of(&request)?.may_review(&mut conn, &me)? {
+        // As if it did not exist: a reviewer of one safe learns nothing of another's requests.
+        return Err(AppError::new(
+            ErrorCode::NotFound,
+            format!("no request {id}"),
+        ));
+    }
+    load_detail(ctx, &mut conn, id, None)
+}
+
+/// Every request, for administrators.
+pub fn all(
+    ctx: &Context,
+    token: &VerifiedToken,
+    query: RequestListQuery,
+) -> Result<Page<RequestSummary>, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    if !me.is_admin() {
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            "only administrators see every request",
+        ));
+    }
+    list_page(ctx, &mut conn, &list_filter(query), query.page)
+}
+
+/// Approvers and administrators review certificate requests; anyone who confirms in some safe
+/// reviews access requests. Everyone else is refused.
+fn require_reviewer(conn: &mut DbConnection, me: &CurrentUser) -> Result<(), AppError> {
+    if me.is_approver() || safe_db::confirms_anywhere(conn, me.id, me.role)? {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            ErrorCode::Forbidden,
+            "only approvers, administrators and safe confirmers review requests",
+        ))
+    }
+}
+
+/// The requests the caller reviews (never their own), in full.
+pub fn incoming_in_full(
+    ctx: &Context,
+    token: &VerifiedToken,
+    query: &FullListQuery,
+) -> Result<Vec<RequestDetail>, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    require_reviewer(&mut conn, &me)?;
+    let filter = RequestFilter {
+        request_type: query.request_type,
+        ..RequestFilter::default()
+    };
+    let filter = reviewer_filter(&me, filter, query.actionable_now);
+    newest_in_full(ctx, &mut conn, &filter, query)
+}
+
+/// `filter` narrowed to what `me` reviews (never their own requests); with `actionable_now`,
+/// only what they can act on now.
+fn reviewer_filter(me: &CurrentUser, filter: RequestFilter, actionable_now: bool) -> RequestFilter {
+    RequestFilter {
+        not_requester_id: Some(me.id),
+        undecided_by: actionable_now.then_some(me.id),
+        reviewer: Some(Reviewer {
+            user_id: me.id,
+            role: me.role,
+            reviews_certificates: me.is_approver(),
+            actionable_now,
+        }),
+        ..filter
+    }
+}
