@@ -150,11 +150,11 @@ mod tests {
         assert!(MasterKey::parse(KEY).is_ok());
         assert!(MasterKey::parse(&format!("  {KEY}\n")).is_ok());
         assert_eq!(
-            MasterKey::parse(&KEY[..62]).unwrap_err(),
+            MasterKey::parse(&KEY[..62]).expect_err("too short"),
             SecretsError::InvalidKey("wrong length")
         );
         assert_eq!(
-            MasterKey::parse(&KEY.replace('a', "z")).unwrap_err(),
+            MasterKey::parse(&KEY.replace('a', "z")).expect_err("not hex"),
             SecretsError::InvalidKey("not hexadecimal")
         );
     }
