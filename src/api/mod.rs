@@ -1,6 +1,7 @@
 //! The HTTP layer: routes, extractors, request and response types. Handlers translate HTTP into a
 //! service call run on a blocking thread, and its result back into HTTP; no rule lives here.
 
+pub mod account_secrets;
 pub mod caching;
 pub mod certificates;
 pub mod docs;
@@ -157,6 +158,7 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(safes::accounts::list_accounts)
                 .service(safes::accounts::get_account)
                 .service(safes::accounts::delete_account)
+                .service(account_secrets::put_account_secret)
                 .service(safes::members::list_members)
                 .service(safes::members::put_safe_member)
                 .service(safes::members::delete_safe_member)
