@@ -91,6 +91,10 @@ impl AppState {
         )
         .await
         .map_err(|_| {
+            tracing::warn!(
+                wait_ms = HASHING_WAIT.as_millis() as u64,
+                "no hashing slot free in time"
+            );
             self.metrics.hashing_refused();
             AppError::Unavailable("too many log-ins in progress; retry shortly".to_owned())
         })?

@@ -16,6 +16,7 @@ on_both_backends!(
     malformed_forged_and_foreign_tokens_are_refused,
     a_session_ends_when_its_lifetime_runs_out,
     an_invalid_token_on_sign_up_is_refused_rather_than_ignored,
+    a_token_is_refused_before_its_not_before_time,
 );
 
 /// A secured operation of the document, ready to call.
@@ -227,6 +228,31 @@ async fn a_session_ends_when_its_lifetime_runs_out(app: TestApp) {
     app.clock.advance(chrono::Duration::minutes(61));
     let reply = app.get("/api/v3/users/amy", Some(&token)).await;
     assert_eq!(reply.status, 401, "{reply:?}");
+}
+
+/// The service issues no `nbf`, but a token carrying one (re-signed here with the real secret and
+/// a live session) is refused until that time: the claim is validated when present.
+async fn a_token_is_refused_before_its_not_before_time(app: TestApp) {
+    let token = app.developer("amy").await;
+    let claims = jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(&token)
+        .expect("the service's own token decodes")
+        .claims;
+    let with_nbf = |nbf: i64| {
+        let mut claims = claims.clone();
+        claims["nbf"] = json!(nbf);
+        forge(JWT_SECRET, claims, jsonwebtoken::Algorithm::HS256)
+    };
+    let now = chrono::Utc::now().timestamp();
+    let early = app
+        .get("/api/v3/users/amy", Some(&with_nbf(now + 600)))
+        .await;
+    assert_eq!(early.status, 401, "nbf in 10 minutes: {early:?}");
+    assert_eq!(early.problem_code(), "unauthorized");
+    assert_eq!(early.header("www-authenticate"), Some("Bearer"));
+    let due = app
+        .get("/api/v3/users/amy", Some(&with_nbf(now - 60)))
+        .await;
+    assert_eq!(due.status, 200, "nbf a minute ago: {due:?}");
 }
 
 async fn an_invalid_token_on_sign_up_is_refused_rather_than_ignored(app: TestApp) {

@@ -43,9 +43,10 @@ fn pvwa_code(code: ErrorCode) -> &'static str {
         ErrorCode::Unauthorized => "RQDWS003E",
         ErrorCode::InvalidCredentials => "RQDWS004E",
         ErrorCode::UserSuspended => "RQDWS005E",
-        ErrorCode::Forbidden | ErrorCode::RoleNotSelfService | ErrorCode::AdminOnlyField => {
-            "RQDWS006E"
-        }
+        ErrorCode::Forbidden
+        | ErrorCode::RoleNotSelfService
+        | ErrorCode::AdminOnlyField
+        | ErrorCode::CorsRefused => "RQDWS006E",
         ErrorCode::NotAConfirmer => "RQDWS007E",
         ErrorCode::OwnRequest => "RQDWS008E",
         ErrorCode::NotAllowedToRequest => "RQDWS009E",
