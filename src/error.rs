@@ -32,6 +32,9 @@ pub enum ErrorCode {
     NotAConfirmer,
     /// 403 `not_allowed_to_request`: The caller may not request in this safe.
     NotAllowedToRequest,
+    /// 403 `cors_refused`: A CORS preflight from an origin, or asking for a method or header, that
+    /// `REQUESTDESK_CORS_ORIGINS` and the API do not allow.
+    CorsRefused,
     /// 404 `not_found`: No such path, or no such resource for the caller.
     NotFound,
     /// 405 `method_not_allowed`: A known path, a wrong method.
@@ -82,7 +85,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of the README's table.
-    pub const ALL: [ErrorCode; 35] = [
+    pub const ALL: [ErrorCode; 36] = [
         Self::ValidationFailed,
         Self::MalformedJson,
         Self::UnreadableBody,
@@ -95,6 +98,7 @@ impl ErrorCode {
         Self::OwnRequest,
         Self::NotAConfirmer,
         Self::NotAllowedToRequest,
+        Self::CorsRefused,
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::UsernameTaken,
@@ -135,6 +139,7 @@ impl ErrorCode {
             Self::OwnRequest => "own_request",
             Self::NotAConfirmer => "not_a_confirmer",
             Self::NotAllowedToRequest => "not_allowed_to_request",
+            Self::CorsRefused => "cors_refused",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::UsernameTaken => "username_taken",
@@ -172,7 +177,8 @@ impl ErrorCode {
             | Self::UserSuspended
             | Self::OwnRequest
             | Self::NotAConfirmer
-            | Self::NotAllowedToRequest => 403,
+            | Self::NotAllowedToRequest
+            | Self::CorsRefused => 403,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::UsernameTaken
@@ -226,6 +232,7 @@ pub enum AppError {
     #[error("too many failed log-ins: try again in {retry_after_secs} seconds")]
     TooManyRequests { retry_after_secs: u64 },
     /// 503 `service_unavailable`: the database cannot be reached, or the service is saturated.
+    /// Whoever makes one logs it, once, at WARN with its cause; the response is not logged again.
     #[error("{0}")]
     Unavailable(String),
     /// 500 `internal_error`: a bug or an unexpected failure. The cause is logged, never shown.
@@ -276,6 +283,8 @@ impl AppError {
 impl From<diesel::result::Error> for AppError {
     fn from(error: diesel::result::Error) -> Self {
         if crate::db::is_unavailable(&error) {
+            // The one line this 503 gets: the cause is known here, and the response is not
+            // logged again (see `api::problem`).
             tracing::warn!(%error, "the database is unavailable");
             return Self::Unavailable("the database is unreachable or busy; try again".to_owned());
         }
@@ -301,6 +310,7 @@ impl From<crate::pki::PkiError> for AppError {
         match error {
             crate::pki::PkiError::Validation(invalid) => invalid.into(),
             crate::pki::PkiError::CaExpired(at) => {
+                tracing::warn!(%at, "the CA certificate has expired");
                 Self::Unavailable(format!("the CA certificate expired at {at}"))
             }
             other => Self::Internal(format!("pki: {other}")),

@@ -54,7 +54,8 @@ fn migrate(settings: &Settings) -> Result<(), String> {
     if db::Backend::from_url(&settings.database_url())? == db::Backend::Sqlite {
         std::fs::create_dir_all(&settings.data_dir).map_err(|e| e.to_string())?;
     }
-    let applied = db::run_migrations(&settings.database_url()).map_err(|e| e.to_string())?;
+    let url = db::with_network_timeouts(&settings.database_url(), settings.db_timeout());
+    let applied = db::run_migrations(&url).map_err(|e| e.to_string())?;
     println!(
         "applied {} migration(s){}",
         applied.len(),

@@ -530,6 +530,7 @@ fn build_server(
             .wrap(from_fn(api::pvwa::normalize))
             .wrap(from_fn(caching::default_cache_control))
             .wrap(cors(&cors_origins))
+            .wrap(from_fn(api::middleware::problem_for_cors_refusals))
             .wrap(Compress::default())
             .wrap(from_fn(caching::tag_compressed))
             .wrap(from_fn(metrics::record_requests))

@@ -1,10 +1,14 @@
-//! Every line a request causes carries its HTTP request id, the service's own events included:
-//! the request's span is entered inside the blocking work. A test binary of its own, because it
-//! installs the process's one global log subscriber.
+//! What the service logs: every line a request causes carries its HTTP request id, the service's
+//! own events included (the request's span is entered inside the blocking work), and a 503 from
+//! an unreachable database is one WARN line. A test binary of its own, because it installs the
+//! process's one global log subscriber; its tests share it and tell their lines apart by request
+//! id.
 
 use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, SqliteConnection};
 use requestdesk::config::{Secret, Settings};
 use requestdesk::startup::Application;
 use serde_json::Value;
@@ -53,41 +57,62 @@ fn in_a_span_holding(line: &Value, value: &str) -> bool {
     })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_service_event_carries_the_http_request_id() {
-    let captured = Captured::default();
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter("info,requestdesk=debug")
-        .with_writer(captured.clone())
-        .init();
+/// The process's log capture, installed by the first test that asks for it.
+fn captured() -> &'static Captured {
+    static CAPTURED: OnceLock<Captured> = OnceLock::new();
+    CAPTURED.get_or_init(|| {
+        let captured = Captured::default();
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter("info")
+            .with_writer(captured.clone())
+            .init();
+        captured
+    })
+}
+
+const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+/// An instance on a fresh SQLite database: its base URL, and the settings it runs with.
+async fn start(change: impl FnOnce(&mut Settings)) -> (String, Settings, tempfile::TempDir) {
+    captured();
     let dir = tempfile::tempdir().expect("temporary directory");
     let mut settings = Settings::defaults();
     settings.bind = "127.0.0.1:0".parse().expect("address");
     settings.data_dir = dir.path().join("data");
     settings.bcrypt_cost = 4;
     settings.workers = Some(1);
-    settings.admin_password = Some(Secret::new("admin-password-for-tests"));
+    settings.admin_password = Some(Secret::new(ADMIN_PASSWORD));
+    change(&mut settings);
     let app = Application::build(&settings).expect("the application starts");
-    let base = format!("http://127.0.0.1:{}/api/v3", app.port());
+    let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
+    (base, settings, dir)
+}
 
+/// The lines written in the span of the HTTP request `id`.
+fn lines_of(id: &str) -> Vec<Value> {
+    captured()
+        .lines()
+        .into_iter()
+        .filter(|line| in_a_span_holding(line, id))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_event_carries_the_http_request_id() {
+    let (base, _settings, _dir) = start(|_| {}).await;
     let response = reqwest::Client::new()
-        .post(format!("{base}/users/sessions"))
+        .post(format!("{base}/api/v3/users/sessions"))
         .header("x-request-id", "log-test-0001")
-        .json(&serde_json::json!({"username": "admin", "password": "admin-password-for-tests"}))
+        .json(&serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
         .send()
         .await
         .expect("an answer");
     assert_eq!(response.status(), 201);
     assert_eq!(response.headers()["x-request-id"], "log-test-0001");
-    let token = response.json::<Value>().await.expect("a body")["token"]
-        .as_str()
-        .expect("a token")
-        .to_owned();
-    set_a_secret(&base, &token).await;
 
-    let lines = captured.lines();
+    let lines = lines_of("log-test-0001");
     let logged_in = lines
         .iter()
         .find(|line| line["fields"]["message"] == "logged in")
@@ -101,28 +126,63 @@ async fn a_service_event_carries_the_http_request_id() {
         .find(|line| line["fields"]["message"] == "handled")
         .expect("the access log line");
     assert!(in_a_span_holding(handled, "log-test-0001"), "{handled}");
+}
 
-    let set = lines
+/// A write kept waiting past the database timeout by another connection's lock is 503, and the
+/// log says so once, at WARN, with the cause: not again at ERROR when the answer is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_503_from_the_database_is_logged_once_at_warn() {
+    let (base, settings, _dir) = start(|settings| settings.db_timeout_secs = 1).await;
+    let url = settings.database_url();
+    let mut lock = SqliteConnection::establish(url.trim_start_matches("sqlite://"))
+        .expect("a second connection");
+    lock.batch_execute("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    let response = reqwest::Client::new()
+        .post(format!("{base}/api/v3/users"))
+        .header("x-request-id", "log-test-0503")
+        .json(&serde_json::json!({
+            "username": "bob", "name": "Bob", "email": "bob@example.com",
+            "password": "a-long-password-1"
+        }))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), 503);
+    lock.batch_execute("ROLLBACK").expect("release the lock");
+
+    let lines = lines_of("log-test-0503");
+    let loud: Vec<&Value> = lines
         .iter()
-        .find(|line| line["fields"]["message"] == "account secret set")
-        .unwrap_or_else(|| panic!("the service logged the secret's change: {lines:?}"));
-    assert_eq!(set["fields"]["account.id"], 1, "{set}");
-    let everything = String::from_utf8_lossy(&captured.0.lock().expect("log buffer")).into_owned();
+        .filter(|line| line["level"] != "INFO" && line["level"] != "DEBUG")
+        .collect();
+    assert_eq!(loud.len(), 1, "one line above INFO: {loud:?}");
+    assert_eq!(loud[0]["level"], "WARN", "{}", loud[0]);
+    let text = loud[0].to_string();
+    assert!(text.contains("database is locked"), "the cause: {text}");
     assert!(
-        !everything.contains(ACCOUNT_SECRET) && !everything.contains("s3cr3t-in-logs"),
-        "a log line holds the secret"
-    );
-    assert!(
-        !everything.contains(&hex_key(&settings.data_dir)),
-        "a log line holds the master key"
+        !text.contains("a-long-password-1") && !text.contains(ADMIN_PASSWORD),
+        "no secret: {text}"
     );
 }
 
-const ACCOUNT_SECRET: &str = "s3cr3t-in-logs-never";
-
-/// Creates a safe and an account, and sets the account's secret, twice (set, then replace).
-async fn set_a_secret(base: &str, token: &str) {
+/// Setting and replacing an account's secret is logged with the account and the key id; no line
+/// holds the secret or the master key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_log_line_holds_an_account_secret_or_the_master_key() {
+    let (base, settings, _dir) = start(|_| {}).await;
     let client = reqwest::Client::new();
+    let response = client
+        .post(format!("{base}/api/v3/users/sessions"))
+        .json(&serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), 201);
+    let token = response.json::<Value>().await.expect("a body")["token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
     for (path, body) in [
         ("/safes", serde_json::json!({"name": "Linux"})),
         (
@@ -131,30 +191,52 @@ async fn set_a_secret(base: &str, token: &str) {
         ),
     ] {
         let response = client
-            .post(format!("{base}{path}"))
-            .bearer_auth(token)
+            .post(format!("{base}/api/v3{path}"))
+            .bearer_auth(&token)
             .json(&body)
             .send()
             .await
             .expect("an answer");
         assert_eq!(response.status(), 201, "{path}");
     }
-    for secret in [ACCOUNT_SECRET, "s3cr3t-in-logs-replaced"] {
+    for (n, secret) in ["s3cr3t-in-logs-never", "s3cr3t-in-logs-replaced"]
+        .into_iter()
+        .enumerate()
+    {
         let response = client
-            .put(format!("{base}/safes/Linux/accounts/1/secret"))
-            .bearer_auth(token)
+            .put(format!("{base}/api/v3/safes/Linux/accounts/1/secret"))
+            .header("x-request-id", format!("log-test-secret-{n}"))
+            .bearer_auth(&token)
             .json(&serde_json::json!({"secret": secret}))
             .send()
             .await
             .expect("an answer");
         assert_eq!(response.status(), 204);
     }
-}
 
-/// The master key generated into the data directory.
-fn hex_key(data_dir: &std::path::Path) -> String {
-    std::fs::read_to_string(data_dir.join(requestdesk::secrets::SECRETS_KEY_FILE))
-        .expect("the generated key")
-        .trim()
-        .to_owned()
+    let lines = lines_of("log-test-secret-0");
+    let set = lines
+        .iter()
+        .find(|line| line["fields"]["message"] == "account secret set")
+        .unwrap_or_else(|| panic!("the service logged the secret's change: {lines:?}"));
+    assert_eq!(set["fields"]["account.id"], 1, "{set}");
+    let key = std::fs::read_to_string(
+        settings
+            .data_dir
+            .join(requestdesk::secrets::SECRETS_KEY_FILE),
+    )
+    .expect("the generated key");
+    let everything = captured()
+        .lines()
+        .iter()
+        .map(Value::to_string)
+        .collect::<String>();
+    assert!(
+        !everything.contains("s3cr3t-in-logs"),
+        "a log line holds the secret"
+    );
+    assert!(
+        !everything.contains(key.trim()),
+        "a log line holds the master key"
+    );
 }

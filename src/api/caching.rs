@@ -1,5 +1,5 @@
 //! HTTP caching: strong `ETag`s with `If-None-Match` for the representations that rarely change
-//! (the CA certificate, certificate downloads, the OpenAPI document), and a `Cache-Control` on
+//! (the CA certificate, the CRL, certificate downloads, the OpenAPI document), and a `Cache-Control` on
 //! every API answer. User data defaults to `private, no-cache`: a browser may keep it but must ask
 //! again before reusing it, and no shared cache stores it. An answer carrying a token or a secret
 //! says `no-store`.
@@ -51,6 +51,23 @@ impl Tagged {
         Self {
             etag: strong_etag(&body),
             body,
+            content_type,
+            cache_control,
+            vary_on_accept: false,
+        }
+    }
+
+    /// With a strong `ETag` of the caller's: for a body whose bytes differ between two signings of
+    /// the same content (the CRL, tagged by its number).
+    pub fn with_etag(
+        body: impl Into<Bytes>,
+        etag_key: &str,
+        content_type: &'static str,
+        cache_control: CacheControl,
+    ) -> Self {
+        Self {
+            body: body.into(),
+            etag: format!("\"{etag_key}\""),
             content_type,
             cache_control,
             vary_on_accept: false,

@@ -1,7 +1,7 @@
 //! `/api/v3/certificates` and `/api/v3/ca`: the caller's certificates, downloads, imports and
 //! revocations, and the CA's public certificate and revocation list.
 
-use actix_web::http::header::{self, Accept, Header, Quality};
+use actix_web::http::header::{Accept, Header, Quality};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -341,21 +341,24 @@ pub async fn get_ca_certificate(req: HttpRequest, state: web::Data<AppState>) ->
 /// Download the CRL.
 ///
 /// A current certificate revocation list in DER, signed by the CA, listing every revoked serial
-/// it issued with its reason. Public.
+/// it issued with its reason. Public. Its strong `ETag` is its CRL number, which changes with each
+/// revocation and each day (UTC): `If-None-Match` answers 304.
 #[utoipa::path(
     tag = "ca",
     security(),
     responses(
         (status = 200, description = "The CRL", content_type = "application/pkix-crl", body = inline(Binary)),
+        (status = 304, description = "Not modified: the `ETag` sent in `If-None-Match` is current"),
         (status = "4XX", response = MalformedRequest),
         (status = 503, response = ServiceUnavailable),
     )
 )]
 #[get("/ca/crl")]
-pub async fn get_ca_crl(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let der = state.run(certificates::crl).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, PKIX_CRL))
-        .insert_header(caching::PUBLIC)
-        .body(der))
+pub async fn get_ca_crl(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let crl = state.run(certificates::crl).await?;
+    let etag = format!("crl-{}", crl.number);
+    Ok(Tagged::with_etag(crl.der, &etag, PKIX_CRL, caching::PUBLIC).respond_to(&req))
 }

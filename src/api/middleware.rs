@@ -1,7 +1,8 @@
 //! Request identity and access logging: every response carries an `X-Request-Id` (the caller's,
 //! when it sent a sensible one), and every request is logged once with its status and latency.
 //! Only the path is logged, never headers or bodies, so tokens and passwords never reach the log.
-//! Paths holding U+0000 are refused before routing.
+//! Paths holding U+0000 are refused before routing. A CORS refusal is worded as every other
+//! error is.
 
 use std::time::Instant;
 
@@ -73,4 +74,30 @@ pub async fn refuse_nul_in_path(
         return Ok(req.error_response(error));
     }
     Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// Outside the CORS middleware: the preflight it refuses (an origin not in
+/// `REQUESTDESK_CORS_ORIGINS`, a method or header the API does not take) leaves it as a
+/// plain-text 400; this answers 403 `cors_refused` in problem+json instead, still without any
+/// `Access-Control-Allow-*` header, so the browser keeps the call from being made.
+pub async fn problem_for_cors_refusals(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let response = next.call(req).await?;
+    let refusal = response
+        .response()
+        .error()
+        .and_then(|error| error.as_error::<actix_cors::CorsError>())
+        .map(ToString::to_string);
+    let Some(refusal) = refusal else {
+        return Ok(response.map_into_boxed_body());
+    };
+    tracing::info!(%refusal, "CORS preflight refused");
+    let error = AppError::new(ErrorCode::CorsRefused, refusal.to_lowercase());
+    let (request, _) = response.into_parts();
+    Ok(ServiceResponse::new(
+        request,
+        actix_web::ResponseError::error_response(&error),
+    ))
 }

@@ -92,6 +92,10 @@ impl AppState {
         )
         .await
         .map_err(|_| {
+            tracing::warn!(
+                wait_ms = HASHING_WAIT.as_millis() as u64,
+                "no hashing slot free in time"
+            );
             self.metrics.hashing_refused();
             AppError::Unavailable("too many log-ins in progress; retry shortly".to_owned())
         })?
@@ -150,16 +154,16 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(safes::get_safe)
                 .service(safes::update_safe)
                 .service(safes::delete_safe)
-                .service(safes::create_account)
-                .service(safes::list_accounts)
-                .service(safes::get_account)
-                .service(safes::delete_account)
+                .service(safes::accounts::create_account)
+                .service(safes::accounts::list_accounts)
+                .service(safes::accounts::get_account)
+                .service(safes::accounts::delete_account)
                 .service(account_secrets::put_account_secret)
-                .service(safes::list_members)
-                .service(safes::put_safe_member)
-                .service(safes::delete_safe_member)
-                .service(safes::put_safe_group)
-                .service(safes::delete_safe_group),
+                .service(safes::members::list_members)
+                .service(safes::members::put_safe_member)
+                .service(safes::members::delete_safe_member)
+                .service(safes::members::put_safe_group)
+                .service(safes::members::delete_safe_group),
         )
         .configure(pvwa::configure);
 }

@@ -62,7 +62,8 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if self.status() >= 500 {
+        // A 503 was logged at WARN, with its cause, where it was made: once is enough.
+        if let AppError::Internal(_) = self {
             tracing::error!(error = %self, code = %self.code(), "request failed");
         }
         let mut response = HttpResponse::build(self.status_code());

@@ -11,7 +11,10 @@ pub mod schema;
 pub mod sessions;
 pub mod users;
 
-pub use pool::{DbConnectionManager, DbPool, PoolOptions, PooledDb, connect, is_unavailable};
+pub use pool::{
+    DbConnectionManager, DbPool, PoolOptions, PooledDb, connect, is_unavailable,
+    with_network_timeouts,
+};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};

@@ -80,10 +80,11 @@ pub struct PoolOptions {
     pub database_timeout: Duration,
 }
 
-/// Applies pending migrations on one dedicated connection, then builds the pool.
+/// Applies pending migrations on one dedicated connection, then builds the pool. Both open
+/// their connections with the same network timeouts.
 pub fn connect(url: &str, options: PoolOptions) -> Result<DbPool, SetupError> {
-    run_migrations(url)?;
     let manager = DbConnectionManager::new(url, options.database_timeout)?;
+    run_migrations(&manager.target)?;
     let reachability = Arc::clone(&manager.reachability);
     let pool = Pool::builder()
         .max_size(options.max_size)
@@ -120,7 +121,7 @@ impl DbConnectionManager {
         let backend = Backend::from_url(url).map_err(SetupError::Url)?;
         let target = match backend {
             Backend::Sqlite => connection_string(url).to_owned(),
-            Backend::Postgres => with_connect_timeout(url, database_timeout),
+            Backend::Postgres => with_network_timeouts(url, database_timeout),
         };
         Ok(Self {
             backend,
@@ -171,17 +172,48 @@ fn lost_its_server(conn: &mut DbConnection) -> bool {
     }
 }
 
-/// Adds libpq's `connect_timeout` (whole seconds, at least 2: libpq reads 1 as 2) unless the URL
-/// sets one, so a server that does not answer cannot hold a pool thread for ever.
-fn with_connect_timeout(url: &str, timeout: Duration) -> String {
-    if url.contains("connect_timeout=") {
+/// The URL a PostgreSQL connection is opened with: the given one, plus each of libpq's network
+/// timeouts it does not set itself, so a server that stops answering (down, or behind a firewall
+/// that drops every packet) cannot hold a pool thread past the database timeout:
+/// - `connect_timeout` (whole seconds, at least 2: libpq reads 1 as 2) bounds opening one;
+/// - `tcp_user_timeout` (milliseconds) bounds how long what was sent may stay unacknowledged on an
+///   open connection: a query sent to a blackholed server fails after it instead of waiting
+///   for ever (TCP would retransmit for about 15 minutes). A slow query is not cut short: the
+///   server's kernel acknowledges it at once;
+/// - `keepalives` with `keepalives_idle`, `keepalives_interval` and `keepalives_count` find an
+///   idle connection's server gone within about twice the timeout.
+///
+/// A URL that is not PostgreSQL's is returned as it is.
+pub fn with_network_timeouts(url: &str, timeout: Duration) -> String {
+    if Backend::from_url(url) != Ok(Backend::Postgres) {
         return url.to_owned();
     }
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!(
-        "{url}{separator}connect_timeout={}",
-        timeout.as_secs().max(2)
-    )
+    let seconds = timeout.as_secs().max(2).to_string();
+    let defaults = [
+        ("connect_timeout", seconds.clone()),
+        ("tcp_user_timeout", timeout.as_millis().max(1).to_string()),
+        ("keepalives", "1".to_owned()),
+        ("keepalives_idle", seconds.clone()),
+        ("keepalives_interval", "1".to_owned()),
+        ("keepalives_count", seconds),
+    ];
+    let given: Vec<&str> = url
+        .split_once('?')
+        .map(|(_, query)| {
+            query
+                .split('&')
+                .filter_map(|pair| pair.split('=').next())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut target = url.to_owned();
+    for (name, value) in defaults {
+        if !given.contains(&name) {
+            target.push(if target.contains('?') { '&' } else { '?' });
+            target.push_str(&format!("{name}={value}"));
+        }
+    }
+    target
 }
 
 /// Logs why a connection could not be opened, through `tracing` like every other log line
@@ -316,19 +348,29 @@ mod tests {
     }
 
     #[test]
-    fn a_connect_timeout_is_added_unless_the_url_has_one() {
-        let second = Duration::from_secs(1);
+    fn network_timeouts_are_added_unless_the_url_sets_them() {
+        let all = "connect_timeout=3&tcp_user_timeout=3000&keepalives=1&keepalives_idle=3\
+                   &keepalives_interval=1&keepalives_count=3";
         assert_eq!(
-            with_connect_timeout("postgres://u@h/db", second),
-            "postgres://u@h/db?connect_timeout=2"
+            with_network_timeouts("postgres://u@h/db", Duration::from_secs(3)),
+            format!("postgres://u@h/db?{all}")
         );
         assert_eq!(
-            with_connect_timeout("postgres://u@h/db?sslmode=disable", Duration::from_secs(5)),
-            "postgres://u@h/db?sslmode=disable&connect_timeout=5"
+            with_network_timeouts("postgres://u@h/db?sslmode=disable", Duration::from_secs(3)),
+            format!("postgres://u@h/db?sslmode=disable&{all}")
         );
         assert_eq!(
-            with_connect_timeout("postgres://u@h/db?connect_timeout=9", second),
-            "postgres://u@h/db?connect_timeout=9"
+            with_network_timeouts(
+                "postgresql://u@h/db?connect_timeout=9&tcp_user_timeout=0&keepalives_idle=60",
+                Duration::from_millis(1500)
+            ),
+            "postgresql://u@h/db?connect_timeout=9&tcp_user_timeout=0&keepalives_idle=60\
+             &keepalives=1&keepalives_interval=1&keepalives_count=2",
+            "what the URL sets is kept; libpq reads a connect_timeout of 1 as 2"
+        );
+        assert_eq!(
+            with_network_timeouts("sqlite:///tmp/x.db", Duration::from_secs(3)),
+            "sqlite:///tmp/x.db"
         );
     }
 }

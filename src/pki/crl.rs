@@ -15,6 +15,30 @@ use super::serial::serial_from_hex;
 /// How long a CRL is valid: nextUpdate = thisUpdate + this many days.
 pub const CRL_VALIDITY_DAYS: i64 = 7;
 
+/// When the CRL listing `revoked` was issued, and its number: a function of what it lists and of
+/// the day, never of the moment it is asked for, so every request (on every instance) until the
+/// next revocation or midnight UTC gets the same CRL number, the `ETag` the CRL is served with.
+///
+/// thisUpdate is the later of the last revocation and today's midnight (UTC): reissued at least
+/// daily, a CRL always has six of its [`CRL_VALIDITY_DAYS`] left. The number is thisUpdate in
+/// microseconds plus how many serials it lists; neither ever goes down (revocations are never
+/// undone), and any change raises one of them, so a CRL with other content always has a higher
+/// number: even a revocation committed late with an earlier timestamp raises the count.
+pub fn crl_issue(revoked: &[RevokedEntry], now: DateTime<Utc>) -> (DateTime<Utc>, u64) {
+    let midnight = now
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map_or(now, |at| at.and_utc());
+    let this_update = revoked
+        .iter()
+        .map(|entry| entry.revoked_at)
+        .filter(|at| *at <= now)
+        .fold(midnight, DateTime::max);
+    let micros = u64::try_from(this_update.timestamp_micros()).unwrap_or_default();
+    let count = u64::try_from(revoked.len()).unwrap_or(u64::MAX);
+    (this_update, micros.saturating_add(count))
+}
+
 /// Why a certificate was revoked (RFC 5280 §5.3.1 subset).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RevocationReason {

@@ -27,7 +27,7 @@ pub use ca::{
 pub use cert_info::{
     CertificateInfo, IssuedCertificate, certificate_info_from_der, parse_certificate_pem,
 };
-pub use crl::{CRL_VALIDITY_DAYS, RevocationReason, RevokedEntry};
+pub use crl::{CRL_VALIDITY_DAYS, RevocationReason, RevokedEntry, crl_issue};
 pub use csr::{ParsedCsr, parse_csr};
 pub use error::{CsrError, PkiError, Result, ValidationError};
 pub use policy::CaPolicy;

@@ -30,9 +30,9 @@ struct Claims {
     aud: String,
 }
 
-/// A token whose signature, algorithm, issuer, audience and expiry have been checked. It can
-/// only be made by [`TokenService::verify`]; the session behind it is checked by
-/// [`Context::authenticate`].
+/// A token whose signature, algorithm, issuer, audience, expiry and `nbf` (when present) have
+/// been checked. It can only be made by [`TokenService::verify`]; the session behind it is
+/// checked by [`Context::authenticate`].
 #[derive(Debug, Clone)]
 pub struct VerifiedToken {
     username: String,
@@ -53,7 +53,8 @@ impl TokenService {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.validate_exp = true;
-        validation.validate_nbf = false;
+        // The service issues no `nbf`; a token that carries one is not used before it.
+        validation.validate_nbf = true;
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["sub", "iat", "exp", "iss", "aud"]);

@@ -233,7 +233,7 @@ pub fn ca_certificate(ctx: &Context) -> String {
 }
 
 /// A current CRL in DER, signed by the CA, listing every revoked certificate it issued.
-pub fn crl(ctx: &Context) -> Result<Vec<u8>, AppError> {
+pub fn crl(ctx: &Context) -> Result<Crl, AppError> {
     let revoked = cert_db::revoked_issued(&mut *ctx.conn()?)?;
     let entries: Vec<RevokedEntry> = revoked
         .into_iter()
@@ -246,10 +246,16 @@ pub fn crl(ctx: &Context) -> Result<Vec<u8>, AppError> {
                 .unwrap_or(RevocationReason::Unspecified),
         })
         .collect();
-    let now = ctx.clock.now();
-    // Milliseconds: two CRLs made in the same second (a revocation between them) differ in number.
-    let number = u64::try_from(now.timestamp_millis()).unwrap_or_default();
-    Ok(ctx.ca.crl_der(&entries, now, number)?)
+    let (this_update, number) = pki::crl_issue(&entries, ctx.clock.now());
+    let der = ctx.ca.crl_der(&entries, this_update, number)?;
+    Ok(Crl { number, der })
+}
+
+/// A signed CRL and its number, which changes exactly when what it lists (or the day) does.
+#[derive(Debug, Clone)]
+pub struct Crl {
+    pub number: u64,
+    pub der: Vec<u8>,
 }
 
 fn require_certificate(

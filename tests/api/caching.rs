@@ -1,12 +1,13 @@
-//! Caching: strong ETags and 304s on the CA certificate, certificate downloads and the OpenAPI
+//! Caching: strong ETags and 304s on the CA certificate, the CRL, certificate downloads and the OpenAPI
 //! document; `Cache-Control` on every answer; the download's content negotiation.
 
 use crate::helpers::TestApp;
+use crate::helpers::pki::KeyType;
 use crate::on_both_backends;
-use crate::pki::KeyType;
 
 on_both_backends!(
     the_ca_certificate_answers_304_to_its_own_etag,
+    the_crl_is_tagged_by_its_number_until_a_revocation_changes_it,
     the_openapi_document_has_an_etag_per_encoding,
     pem_and_der_downloads_have_their_own_etags,
     the_download_follows_accept_unless_format_says_otherwise,
@@ -59,6 +60,46 @@ async fn the_ca_certificate_answers_304_to_its_own_etag(app: TestApp) {
         revalidate(&app, "/api/v3/ca/certificate", None, "\"stale\"", &[]).await;
     assert_eq!(status, 200, "another ETag gets the certificate");
     assert!(length > 0);
+}
+
+/// The CRL is signed afresh on each request, so its ETag is its CRL number: the same until a
+/// revocation (or the next UTC day), then another one, and the new CRL says so in its number.
+async fn the_crl_is_tagged_by_its_number_until_a_revocation_changes_it(app: TestApp) {
+    let fetch = || revalidate(&app, "/api/v3/ca/crl", None, "\"none\"", &[]);
+    let (status, first, length) = fetch().await;
+    assert!(status == 200 && length > 0, "{status}: {first:?}");
+    let etag = header(&first, "etag").expect("an ETag").to_owned();
+    assert!(
+        etag.starts_with("\"crl-") && etag.ends_with('"'),
+        "a strong ETag naming the CRL number: {etag}"
+    );
+    assert_eq!(header(&first, "cache-control"), Some("public, no-cache"));
+    let (_, again, _) = fetch().await;
+    assert_eq!(
+        header(&again, "etag"),
+        Some(etag.as_str()),
+        "nothing changed"
+    );
+    let (status, headers, length) = revalidate(&app, "/api/v3/ca/crl", None, &etag, &[]).await;
+    assert_eq!((status, length), (304, 0), "not modified, no body");
+    assert_eq!(header(&headers, "etag"), Some(etag.as_str()));
+
+    let (token, id) = certificate_holder(&app).await;
+    assert_eq!(app.revoke(&token, id, "superseded").await.status, 200);
+    let (status, headers, length) = revalidate(&app, "/api/v3/ca/crl", None, &etag, &[]).await;
+    assert_eq!(status, 200, "a revocation makes a new CRL");
+    assert!(length > 0);
+    let newer = header(&headers, "etag").expect("an ETag").to_owned();
+    assert_ne!(newer, etag);
+    let number = |etag: &str| -> u64 {
+        etag.trim_matches('"')
+            .trim_start_matches("crl-")
+            .parse()
+            .expect("a CRL number")
+    };
+    assert!(number(&newer) > number(&etag), "{newer} after {etag}");
+    let (status, _, _) = revalidate(&app, "/api/v3/ca/crl", None, &newer, &[]).await;
+    assert_eq!(status, 304);
 }
 
 async fn the_openapi_document_has_an_etag_per_encoding(app: TestApp) {
@@ -196,7 +237,7 @@ async fn no_pvwa_answer_is_stored(app: TestApp) {
 
 async fn user_data_is_private_and_revalidated(app: TestApp) {
     let token = app.developer("jdoe").await;
-    let csr = crate::pki::csr_for(KeyType::P256, "private.example.com");
+    let csr = crate::helpers::pki::csr_for(KeyType::P256, "private.example.com");
     let submitted = app.submit_csr(&token, &csr).await;
     assert_eq!(submitted.status, 201, "{submitted:?}");
     let dashboard = app.get("/api/v3/myrequests", Some(&token)).await;

@@ -15,6 +15,7 @@ on_both_backends!(
     pagination_parameters_out_of_range_are_400_naming_the_parameter,
     every_response_carries_a_request_id,
     health_and_readiness_answer_without_a_token,
+    a_refused_cors_preflight_is_403_in_the_problem_format_without_allow_origin,
 );
 
 async fn malformed_json_is_400_in_the_problem_format(app: TestApp) {
@@ -273,4 +274,54 @@ impl TlsInstance {
             reqwest::Certificate::from_pem(self.certificate_pem.as_bytes()).expect("certificate"),
         )
     }
+}
+
+/// A browser's preflight from an origin the service does not list, or asking for a header the
+/// API does not take, is refused in the problem format (it used to be a plain-text 400) and
+/// grants nothing; a listed origin still gets its grant.
+async fn a_refused_cors_preflight_is_403_in_the_problem_format_without_allow_origin(app: TestApp) {
+    let app = app
+        .restarted_with(|settings| settings.cors_origins = vec!["https://desk.example".into()])
+        .await;
+    let preflight = |origin: &str, headers: &str| {
+        app.request(reqwest::Method::OPTIONS, "/api/v3/myrequests", None)
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", headers)
+    };
+    for (origin, headers, case) in [
+        (
+            "https://evil.example",
+            "authorization",
+            "an unlisted origin",
+        ),
+        (
+            "https://desk.example",
+            "x-not-taken",
+            "a header the API does not take",
+        ),
+    ] {
+        let reply = app.send(preflight(origin, headers)).await;
+        assert_eq!(reply.status, 403, "{case}: {reply:?}");
+        assert_eq!(
+            reply.header("content-type"),
+            Some("application/problem+json"),
+            "{case}"
+        );
+        assert_eq!(reply.problem_code(), "cors_refused", "{case}");
+        assert_eq!(reply.body["status"], 403, "{case}");
+        assert_eq!(reply.header("access-control-allow-origin"), None, "{case}");
+        assert!(reply.header("x-request-id").is_some(), "{case}");
+    }
+    let granted = app
+        .send(preflight(
+            "https://desk.example",
+            "authorization, content-type",
+        ))
+        .await;
+    assert_eq!(granted.status, 200, "{granted:?}");
+    assert_eq!(
+        granted.header("access-control-allow-origin"),
+        Some("https://desk.example")
+    );
 }

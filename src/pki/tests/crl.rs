@@ -5,7 +5,7 @@ use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 
 use super::support::*;
-use crate::pki::{RevocationReason, RevokedEntry, serial_from_hex, serial_to_hex};
+use crate::pki::{RevocationReason, RevokedEntry, crl_issue, serial_from_hex, serial_to_hex};
 
 fn crl_path(dir: &TempDir, der: &[u8]) -> String {
     dir.write("crl.der", der).to_str().unwrap().to_string()
@@ -167,4 +167,45 @@ fn serial_hex_forms() {
     assert_eq!(serial_to_hex(&[]), "00");
     assert!(serial_from_hex("").is_err());
     assert!(serial_from_hex(&"ff".repeat(21)).is_err());
+}
+
+fn revoked_at(at: chrono::DateTime<Utc>) -> RevokedEntry {
+    RevokedEntry {
+        serial_hex: "01".to_owned(),
+        revoked_at: at,
+        reason: RevocationReason::Unspecified,
+    }
+}
+
+#[test]
+fn a_crl_is_numbered_by_its_content_and_day_not_by_the_moment_it_is_asked_for() {
+    let at = |text: &str| {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let midnight = at("2026-03-04T00:00:00Z");
+    let (empty_at, empty) = crl_issue(&[], at("2026-03-04T09:00:00Z"));
+    assert_eq!(empty_at, midnight, "no revocation: issued at midnight");
+    assert_eq!(
+        crl_issue(&[], at("2026-03-04T23:59:59Z")),
+        (empty_at, empty),
+        "the same all day"
+    );
+    let (next_day_at, next_day) = crl_issue(&[], at("2026-03-05T00:00:01Z"));
+    assert_eq!(next_day_at, at("2026-03-05T00:00:00Z"));
+    assert!(next_day > empty, "a new day, a higher number");
+
+    let one = [revoked_at(at("2026-03-04T10:00:00.250Z"))];
+    let (one_at, one_number) = crl_issue(&one, at("2026-03-04T11:00:00Z"));
+    assert_eq!(
+        one_at, one[0].revoked_at,
+        "issued when the last revocation was"
+    );
+    assert!(one_number > empty);
+    assert_eq!(crl_issue(&one, at("2026-03-04T12:00:00Z")).1, one_number);
+
+    // A revocation committed after that CRL was made but stamped earlier still raises the number.
+    let late = [one[0].clone(), revoked_at(at("2026-03-04T09:30:00Z"))];
+    assert!(crl_issue(&late, at("2026-03-04T12:00:00Z")).1 > one_number);
 }
