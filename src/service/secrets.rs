@@ -12,7 +12,7 @@ use crate::secrets::{
 };
 
 /// A secret to store, as received.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SecretInput {
     pub secret: SecretText,
     pub secret_type: SecretType,
@@ -62,8 +62,28 @@ pub fn put_secret(
     Ok(())
 }
 
+/// Seals and stores the secret of an account written in the caller's transaction `conn`.
+pub(super) fn store_in(
+    ctx: &Context,
+    conn: &mut db::DbConnection,
+    account_id: i64,
+    input: &SecretInput,
+) -> Result<(), AppError> {
+    let sealed = secrets::seal(&ctx.secrets, account_id, input.secret_type, &input.secret)
+        .map_err(|e| AppError::Internal(format!("sealing a secret: {e}")))?;
+    let row = to_row(account_id, sealed, ctx.clock.now_naive());
+    secret_db::put(conn, &row)?;
+    tracing::info!(
+        account.id = account_id,
+        key.id = %row.key_id,
+        secret_type = %row.secret_type,
+        "account secret set"
+    );
+    Ok(())
+}
+
 /// 1 byte to [`MAX_SECRET_BYTES`], no NUL.
-fn validate(secret: &SecretText) -> Result<(), AppError> {
+pub(super) fn validate(secret: &SecretText) -> Result<(), AppError> {
     let length = secret.expose().len();
     if length == 0 || length > MAX_SECRET_BYTES {
         return Err(AppError::validation(
