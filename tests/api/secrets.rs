@@ -13,8 +13,9 @@ use requestdesk::service::secrets::{open_secret, rotate};
 use requestdesk::startup::{Application, secrets_store};
 use serde_json::{Value, json};
 
+use crate::helpers::safes::{create_account, create_safe, put_member};
 use crate::helpers::{
-    Backend, Reply, SECRETS_KEY, TestApp, TestDatabase, postgres_url, start_instance, test_settings,
+    Backend, SECRETS_KEY, TestApp, TestDatabase, postgres_url, start_instance, test_settings,
 };
 use crate::on_both_backends;
 
@@ -31,38 +32,6 @@ on_both_backends!(
 );
 
 const PLAINTEXT: &str = "Tr0ub4dor&3-the-root-password";
-
-// ---- kit (kept here, so this file does not depend on where other tests keep theirs) ----
-
-async fn put(app: &TestApp, path: &str, token: Option<&str>, body: &Value) -> Reply {
-    app.send(app.request(reqwest::Method::PUT, path, token).json(body))
-        .await
-}
-
-async fn create_safe(app: &TestApp, admin: &str, body: Value) {
-    let reply = app.post("/api/v3/safes", Some(admin), &body).await;
-    assert_eq!(reply.status, 201, "create safe {body}: {reply:?}");
-}
-
-async fn create_account(app: &TestApp, admin: &str, safe: &str, name: &str) -> i64 {
-    let body = json!({"name": name, "address": format!("{name}.example.com"), "user_name": "root"});
-    let reply = app
-        .post(
-            &format!("/api/v3/safes/{safe}/accounts"),
-            Some(admin),
-            &body,
-        )
-        .await;
-    assert_eq!(reply.status, 201, "create account {name}: {reply:?}");
-    reply.body["id"].as_i64().expect("account id")
-}
-
-async fn add_requester(app: &TestApp, admin: &str, safe: &str, username: &str) {
-    let path = format!("/api/v3/safes/{safe}/members/{username}");
-    let body = json!({"can_request": true, "confirm_level": null});
-    let reply = put(app, &path, Some(admin), &body).await;
-    assert_eq!(reply.status, 200, "PUT {path}: {reply:?}");
-}
 
 fn secret_path(safe: &str, id: i64) -> String {
     format!("/api/v3/safes/{safe}/accounts/{id}/secret")
@@ -112,13 +81,13 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 
 async fn an_administrator_sets_and_replaces_a_secret_stored_as_ciphertext_only(app: TestApp) {
     let (admin, id) = an_account(&app).await;
-    let reply = put(
-        &app,
-        &secret_path("Linux", id),
-        Some(&admin),
-        &json!({"secret": PLAINTEXT}),
-    )
-    .await;
+    let reply = app
+        .put(
+            &secret_path("Linux", id),
+            Some(&admin),
+            &json!({"secret": PLAINTEXT}),
+        )
+        .await;
     assert_eq!(reply.status, 204, "{reply:?}");
     assert_eq!(reply.body, Value::Null);
 
@@ -139,13 +108,13 @@ async fn an_administrator_sets_and_replaces_a_secret_stored_as_ciphertext_only(a
     assert_eq!(opened(&pool, &ring, id).as_deref(), Some(PLAINTEXT));
 
     // The safe's name is matched without regard to case, as everywhere else.
-    let replaced = put(
-        &app,
-        &secret_path("linux", id),
-        Some(&admin),
-        &json!({"secret": "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n", "secret_type": "key"}),
-    )
-    .await;
+    let replaced = app
+        .put(
+            &secret_path("linux", id),
+            Some(&admin),
+            &json!({"secret": "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n", "secret_type": "key"}),
+        )
+        .await;
     assert_eq!(replaced.status, 204, "{replaced:?}");
     let row = stored(&pool, id).expect("a stored row");
     assert_eq!(row.secret_type, "key");
@@ -165,28 +134,28 @@ async fn only_administrators_set_secrets(app: TestApp) {
     let (admin, id) = an_account(&app).await;
     let approver = app.user_with_role("alice", "approver").await;
     let developer = app.developer("bob").await;
-    add_requester(&app, &admin, "Linux", "bob").await;
+    put_member(&app, &admin, "Linux", "bob", true, None).await;
     for (who, token) in [
         ("an approver", &approver),
         ("a member developer", &developer),
     ] {
-        let reply = put(
-            &app,
-            &secret_path("Linux", id),
-            Some(token),
-            &json!({"secret": PLAINTEXT}),
-        )
-        .await;
+        let reply = app
+            .put(
+                &secret_path("Linux", id),
+                Some(token),
+                &json!({"secret": PLAINTEXT}),
+            )
+            .await;
         assert_eq!(reply.status, 403, "{who}: {reply:?}");
         assert_eq!(reply.problem_code(), "forbidden", "{who}");
     }
-    let anonymous = put(
-        &app,
-        &secret_path("Linux", id),
-        None,
-        &json!({"secret": PLAINTEXT}),
-    )
-    .await;
+    let anonymous = app
+        .put(
+            &secret_path("Linux", id),
+            None,
+            &json!({"secret": PLAINTEXT}),
+        )
+        .await;
     assert_eq!(anonymous.status, 401, "{anonymous:?}");
     assert!(stored(&pool(&app), id).is_none(), "nothing was stored");
 }
@@ -195,13 +164,13 @@ async fn an_unknown_or_deleted_account_is_404_and_its_secret_is_erased(app: Test
     let (admin, id) = an_account(&app).await;
     create_safe(&app, &admin, json!({"name": "Windows"})).await;
     let deleted = create_account(&app, &admin, "Linux", "gone").await;
-    let reply = put(
-        &app,
-        &secret_path("Linux", deleted),
-        Some(&admin),
-        &json!({"secret": PLAINTEXT}),
-    )
-    .await;
+    let reply = app
+        .put(
+            &secret_path("Linux", deleted),
+            Some(&admin),
+            &json!({"secret": PLAINTEXT}),
+        )
+        .await;
     assert_eq!(reply.status, 204, "{reply:?}");
     assert!(stored(&pool(&app), deleted).is_some());
     let reply = app
@@ -217,7 +186,9 @@ async fn an_unknown_or_deleted_account_is_404_and_its_secret_is_erased(app: Test
         ("account of another safe", secret_path("Windows", id)),
         ("deleted account", secret_path("Linux", deleted)),
     ] {
-        let reply = put(&app, &path, Some(&admin), &json!({"secret": PLAINTEXT})).await;
+        let reply = app
+            .put(&path, Some(&admin), &json!({"secret": PLAINTEXT}))
+            .await;
         assert_eq!(reply.status, 404, "{case}: {reply:?}");
         assert_eq!(reply.problem_code(), "not_found", "{case}");
     }
@@ -253,7 +224,9 @@ async fn an_empty_oversized_or_mistyped_secret_is_400_naming_the_field(app: Test
         ),
     ];
     for (case, body, field) in cases {
-        let reply = put(&app, &secret_path("Linux", id), Some(&admin), &body).await;
+        let reply = app
+            .put(&secret_path("Linux", id), Some(&admin), &body)
+            .await;
         assert_eq!(reply.status, 400, "{case}: {reply:?}");
         assert!(
             reply.error_fields().iter().any(|f| f == field),
@@ -265,25 +238,25 @@ async fn an_empty_oversized_or_mistyped_secret_is_400_naming_the_field(app: Test
         );
     }
     assert!(stored(&pool(&app), id).is_none());
-    let largest = put(
-        &app,
-        &secret_path("Linux", id),
-        Some(&admin),
-        &json!({"secret": "x".repeat(8 * 1024)}),
-    )
-    .await;
+    let largest = app
+        .put(
+            &secret_path("Linux", id),
+            Some(&admin),
+            &json!({"secret": "x".repeat(8 * 1024)}),
+        )
+        .await;
     assert_eq!(largest.status, 204, "exactly 8 KiB is allowed: {largest:?}");
 }
 
 async fn no_answer_shows_the_secret(app: TestApp) {
     let (admin, id) = an_account(&app).await;
-    let reply = put(
-        &app,
-        &secret_path("Linux", id),
-        Some(&admin),
-        &json!({"secret": PLAINTEXT}),
-    )
-    .await;
+    let reply = app
+        .put(
+            &secret_path("Linux", id),
+            Some(&admin),
+            &json!({"secret": PLAINTEXT}),
+        )
+        .await;
     assert_eq!(reply.status, 204, "{reply:?}");
     for path in [
         format!("/api/v3/safes/Linux/accounts/{id}"),
@@ -317,13 +290,13 @@ async fn a_rotation_rewraps_every_secret_and_keeps_it_readable(app: TestApp) {
         ids.push(create_account(&app, &admin, "Linux", name).await);
     }
     for id in &ids {
-        let reply = put(
-            &app,
-            &secret_path("Linux", *id),
-            Some(&admin),
-            &json!({"secret": format!("{PLAINTEXT}-{id}")}),
-        )
-        .await;
+        let reply = app
+            .put(
+                &secret_path("Linux", *id),
+                Some(&admin),
+                &json!({"secret": format!("{PLAINTEXT}-{id}")}),
+            )
+            .await;
         assert_eq!(reply.status, 204, "{reply:?}");
     }
     let pool = pool(&app);
@@ -440,13 +413,13 @@ async fn on_sqlite_a_generated_key_is_kept_in_the_data_directory() {
         database,
     };
     let (admin, id) = an_account(&app).await;
-    let reply = put(
-        &app,
-        &secret_path("Linux", id),
-        Some(&admin),
-        &json!({"secret": PLAINTEXT}),
-    )
-    .await;
+    let reply = app
+        .put(
+            &secret_path("Linux", id),
+            Some(&admin),
+            &json!({"secret": PLAINTEXT}),
+        )
+        .await;
     assert_eq!(reply.status, 204, "{reply:?}");
     let pool = pool(&app);
     assert_eq!(opened(&pool, &ring(&key), id).as_deref(), Some(PLAINTEXT));
@@ -459,7 +432,7 @@ async fn concurrent_writes_of_one_secret_leave_one_whole_row(app: TestApp) {
         let (app, path, admin) = (&app, &path, &admin);
         async move {
             let body = json!({"secret": format!("{PLAINTEXT}-{n}")});
-            put(app, path, Some(admin), &body).await
+            app.put(path, Some(admin), &body).await
         }
     });
     for reply in futures_util::future::join_all(writes).await {
@@ -479,11 +452,15 @@ async fn concurrent_writes_of_one_secret_leave_one_whole_row(app: TestApp) {
 async fn a_rotation_leaves_a_secret_replaced_since_it_was_read(app: TestApp) {
     let (admin, id) = an_account(&app).await;
     let path = secret_path("Linux", id);
-    let reply = put(&app, &path, Some(&admin), &json!({"secret": PLAINTEXT})).await;
+    let reply = app
+        .put(&path, Some(&admin), &json!({"secret": PLAINTEXT}))
+        .await;
     assert_eq!(reply.status, 204, "{reply:?}");
     let pool = pool(&app);
     let read = stored(&pool, id).expect("a row");
-    let reply = put(&app, &path, Some(&admin), &json!({"secret": "replaced"})).await;
+    let reply = app
+        .put(&path, Some(&admin), &json!({"secret": "replaced"}))
+        .await;
     assert_eq!(reply.status, 204, "{reply:?}");
 
     // The rotation's update of the row it read finds it changed, and writes nothing.

@@ -285,6 +285,11 @@ impl TestApp {
             .await
     }
 
+    pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        self.send(self.request(reqwest::Method::PUT, path, token).json(body))
+            .await
+    }
+
     pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
         self.send(self.request(reqwest::Method::DELETE, path, token))
             .await
