@@ -50,7 +50,7 @@ pub struct AccountInput {
     pub address: String,
     pub user_name: String,
     /// A secret to seal and store with the account, in the same transaction.
-    pub secret: Option<super::secrets::SecretInput>,
+    pub secret: Option<super::secrets::store::SecretInput>,
 }
 
 pub const DEFAULT_REQUEST_EXPIRY_HOURS: i32 = 72;
@@ -213,7 +213,7 @@ pub fn create_account(
     let secret = input.secret.take();
     let valid = ValidAccount::parse(input)?;
     if let Some(secret) = &secret {
-        super::secrets::validate(&secret.secret)?;
+        super::secrets::store::validate(&secret.secret)?;
     }
     let id = db::write_transaction(&mut conn, |conn| {
         let id = safe_db::insert_account(
@@ -228,7 +228,7 @@ pub fn create_account(
             },
         )?;
         if let Some(secret) = &secret {
-            super::secrets::store_in(ctx, conn, id, secret)?;
+            super::secrets::store::store_in(ctx, conn, id, secret)?;
         }
         Ok::<_, AppError>(id)
     })?;
