@@ -43,7 +43,14 @@ pub fn cancel(ctx: &Context, token: &VerifiedToken, id: i64) -> Result<RequestDe
             require_request(conn, id, Some(me.id))?;
             return Err(not_pending());
         }
-        record_event(conn, id, Some(me.id), EventKind::Cancelled, None, now)
+        Ok(record_event(
+            conn,
+            id,
+            Some(me.id),
+            EventKind::Cancelled,
+            None,
+            now,
+        )?)
     })?;
     tracing::info!(request_id = id, username = %me.username, "request cancelled");
     load_detail(ctx, &mut conn, id, Some(me.id))
@@ -89,7 +96,14 @@ pub fn confirm(
             AfterConfirmation::Wait => Ok(()),
             AfterConfirmation::OpenLevelTwo => {
                 req_db::advance_to_level_two(conn, id, now)?;
-                record_event(conn, id, None, EventKind::Level2Opened, None, now)
+                Ok(record_event(
+                    conn,
+                    id,
+                    None,
+                    EventKind::Level2Opened,
+                    None,
+                    now,
+                )?)
             }
             AfterConfirmation::Approve => approve(ctx, conn, &request, now),
         }
@@ -121,14 +135,14 @@ pub fn reject(
         if !req_db::reject(conn, id, RejectedBy::Confirmer, &reason, now)? {
             return Err(not_pending());
         }
-        record_event(
+        Ok(record_event(
             conn,
             id,
             Some(me.id),
             EventKind::Rejected,
             Some(&reason),
             now,
-        )
+        )?)
     })?;
     tracing::info!(request_id = id, by = %me.username, "request rejected");
     load_detail(ctx, &mut conn, id, None)

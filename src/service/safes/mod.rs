@@ -5,20 +5,18 @@
 mod rules;
 
 use self::rules::{Policy, PolicyInput, ValidAccount, parse_safe_name, to_safe};
-use crate::service::Context;
-use crate::service::auth::{CurrentUser, VerifiedToken};
-use crate::service::requests::{invalidate_on_safe, recheck_safe, to_account};
 use crate::db::requests::Ends;
 use crate::db::safes::{
     self as safe_db, MemberOf, NewAccountRow, NewSafeRow, Principal, SafeChanges, SafeRow,
 };
 use crate::db::{self, DbConnection};
-use crate::domain::FieldError;
 use crate::domain::access::{Account, InvalidReason, MemberType, Safe, SafeMember};
 use crate::domain::pagination::{Page, PageRequest};
-use crate::domain::time::utc;
 use crate::domain::user::{Role, Username};
 use crate::error::{AppError, ErrorCode};
+use crate::service::Context;
+use crate::service::auth::{CurrentUser, VerifiedToken};
+use crate::service::requests::{invalidate_on_safe, recheck_safe, to_account};
 
 /// A new safe, as received; absent policy values take their defaults.
 #[derive(Debug, Clone, Default)]

@@ -40,7 +40,14 @@ fn record_invalidated(
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     let kind = EventKind::Invalidated;
-    record_event(conn, request_id, None, kind, Some(reason.as_str()), now)
+    Ok(record_event(
+        conn,
+        request_id,
+        None,
+        kind,
+        Some(reason.as_str()),
+        now,
+    )?)
 }
 
 /// After a user was suspended, deleted or given another role: re-checks the waiting requests of
