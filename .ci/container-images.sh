@@ -9,9 +9,11 @@ set -euo pipefail
 cache=${REQUESTDESK_CI_CACHE:-/var/cache/requestdesk-ci}
 log() { printf '    %s\n' "$*"; }
 
+# netavark, podman's network backend, runs iptables for every container network; without it
+# every RUN step fails with "netavark: No such file or directory".
 install_podman() {
   local missing=()
-  for package in podman runc debootstrap netavark aardvark-dns python3-venv openssl curl; do
+  for package in podman runc debootstrap netavark aardvark-dns iptables python3-venv openssl curl; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
   done
   if [ ${#missing[@]} -gt 0 ]; then

@@ -153,15 +153,15 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(safes::get_safe)
                 .service(safes::update_safe)
                 .service(safes::delete_safe)
-                .service(safes::create_account)
-                .service(safes::list_accounts)
-                .service(safes::get_account)
-                .service(safes::delete_account)
-                .service(safes::list_members)
-                .service(safes::put_safe_member)
-                .service(safes::delete_safe_member)
-                .service(safes::put_safe_group)
-                .service(safes::delete_safe_group),
+                .service(safes::accounts::create_account)
+                .service(safes::accounts::list_accounts)
+                .service(safes::accounts::get_account)
+                .service(safes::accounts::delete_account)
+                .service(safes::members::list_members)
+                .service(safes::members::put_safe_member)
+                .service(safes::members::delete_safe_member)
+                .service(safes::members::put_safe_group)
+                .service(safes::members::delete_safe_group),
         )
         .configure(pvwa::configure);
 }

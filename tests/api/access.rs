@@ -5,7 +5,9 @@
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, Reply, TestApp};
+use crate::helpers::requests::reasons;
+use crate::helpers::safes::{create_account, create_safe, put_group, put_member};
+use crate::helpers::{PASSWORD, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -35,81 +37,6 @@ on_both_backends!(
 );
 
 // ---- kit ----
-
-pub async fn create_safe(app: &TestApp, admin: &str, body: Value) -> Value {
-    let reply = app.post("/api/v3/safes", Some(admin), &body).await;
-    assert_eq!(reply.status, 201, "create safe {body}: {reply:?}");
-    reply.body
-}
-
-pub fn account_body(name: &str) -> Value {
-    json!({"name": name, "address": format!("{name}.example.com"), "user_name": "root"})
-}
-
-pub async fn create_account(app: &TestApp, admin: &str, safe: &str, name: &str) -> i64 {
-    let reply = app
-        .post(
-            &format!("/api/v3/safes/{safe}/accounts"),
-            Some(admin),
-            &account_body(name),
-        )
-        .await;
-    assert_eq!(reply.status, 201, "create account {name}: {reply:?}");
-    reply.body["id"].as_i64().expect("account id")
-}
-
-async fn put(
-    app: &TestApp,
-    admin: &str,
-    path: String,
-    can_request: bool,
-    confirm_level: Option<i32>,
-) -> Value {
-    let reply = app
-        .send(
-            app.request(reqwest::Method::PUT, &path, Some(admin))
-                .json(&json!({"can_request": can_request, "confirm_level": confirm_level})),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "PUT {path}: {reply:?}");
-    reply.body
-}
-
-pub async fn put_member(
-    app: &TestApp,
-    admin: &str,
-    safe: &str,
-    username: &str,
-    can_request: bool,
-    level: Option<i32>,
-) -> Value {
-    put(
-        app,
-        admin,
-        format!("/api/v3/safes/{safe}/members/{username}"),
-        can_request,
-        level,
-    )
-    .await
-}
-
-pub async fn put_group(
-    app: &TestApp,
-    admin: &str,
-    safe: &str,
-    role: &str,
-    can_request: bool,
-    level: Option<i32>,
-) -> Value {
-    put(
-        app,
-        admin,
-        format!("/api/v3/safes/{safe}/groups/{role}"),
-        can_request,
-        level,
-    )
-    .await
-}
 
 /// A safe `Vault` with one account, a requester `req`, a level-1 user confirmer `lead` and,
 /// with `level2`, the `approver` role as a level-2 group of two (`apr1`, `apr2`).
@@ -165,58 +92,6 @@ fn access_body(account: i64, access_type: &str, window: Option<(i64, i64)>) -> V
         body["access_to"] = json!((base + Duration::minutes(to)).to_rfc3339());
     }
     body
-}
-
-async fn submit(app: &TestApp, token: &str, body: &Value) -> Reply {
-    app.post("/api/v3/myrequests", Some(token), body).await
-}
-
-async fn submitted(app: &TestApp, token: &str, body: &Value) -> i64 {
-    let reply = submit(app, token, body).await;
-    assert_eq!(reply.status, 201, "submit {body}: {reply:?}");
-    reply.body["id"].as_i64().expect("id")
-}
-
-async fn detail(app: &TestApp, token: &str, id: i64) -> Value {
-    let reply = app
-        .get(&format!("/api/v3/myrequests/{id}"), Some(token))
-        .await;
-    assert_eq!(reply.status, 200, "detail {id}: {reply:?}");
-    reply.body
-}
-
-async fn act(app: &TestApp, token: &str, id: i64, action: &str) -> Reply {
-    let body = if action == "reject" {
-        json!({"reason": "Not during the freeze"})
-    } else {
-        json!({})
-    };
-    app.post(
-        &format!("/api/v3/incoming-requests/{id}/{action}"),
-        Some(token),
-        &body,
-    )
-    .await
-}
-
-async fn use_it(app: &TestApp, token: &str, id: i64) -> Reply {
-    app.post(
-        &format!("/api/v3/myrequests/{id}/use"),
-        Some(token),
-        &json!({}),
-    )
-    .await
-}
-
-fn reasons(detail: &Value) -> Vec<String> {
-    detail["invalid_reasons"]
-        .as_array()
-        .map(|r| {
-            r.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 // ---- tests ----
@@ -283,7 +158,7 @@ async fn each_policy_refusal_names_its_field_and_rule(app: TestApp) {
         ),
     ];
     for (body, field, case) in cases {
-        let reply = submit(&app, &s.requester, &body).await;
+        let reply = app.submit_request(&s.requester, &body).await;
         assert_eq!(reply.status, 400, "{case}: {reply:?}");
         assert!(
             reply.error_fields().contains(&field.to_owned()),
@@ -291,12 +166,12 @@ async fn each_policy_refusal_names_its_field_and_rule(app: TestApp) {
             reply.error_fields()
         );
     }
-    let ok = submit(
-        &app,
-        &s.requester,
-        &with_ticket(access_body(s.account, "multiple", Some((0, 120)))),
-    )
-    .await;
+    let ok = app
+        .submit_request(
+            &s.requester,
+            &with_ticket(access_body(s.account, "multiple", Some((0, 120)))),
+        )
+        .await;
     assert_eq!(ok.status, 201, "{ok:?}");
     assert_eq!(ok.body["status"], "pending");
     assert_eq!(ok.body["access"]["ticketing_system"], ticket);
@@ -307,10 +182,14 @@ async fn each_policy_refusal_names_its_field_and_rule(app: TestApp) {
 async fn only_members_who_may_request_can_ask(app: TestApp) {
     let s = setup(&app, one_level()).await;
     let outsider = app.developer("out").await;
-    let reply = submit(&app, &outsider, &access_body(s.account, "one_time", None)).await;
+    let reply = app
+        .submit_request(&outsider, &access_body(s.account, "one_time", None))
+        .await;
     assert_eq!(reply.status, 403, "{reply:?}");
     assert_eq!(reply.problem_code(), "not_allowed_to_request");
-    let confirmer_only = submit(&app, &s.lead, &access_body(s.account, "one_time", None)).await;
+    let confirmer_only = app
+        .submit_request(&s.lead, &access_body(s.account, "one_time", None))
+        .await;
     assert_eq!(
         confirmer_only.status, 403,
         "a member without can_request: {confirmer_only:?}"
@@ -320,7 +199,7 @@ async fn only_members_who_may_request_can_ask(app: TestApp) {
     assert_eq!(customer.status, 201);
     let token = app.token_for("cust", PASSWORD).await;
     assert_eq!(
-        submit(&app, &token, &access_body(s.account, "one_time", None))
+        app.submit_request(&token, &access_body(s.account, "one_time", None))
             .await
             .status,
         201,
@@ -330,26 +209,25 @@ async fn only_members_who_may_request_can_ask(app: TestApp) {
 
 async fn an_overlapping_open_request_for_the_same_account_is_409(app: TestApp) {
     let s = setup(&app, one_level()).await;
-    submitted(
-        &app,
+    app.submitted(
         &s.requester,
         &access_body(s.account, "multiple", Some((60, 180))),
     )
     .await;
-    let overlap = submit(
-        &app,
-        &s.requester,
-        &access_body(s.account, "multiple", Some((120, 240))),
-    )
-    .await;
+    let overlap = app
+        .submit_request(
+            &s.requester,
+            &access_body(s.account, "multiple", Some((120, 240))),
+        )
+        .await;
     assert_eq!(overlap.status, 409, "{overlap:?}");
     assert_eq!(overlap.problem_code(), "overlapping_request");
-    let after = submit(
-        &app,
-        &s.requester,
-        &access_body(s.account, "multiple", Some((181, 300))),
-    )
-    .await;
+    let after = app
+        .submit_request(
+            &s.requester,
+            &access_body(s.account, "multiple", Some((181, 300))),
+        )
+        .await;
     assert_eq!(
         after.status, 201,
         "a window after the first is fine: {after:?}"
@@ -358,12 +236,9 @@ async fn an_overlapping_open_request_for_the_same_account_is_409(app: TestApp) {
 
 async fn a_safe_that_cannot_satisfy_its_policy_refuses_new_requests(app: TestApp) {
     let s = setup(&app, json!({"name": "Vault", "level1_confirmations": 2})).await;
-    let reply = submit(
-        &app,
-        &s.requester,
-        &access_body(s.account, "one_time", None),
-    )
-    .await;
+    let reply = app
+        .submit_request(&s.requester, &access_body(s.account, "one_time", None))
+        .await;
     assert_eq!(
         reply.status, 409,
         "one level-1 confirmer for two confirmations: {reply:?}"
@@ -371,26 +246,19 @@ async fn a_safe_that_cannot_satisfy_its_policy_refuses_new_requests(app: TestApp
     assert_eq!(reply.problem_code(), "missing_supervisors");
     put_group(&app, &s.admin, "Vault", "approver", false, Some(1)).await;
     assert_eq!(
-        submit(
-            &app,
-            &s.requester,
-            &access_body(s.account, "one_time", None)
-        )
-        .await
-        .status,
+        app.submit_request(&s.requester, &access_body(s.account, "one_time", None))
+            .await
+            .status,
         201
     );
 }
 
 async fn level_two_opens_only_when_level_one_is_complete(app: TestApp) {
     let s = setup(&app, two_levels()).await;
-    let id = submitted(
-        &app,
-        &s.requester,
-        &access_body(s.account, "one_time", None),
-    )
-    .await;
-    let early = act(&app, &s.apr1, id, "confirm").await;
+    let id = app
+        .submitted(&s.requester, &access_body(s.account, "one_time", None))
+        .await;
+    let early = app.confirm(&s.apr1, id).await;
     assert_eq!(early.status, 403, "level 2 waits for level 1: {early:?}");
     assert_eq!(early.problem_code(), "not_a_confirmer");
     let queue = app.get("/api/v3/incoming-requests", Some(&s.apr1)).await;
@@ -398,7 +266,7 @@ async fn level_two_opens_only_when_level_one_is_complete(app: TestApp) {
     let lead_queue = app.get("/api/v3/incoming-requests", Some(&s.lead)).await;
     assert_eq!(lead_queue.body["items"][0]["id"], id, "{lead_queue:?}");
 
-    let first = act(&app, &s.lead, id, "confirm").await;
+    let first = app.confirm(&s.lead, id).await;
     assert_eq!(first.status, 200, "{first:?}");
     assert_eq!(first.body["status"], "pending");
     assert_eq!(first.body["access"]["current_confirmation_level"], 2);
@@ -412,12 +280,12 @@ async fn level_two_opens_only_when_level_one_is_complete(app: TestApp) {
         "level 2 is open"
     );
     assert_eq!(
-        act(&app, &s.lead, id, "confirm").await.status,
+        app.confirm(&s.lead, id).await.status,
         409,
         "one decision per person"
     );
 
-    let second = act(&app, &s.apr2, id, "confirm").await;
+    let second = app.confirm(&s.apr2, id).await;
     assert_eq!(second.status, 200, "{second:?}");
     assert_eq!(second.body["status"], "approved");
     assert_eq!(second.body["confirmations_left"], 0);
@@ -468,19 +336,16 @@ async fn level_two_opens_only_when_level_one_is_complete(app: TestApp) {
 async fn a_group_counts_once_whoever_acts_for_it(app: TestApp) {
     let s = setup(&app, json!({"name": "Vault", "level1_confirmations": 2})).await;
     put_group(&app, &s.admin, "Vault", "approver", false, Some(1)).await;
-    let id = submitted(
-        &app,
-        &s.requester,
-        &access_body(s.account, "one_time", None),
-    )
-    .await;
-    let by_group = act(&app, &s.apr1, id, "confirm").await;
+    let id = app
+        .submitted(&s.requester, &access_body(s.account, "one_time", None))
+        .await;
+    let by_group = app.confirm(&s.apr1, id).await;
     assert_eq!(
         (by_group.status, by_group.body["confirmations_left"].clone()),
         (200, json!(1)),
         "{by_group:?}"
     );
-    let same_group = act(&app, &s.apr2, id, "confirm").await;
+    let same_group = app.confirm(&s.apr2, id).await;
     assert_eq!(
         same_group.status, 409,
         "the group already acted: {same_group:?}"
@@ -493,7 +358,7 @@ async fn a_group_counts_once_whoever_acts_for_it(app: TestApp) {
         0,
         "nothing left for the group"
     );
-    let by_user = act(&app, &s.lead, id, "confirm").await;
+    let by_user = app.confirm(&s.lead, id).await;
     assert_eq!(
         (by_user.status, by_user.body["status"].clone()),
         (200, json!("approved")),
@@ -504,20 +369,14 @@ async fn a_group_counts_once_whoever_acts_for_it(app: TestApp) {
 async fn two_members_of_a_group_confirming_at_once_count_once(app: TestApp) {
     let s = setup(&app, json!({"name": "Vault", "level1_confirmations": 2})).await;
     put_group(&app, &s.admin, "Vault", "approver", false, Some(1)).await;
-    let id = submitted(
-        &app,
-        &s.requester,
-        &access_body(s.account, "one_time", None),
-    )
-    .await;
-    let (a, b) = tokio::join!(
-        act(&app, &s.apr1, id, "confirm"),
-        act(&app, &s.apr2, id, "confirm")
-    );
+    let id = app
+        .submitted(&s.requester, &access_body(s.account, "one_time", None))
+        .await;
+    let (a, b) = tokio::join!(app.confirm(&s.apr1, id), app.confirm(&s.apr2, id));
     let mut statuses = [a.status, b.status];
     statuses.sort_unstable();
     assert_eq!(statuses, [200, 409], "{a:?} / {b:?}");
-    let now = detail(&app, &s.requester, id).await;
+    let now = app.request_detail(&s.requester, id).await;
     assert_eq!(
         (now["status"].clone(), now["confirmations_left"].clone()),
         (json!("pending"), json!(1)),
@@ -528,21 +387,20 @@ async fn two_members_of_a_group_confirming_at_once_count_once(app: TestApp) {
 
 async fn an_eligible_confirmers_rejection_ends_the_request(app: TestApp) {
     let s = setup(&app, two_levels()).await;
-    let id = submitted(
-        &app,
-        &s.requester,
-        &access_body(s.account, "one_time", None),
-    )
-    .await;
+    let id = app
+        .submitted(&s.requester, &access_body(s.account, "one_time", None))
+        .await;
     let outsider = app.user_with_role("other", "approver").await;
     let stranger = app.developer("stranger").await;
     assert_eq!(
-        act(&app, &stranger, id, "reject").await.status,
+        app.reject(&stranger, id, "Not during the freeze")
+            .await
+            .status,
         403,
         "not a confirmer at all"
     );
     let _ = outsider;
-    let rejected = act(&app, &s.lead, id, "reject").await;
+    let rejected = app.reject(&s.lead, id, "Not during the freeze").await;
     assert_eq!(rejected.status, 200, "{rejected:?}");
     assert_eq!(rejected.body["status"], "rejected");
     assert_eq!(reasons(&rejected.body), ["rejected"]);
@@ -555,29 +413,22 @@ async fn an_eligible_confirmers_rejection_ends_the_request(app: TestApp) {
         (json!(0), json!(0)),
         "nothing is needed any more"
     );
-    assert_eq!(
-        act(&app, &s.apr1, id, "confirm").await.status,
-        409,
-        "it is over"
-    );
-    assert_eq!(use_it(&app, &s.requester, id).await.status, 409);
+    assert_eq!(app.confirm(&s.apr1, id).await.status, 409, "it is over");
+    assert_eq!(app.use_request(&s.requester, id).await.status, 409);
 }
 
 async fn requests_expire_when_they_wait_too_long(app: TestApp) {
     let s = setup(&app, one_level()).await;
-    let id = submitted(
-        &app,
-        &s.requester,
-        &access_body(s.account, "one_time", None),
-    )
-    .await;
+    let id = app
+        .submitted(&s.requester, &access_body(s.account, "one_time", None))
+        .await;
     app.clock.advance(Duration::hours(25));
     let requester = app.token_for("req", PASSWORD).await;
     let lead = app.token_for("lead", PASSWORD).await;
-    let now = detail(&app, &requester, id).await;
+    let now = app.request_detail(&requester, id).await;
     assert_eq!(now["status"], "expired", "{now}");
     assert_eq!(reasons(&now), ["expired"]);
-    assert_eq!(act(&app, &lead, id, "confirm").await.status, 409);
+    assert_eq!(app.confirm(&lead, id).await.status, 409);
     assert_eq!(
         app.get("/api/v3/incoming-requests", Some(&lead)).await.body["total"],
         0
@@ -587,29 +438,23 @@ async fn requests_expire_when_they_wait_too_long(app: TestApp) {
 
 async fn a_one_time_access_is_spent_by_its_first_use(app: TestApp) {
     let s = setup(&app, one_level()).await;
-    let id = submitted(
-        &app,
-        &s.requester,
-        &access_body(s.account, "one_time", None),
-    )
-    .await;
-    let pending = use_it(&app, &s.requester, id).await;
+    let id = app
+        .submitted(&s.requester, &access_body(s.account, "one_time", None))
+        .await;
+    let pending = app.use_request(&s.requester, id).await;
     assert_eq!(pending.status, 409, "not approved yet: {pending:?}");
-    assert_eq!(
-        act(&app, &s.lead, id, "confirm").await.body["status"],
-        "approved"
-    );
-    let grant = use_it(&app, &s.requester, id).await;
+    assert_eq!(app.confirm(&s.lead, id).await.body["status"], "approved");
+    let grant = app.use_request(&s.requester, id).await;
     assert_eq!(grant.status, 200, "{grant:?}");
     assert_eq!(grant.body["address"], "root-db01.example.com");
     assert_eq!(grant.body["user_name"], "root");
     assert_eq!(grant.body["safe"], "Vault");
     assert_eq!(grant.body["name"], "root-db01");
     assert_eq!(grant.body["spent"], true);
-    let again = use_it(&app, &s.requester, id).await;
+    let again = app.use_request(&s.requester, id).await;
     assert_eq!(again.status, 409, "{again:?}");
     assert_eq!(again.problem_code(), "access_not_usable");
-    let now = detail(&app, &s.requester, id).await;
+    let now = app.request_detail(&s.requester, id).await;
     assert_eq!(
         (now["status"].clone(), reasons(&now)),
         (json!("invalid"), vec!["already_used".to_owned()]),
@@ -630,19 +475,19 @@ async fn a_one_time_access_is_spent_by_its_first_use(app: TestApp) {
 
 async fn multiple_access_is_used_inside_its_window_only(app: TestApp) {
     let s = setup(&app, one_level()).await;
-    let id = submitted(
-        &app,
-        &s.requester,
-        &access_body(s.account, "multiple", Some((60, 180))),
-    )
-    .await;
-    act(&app, &s.lead, id, "confirm").await;
-    let early = use_it(&app, &s.requester, id).await;
+    let id = app
+        .submitted(
+            &s.requester,
+            &access_body(s.account, "multiple", Some((60, 180))),
+        )
+        .await;
+    app.confirm(&s.lead, id).await;
+    let early = app.use_request(&s.requester, id).await;
     assert_eq!(early.status, 409, "the window has not started: {early:?}");
     app.clock.advance(Duration::minutes(61));
     let requester = app.token_for("req", PASSWORD).await;
     for round in 1..=2 {
-        let reply = use_it(&app, &requester, id).await;
+        let reply = app.use_request(&requester, id).await;
         assert_eq!(
             (reply.status, reply.body["spent"].clone()),
             (200, json!(false)),
@@ -651,9 +496,9 @@ async fn multiple_access_is_used_inside_its_window_only(app: TestApp) {
     }
     app.clock.advance(Duration::minutes(120));
     let requester = app.token_for("req", PASSWORD).await;
-    let late = use_it(&app, &requester, id).await;
+    let late = app.use_request(&requester, id).await;
     assert_eq!(late.status, 409, "the window is over: {late:?}");
-    let now = detail(&app, &requester, id).await;
+    let now = app.request_detail(&requester, id).await;
     assert_eq!(
         (now["status"].clone(), reasons(&now)),
         (json!("invalid"), vec!["access_time_expired".to_owned()]),
@@ -664,33 +509,30 @@ async fn multiple_access_is_used_inside_its_window_only(app: TestApp) {
 
 async fn removing_confirmers_invalidates_requests_they_can_no_longer_decide(app: TestApp) {
     let s = setup(&app, two_levels()).await;
-    let id = submitted(
-        &app,
-        &s.requester,
-        &access_body(s.account, "one_time", None),
-    )
-    .await;
+    let id = app
+        .submitted(&s.requester, &access_body(s.account, "one_time", None))
+        .await;
     let removed = app
         .delete("/api/v3/safes/Vault/members/lead", Some(&s.admin))
         .await;
     assert_eq!(removed.status, 204);
-    let now = detail(&app, &s.requester, id).await;
+    let now = app.request_detail(&s.requester, id).await;
     assert_eq!(
         (now["status"].clone(), reasons(&now)),
         (json!("invalid"), vec!["missing_supervisors".to_owned()]),
         "{now}"
     );
-    assert_eq!(act(&app, &s.apr1, id, "confirm").await.status, 409);
+    assert_eq!(app.confirm(&s.apr1, id).await.status, 409);
 }
 
 async fn changing_the_confirmation_policy_invalidates_waiting_requests(app: TestApp) {
     let s = setup(&app, two_levels()).await;
-    let waiting = submitted(
-        &app,
-        &s.requester,
-        &access_body(s.account, "one_time", Some((0, 60))),
-    )
-    .await;
+    let waiting = app
+        .submitted(
+            &s.requester,
+            &access_body(s.account, "one_time", Some((0, 60))),
+        )
+        .await;
     let unrelated = app
         .patch(
             "/api/v3/safes/Vault",
@@ -700,7 +542,7 @@ async fn changing_the_confirmation_policy_invalidates_waiting_requests(app: Test
         .await;
     assert_eq!(unrelated.status, 200);
     assert_eq!(
-        detail(&app, &s.requester, waiting).await["status"],
+        app.request_detail(&s.requester, waiting).await["status"],
         "pending",
         "a description is not a policy"
     );
@@ -712,7 +554,7 @@ async fn changing_the_confirmation_policy_invalidates_waiting_requests(app: Test
         )
         .await;
     assert_eq!(changed.status, 200, "{changed:?}");
-    let now = detail(&app, &s.requester, waiting).await;
+    let now = app.request_detail(&s.requester, waiting).await;
     assert_eq!(
         (now["status"].clone(), reasons(&now)),
         (
@@ -721,14 +563,14 @@ async fn changing_the_confirmation_policy_invalidates_waiting_requests(app: Test
         ),
         "{now}"
     );
-    let fresh = submitted(
-        &app,
-        &s.requester,
-        &access_body(s.account, "one_time", Some((61, 120))),
-    )
-    .await;
+    let fresh = app
+        .submitted(
+            &s.requester,
+            &access_body(s.account, "one_time", Some((61, 120))),
+        )
+        .await;
     assert_eq!(
-        act(&app, &s.lead, fresh, "confirm").await.body["status"],
+        app.confirm(&s.lead, fresh).await.body["status"],
         "approved",
         "new requests follow the new policy"
     );
@@ -736,19 +578,19 @@ async fn changing_the_confirmation_policy_invalidates_waiting_requests(app: Test
 
 async fn deleting_the_account_invalidates_its_requests(app: TestApp) {
     let s = setup(&app, one_level()).await;
-    let pending = submitted(
-        &app,
-        &s.requester,
-        &access_body(s.account, "one_time", Some((0, 60))),
-    )
-    .await;
-    let approved = submitted(
-        &app,
-        &s.requester,
-        &access_body(s.account, "one_time", Some((61, 120))),
-    )
-    .await;
-    act(&app, &s.lead, approved, "confirm").await;
+    let pending = app
+        .submitted(
+            &s.requester,
+            &access_body(s.account, "one_time", Some((0, 60))),
+        )
+        .await;
+    let approved = app
+        .submitted(
+            &s.requester,
+            &access_body(s.account, "one_time", Some((61, 120))),
+        )
+        .await;
+    app.confirm(&s.lead, approved).await;
     assert_eq!(
         app.delete(
             &format!("/api/v3/safes/Vault/accounts/{}", s.account),
@@ -759,7 +601,7 @@ async fn deleting_the_account_invalidates_its_requests(app: TestApp) {
         204
     );
     for id in [pending, approved] {
-        let now = detail(&app, &s.requester, id).await;
+        let now = app.request_detail(&s.requester, id).await;
         assert_eq!(
             (now["status"].clone(), reasons(&now)),
             (json!("invalid"), vec!["object_deleted".to_owned()]),
@@ -770,25 +612,25 @@ async fn deleting_the_account_invalidates_its_requests(app: TestApp) {
             "the detail still names the account"
         );
     }
-    assert_eq!(use_it(&app, &s.requester, approved).await.status, 409);
+    assert_eq!(app.use_request(&s.requester, approved).await.status, 409);
 }
 
 async fn invalid_requests_show_the_same_in_lists_stats_and_queues(app: TestApp) {
     let s = setup(&app, one_level()).await;
-    let spent = submitted(
-        &app,
-        &s.requester,
-        &access_body(s.account, "one_time", Some((0, 60))),
-    )
-    .await;
-    act(&app, &s.lead, spent, "confirm").await;
-    use_it(&app, &s.requester, spent).await;
-    let waiting = submitted(
-        &app,
-        &s.requester,
-        &access_body(s.account, "multiple", Some((61, 120))),
-    )
-    .await;
+    let spent = app
+        .submitted(
+            &s.requester,
+            &access_body(s.account, "one_time", Some((0, 60))),
+        )
+        .await;
+    app.confirm(&s.lead, spent).await;
+    app.use_request(&s.requester, spent).await;
+    let waiting = app
+        .submitted(
+            &s.requester,
+            &access_body(s.account, "multiple", Some((61, 120))),
+        )
+        .await;
     let invalid = app
         .get("/api/v3/myrequests?status=invalid", Some(&s.requester))
         .await;
@@ -841,12 +683,9 @@ async fn invalid_requests_show_the_same_in_lists_stats_and_queues(app: TestApp) 
 
 async fn others_access_requests_are_not_found(app: TestApp) {
     let s = setup(&app, one_level()).await;
-    let id = submitted(
-        &app,
-        &s.requester,
-        &access_body(s.account, "one_time", None),
-    )
-    .await;
+    let id = app
+        .submitted(&s.requester, &access_body(s.account, "one_time", None))
+        .await;
     for (method, path) in [
         (reqwest::Method::GET, format!("/api/v3/myrequests/{id}")),
         (
@@ -881,12 +720,9 @@ async fn others_access_requests_are_not_found(app: TestApp) {
 
 async fn suspending_the_only_confirmer_invalidates_and_refuses_requests(app: TestApp) {
     let s = setup(&app, one_level()).await;
-    let id = submitted(
-        &app,
-        &s.requester,
-        &access_body(s.account, "one_time", None),
-    )
-    .await;
+    let id = app
+        .submitted(&s.requester, &access_body(s.account, "one_time", None))
+        .await;
     let suspended = app
         .patch(
             "/api/v3/users/lead",
@@ -895,18 +731,15 @@ async fn suspending_the_only_confirmer_invalidates_and_refuses_requests(app: Tes
         )
         .await;
     assert_eq!(suspended.status, 200, "{suspended:?}");
-    let now = detail(&app, &s.requester, id).await;
+    let now = app.request_detail(&s.requester, id).await;
     assert_eq!(
         (now["status"].clone(), reasons(&now)),
         (json!("invalid"), vec!["missing_supervisors".to_owned()]),
         "{now}"
     );
-    let refused = submit(
-        &app,
-        &s.requester,
-        &access_body(s.account, "one_time", None),
-    )
-    .await;
+    let refused = app
+        .submit_request(&s.requester, &access_body(s.account, "one_time", None))
+        .await;
     assert_eq!(refused.status, 409, "{refused:?}");
     assert_eq!(refused.problem_code(), "missing_supervisors");
     let _ = (s.apr1, s.apr2);
@@ -914,12 +747,9 @@ async fn suspending_the_only_confirmer_invalidates_and_refuses_requests(app: Tes
 
 async fn an_expired_request_stays_expired_after_a_policy_change(app: TestApp) {
     let s = setup(&app, two_levels()).await;
-    let id = submitted(
-        &app,
-        &s.requester,
-        &access_body(s.account, "one_time", None),
-    )
-    .await;
+    let id = app
+        .submitted(&s.requester, &access_body(s.account, "one_time", None))
+        .await;
     app.clock.advance(Duration::hours(25));
     let admin = app.admin_token().await;
     let changed = app
@@ -931,7 +761,7 @@ async fn an_expired_request_stays_expired_after_a_policy_change(app: TestApp) {
         .await;
     assert_eq!(changed.status, 200, "{changed:?}");
     let requester = app.token_for("req", PASSWORD).await;
-    let now = detail(&app, &requester, id).await;
+    let now = app.request_detail(&requester, id).await;
     assert_eq!(
         (now["status"].clone(), reasons(&now)),
         (json!("expired"), vec!["expired".to_owned()]),
@@ -944,7 +774,8 @@ async fn concurrent_overlapping_submissions_give_one_request(app: TestApp) {
     let s = setup(&app, one_level()).await;
     let body = access_body(s.account, "multiple", Some((60, 120)));
     let replies =
-        futures_util::future::join_all((0..6).map(|_| submit(&app, &s.requester, &body))).await;
+        futures_util::future::join_all((0..6).map(|_| app.submit_request(&s.requester, &body)))
+            .await;
     let created = replies.iter().filter(|r| r.status == 201).count();
     let refused = replies.iter().filter(|r| r.status == 409).count();
     assert_eq!((created, refused), (1, 5), "{replies:?}");
@@ -952,12 +783,9 @@ async fn concurrent_overlapping_submissions_give_one_request(app: TestApp) {
 
 async fn a_confirmation_needs_no_body(app: TestApp) {
     let s = setup(&app, one_level()).await;
-    let id = submitted(
-        &app,
-        &s.requester,
-        &access_body(s.account, "one_time", None),
-    )
-    .await;
+    let id = app
+        .submitted(&s.requester, &access_body(s.account, "one_time", None))
+        .await;
     let reply = app
         .send(app.request(
             reqwest::Method::POST,
@@ -974,12 +802,9 @@ async fn a_confirmation_needs_no_body(app: TestApp) {
 
 async fn reviewers_of_one_safe_do_not_see_another_safes_requests(app: TestApp) {
     let s = setup(&app, one_level()).await;
-    let id = submitted(
-        &app,
-        &s.requester,
-        &access_body(s.account, "one_time", None),
-    )
-    .await;
+    let id = app
+        .submitted(&s.requester, &access_body(s.account, "one_time", None))
+        .await;
     create_safe(&app, &s.admin, json!({"name": "Other"})).await;
     let other = app.developer("other").await;
     put_member(&app, &s.admin, "Other", "other", false, Some(1)).await;
@@ -1002,14 +827,14 @@ async fn a_window_may_not_start_more_than_a_year_ahead(app: TestApp) {
     let s = setup(&app, one_level()).await;
     let mut body = access_body(s.account, "one_time", None);
     body["access_from"] = json!("+200000-01-01T00:00:00Z");
-    let reply = submit(&app, &s.requester, &body).await;
+    let reply = app.submit_request(&s.requester, &body).await;
     assert_eq!(reply.status, 400, "{reply:?}");
     let far = access_body(
         s.account,
         "one_time",
         Some((60 * 24 * 400, 60 * 24 * 400 + 60)),
     );
-    let reply = submit(&app, &s.requester, &far).await;
+    let reply = app.submit_request(&s.requester, &far).await;
     assert_eq!(
         (reply.status, reply.error_fields()),
         (400, vec!["access_from".to_owned()]),
@@ -1019,18 +844,15 @@ async fn a_window_may_not_start_more_than_a_year_ahead(app: TestApp) {
 
 async fn a_requester_removed_from_the_safe_can_no_longer_use_an_approved_access(app: TestApp) {
     let s = setup(&app, one_level()).await;
-    let id = submitted(
-        &app,
-        &s.requester,
-        &access_body(s.account, "multiple", Some((0, 120))),
-    )
-    .await;
+    let id = app
+        .submitted(
+            &s.requester,
+            &access_body(s.account, "multiple", Some((0, 120))),
+        )
+        .await;
+    assert_eq!(app.confirm(&s.lead, id).await.body["status"], "approved");
     assert_eq!(
-        act(&app, &s.lead, id, "confirm").await.body["status"],
-        "approved"
-    );
-    assert_eq!(
-        use_it(&app, &s.requester, id).await.status,
+        app.use_request(&s.requester, id).await.status,
         200,
         "a member uses it"
     );
@@ -1040,7 +862,7 @@ async fn a_requester_removed_from_the_safe_can_no_longer_use_an_approved_access(
             .status,
         204
     );
-    let refused = use_it(&app, &s.requester, id).await;
+    let refused = app.use_request(&s.requester, id).await;
     assert_eq!(refused.status, 403, "{refused:?}");
     assert_eq!(refused.problem_code(), "not_allowed_to_request");
     let _ = (s.apr1, s.apr2);

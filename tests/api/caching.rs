@@ -2,8 +2,8 @@
 //! document; `Cache-Control` on every answer; the download's content negotiation.
 
 use crate::helpers::TestApp;
+use crate::helpers::pki::KeyType;
 use crate::on_both_backends;
-use crate::pki::KeyType;
 
 on_both_backends!(
     the_ca_certificate_answers_304_to_its_own_etag,
@@ -237,7 +237,7 @@ async fn no_pvwa_answer_is_stored(app: TestApp) {
 
 async fn user_data_is_private_and_revalidated(app: TestApp) {
     let token = app.developer("jdoe").await;
-    let csr = crate::pki::csr_for(KeyType::P256, "private.example.com");
+    let csr = crate::helpers::pki::csr_for(KeyType::P256, "private.example.com");
     let submitted = app.submit_csr(&token, &csr).await;
     assert_eq!(submitted.status, 201, "{submitted:?}");
     let dashboard = app.get("/api/v3/myrequests", Some(&token)).await;

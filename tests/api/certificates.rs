@@ -5,8 +5,9 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
+use crate::helpers::pki::{Key, KeyType, csr_for, openssl, openssl_ok, self_signed_certificate};
+use crate::helpers::requests::ids;
 use crate::on_both_backends;
-use crate::pki::{Key, KeyType, csr_for, ids, openssl, openssl_ok, self_signed_certificate};
 
 on_both_backends!(
     an_issued_certificate_verifies_against_the_ca_with_its_names_usages_and_validity,
@@ -54,7 +55,7 @@ async fn an_issued_certificate_verifies_against_the_ca_with_its_names_usages_and
         .post(
             "/api/v3/myrequests",
             Some(&dana),
-            &crate::pki::certificate_request(&csr, 45),
+            &crate::helpers::pki::certificate_request(&csr, 45),
         )
         .await;
     assert_eq!(submitted.status, 201, "{submitted:?}");
@@ -469,7 +470,9 @@ async fn revoking_twice_is_409_and_admins_may_revoke_anyones_certificate(app: Te
     let request_id = by_admin.body["request_id"].as_i64().expect("request");
     let detail = app.my_request(&dana, request_id).await;
     assert_eq!(
-        crate::pki::events(&detail.body).last().map(String::as_str),
+        crate::helpers::requests::events(&detail.body)
+            .last()
+            .map(String::as_str),
         Some("revoked"),
         "the revocation is on the request's trail: {detail:?}"
     );
@@ -648,7 +651,10 @@ async fn certificates_are_listed_by_status_expiry_and_for_admins_by_owner(app: T
         .post(
             "/api/v3/myrequests",
             Some(&dana),
-            &crate::pki::certificate_request(&csr_for(KeyType::P256, "ten.example.com"), 10),
+            &crate::helpers::pki::certificate_request(
+                &csr_for(KeyType::P256, "ten.example.com"),
+                10,
+            ),
         )
         .await;
     assert_eq!(ten_days.status, 201, "{ten_days:?}");
@@ -753,7 +759,7 @@ async fn an_imported_certificate_is_registered_with_its_uploader(app: TestApp) {
     assert_eq!(stats.status, 200, "{stats:?}");
     assert_eq!(stats.body["active_certificates"], 1, "{stats:?}");
     assert_eq!(
-        crate::pki::list_ids(&stats.body["recent_activity"]["certificates"]),
+        crate::helpers::requests::list_ids(&stats.body["recent_activity"]["certificates"]),
         [id]
     );
 

@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
 use crate::helpers::TestApp;
+use crate::helpers::requests::{events, ids};
 use crate::on_both_backends;
-use crate::pki::{events, ids};
 
 on_both_backends!(
     approvers_and_admins_see_other_users_pending_requests_but_never_their_own,

@@ -4,8 +4,6 @@
 mod helpers;
 
 mod access;
-mod pki;
-
 mod auth;
 mod caching;
 mod certificates;

@@ -4,12 +4,12 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
+use crate::helpers::pki::{
+    Key, KeyType, certificate_request, csr_for, self_signed_certificate, tampered,
+};
+use crate::helpers::requests::{events, ids, list_ids};
 use crate::helpers::{PASSWORD, TestApp};
 use crate::on_both_backends;
-use crate::pki::{
-    Key, KeyType, certificate_request, csr_for, events, ids, list_ids, self_signed_certificate,
-    tampered,
-};
 
 on_both_backends!(
     a_certificate_request_is_pending_with_names_and_key_read_from_the_csr,
@@ -185,7 +185,10 @@ async fn each_refused_csr_or_validity_names_the_field_at_fault(app: TestApp) {
         ),
         (
             "a certificate instead of a CSR",
-            certificate_request(&crate::pki::self_signed_certificate("x.example.com", 1), 90),
+            certificate_request(
+                &crate::helpers::pki::self_signed_certificate("x.example.com", 1),
+                90,
+            ),
             "csr",
         ),
         ("validity 0", certificate_request(&good, 0), "validity_days"),

@@ -5,9 +5,10 @@ use chrono::{DateTime, Duration, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, Reply, TestApp};
+use crate::helpers::TestApp;
+use crate::helpers::pki::{KeyType, certificate_request, csr_for};
+use crate::helpers::pvwa::{logon, pvwa, pvwa_error};
 use crate::on_both_backends;
-use crate::pki::{KeyType, certificate_request, csr_for};
 
 on_both_backends!(
     logon_answers_a_json_string_token_usable_bare_and_as_bearer,
@@ -93,68 +94,6 @@ async fn set_up(app: &TestApp) -> Setup {
         approver,
         outsider,
     }
-}
-
-/// A call with the token sent bare, as PVWA clients do.
-async fn pvwa(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> Reply {
-    let mut request = app.client.request(method, app.url(path));
-    if let Some(token) = token {
-        request = request.header("Authorization", token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    app.send(request).await
-}
-
-/// Asserts PVWA's error body and status, and returns the `ErrorCode`.
-fn pvwa_error(reply: &Reply, status: u16) -> String {
-    assert_eq!(reply.status, status, "{reply:?}");
-    assert_eq!(
-        reply.header("content-type"),
-        Some("application/json"),
-        "{reply:?}"
-    );
-    let object = reply.body.as_object().expect("an error object");
-    assert_eq!(
-        object.len(),
-        2,
-        "only ErrorCode and ErrorMessage: {reply:?}"
-    );
-    assert!(
-        reply.body["ErrorMessage"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "{reply:?}"
-    );
-    reply.body["ErrorCode"]
-        .as_str()
-        .expect("ErrorCode")
-        .to_owned()
-}
-
-/// Logs on through the PVWA path and returns the bare token.
-async fn logon(app: &TestApp, username: &str) -> String {
-    let reply = pvwa(
-        app,
-        Method::POST,
-        "/PasswordVault/API/auth/Cyberark/Logon",
-        None,
-        Some(json!({"username": username, "password": PASSWORD})),
-    )
-    .await;
-    assert_eq!(reply.status, 200, "{reply:?}");
-    reply
-        .body
-        .as_str()
-        .expect("the token as a JSON string")
-        .to_owned()
 }
 
 /// Asks for the account for a window starting in an hour, and returns the details object.

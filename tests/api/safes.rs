@@ -3,8 +3,8 @@
 
 use serde_json::json;
 
-use crate::access::{account_body, create_account, create_safe, put_group, put_member};
 use crate::helpers::TestApp;
+use crate::helpers::safes::{account_body, create_account, create_safe, put_group, put_member};
 use crate::on_both_backends;
 
 on_both_backends!(

@@ -1,10 +1,10 @@
 //! What the input tests act on: a safe `Sec25` with an account, a developer `dev` who may
 //! request in it, and the admin confirming its requests.
 
-use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::TestApp;
+use crate::helpers::safes::{create_account, create_safe, put_member};
 
 pub const SAFE: &str = "Sec25";
 
@@ -18,32 +18,14 @@ impl SafeWithRequester {
     pub async fn set_up(app: &TestApp) -> Self {
         let admin = app.admin_token().await;
         let developer = app.developer("dev").await;
-        let created = app
-            .post("/api/v3/safes", Some(&admin), &json!({"name": SAFE}))
-            .await;
-        assert_eq!(created.status, 201, "{created:?}");
-        let account = app
-            .post(
-                &format!("/api/v3/safes/{SAFE}/accounts"),
-                Some(&admin),
-                &json!({"name": "root-db01", "address": "db01.example.com", "user_name": "root"}),
-            )
-            .await;
-        assert_eq!(account.status, 201, "{account:?}");
-        for (member, body) in [
-            ("dev", json!({"can_request": true, "confirm_level": null})),
-            ("admin", json!({"can_request": false, "confirm_level": 1})),
-        ] {
-            let path = format!("/api/v3/safes/{SAFE}/members/{member}");
-            let reply = app
-                .send(app.request(Method::PUT, &path, Some(&admin)).json(&body))
-                .await;
-            assert_eq!(reply.status, 200, "{reply:?}");
-        }
+        create_safe(app, &admin, json!({"name": SAFE})).await;
+        let account_id = create_account(app, &admin, SAFE, "root-db01").await;
+        put_member(app, &admin, SAFE, "dev", true, None).await;
+        put_member(app, &admin, SAFE, "admin", false, Some(1)).await;
         Self {
             admin,
             developer,
-            account_id: account.body["id"].as_i64().expect("account id"),
+            account_id,
         }
     }
 }

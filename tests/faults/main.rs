@@ -1,7 +1,7 @@
 //! Faults and hostile input, black-box: a PostgreSQL restart under load, kill -9 of the service
 //! under write load, and generated hostile input on every kind of text the API reads.
 
-#[path = "../api/helpers.rs"]
+#[path = "../api/helpers/mod.rs"]
 #[expect(
     dead_code,
     reason = "shared with tests/api, which uses the helpers this binary does not"

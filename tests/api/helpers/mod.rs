@@ -1,4 +1,12 @@
-//! `spawn_app` and `TestApp`: one helper per endpoint, so tests read as specifications.
+//! `spawn_app` and `TestApp`: one helper per endpoint, so tests read as specifications. This file
+//! holds the instance, the HTTP verbs and the user and session endpoints; the other areas have a
+//! file each below. Test files add fixtures of their own, never another endpoint helper.
+
+pub mod certificates;
+pub mod pki;
+pub mod pvwa;
+pub mod requests;
+pub mod safes;
 
 use std::sync::LazyLock;
 
@@ -328,6 +336,53 @@ impl TestApp {
             "creating {username} as {role} failed: {reply:?}"
         );
         self.token_for(username, PASSWORD).await
+    }
+}
+
+/// A raw response: status, content type and bytes.
+#[derive(Debug)]
+pub struct RawReply {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+impl TestApp {
+    /// Starts another instance on this test's database with changed settings, and returns a
+    /// `TestApp` talking to it (the first instance keeps running; both share the data dir).
+    pub async fn restarted_with(
+        self,
+        change: impl FnOnce(&mut requestdesk::config::Settings),
+    ) -> TestApp {
+        let mut settings = test_settings(&self.database);
+        change(&mut settings);
+        let (address, clock) = start_instance(&settings).await;
+        TestApp {
+            address,
+            client: reqwest::Client::new(),
+            clock,
+            database: self.database,
+        }
+    }
+
+    pub async fn get_raw(&self, path: &str, token: Option<&str>) -> RawReply {
+        let response = self
+            .request(reqwest::Method::GET, path, token)
+            .send()
+            .await
+            .expect("the request is answered");
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = response.bytes().await.expect("a body").to_vec();
+        RawReply {
+            status,
+            content_type,
+            bytes,
+        }
     }
 }
 

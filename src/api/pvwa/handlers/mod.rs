@@ -1,0 +1,59 @@
+//! The PVWA endpoints, by area, and what they share: the `SafeName_N` path, its resolution to a
+//! request the caller may see, and the list query.
+
+pub mod incoming_requests;
+pub mod my_requests;
+pub mod sessions;
+
+use utoipa::IntoParams;
+
+use super::bodies::ListFilters;
+use super::convert::{parse_request_id, to_pvwa};
+use super::views::PvwaRequest;
+use crate::domain::request::{RequestDetail, RequestType};
+use crate::error::{AppError, ErrorCode};
+use crate::service::auth::VerifiedToken;
+use crate::service::requests::FullListQuery;
+use crate::service::{Context, access_requests};
+
+/// Lists answer at most this many requests, the newest.
+pub const LIST_CAP: i64 = 100;
+
+#[derive(serde::Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct RequestIdPath {
+    /// `SafeName_N`: the safe's name (any case) and the request's number.
+    #[param(example = "Finance_42")]
+    pub request_id: String,
+}
+
+/// The numeric id in a `SafeName_N` path, once the service has said it names an access request
+/// of that safe; anything else is 404.
+pub(super) fn resolve(
+    ctx: &Context,
+    token: &VerifiedToken,
+    request_id: &str,
+) -> Result<i64, AppError> {
+    let (safe, id) = parse_request_id(request_id)
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound, format!("no request {request_id}")))?;
+    access_requests::require_in_safe(ctx, token, id, safe)?;
+    Ok(id)
+}
+
+pub(super) fn pvwa_view(detail: &RequestDetail) -> Result<PvwaRequest, AppError> {
+    to_pvwa(detail).ok_or_else(|| {
+        AppError::new(
+            ErrorCode::NotFound,
+            format!("no request {}", detail.summary.id),
+        )
+    })
+}
+
+pub(super) fn in_full(query: ListFilters, actionable_now: bool) -> FullListQuery {
+    FullListQuery {
+        request_type: Some(RequestType::Access),
+        statuses: query.statuses(),
+        actionable_now,
+        limit: LIST_CAP,
+    }
+}
