@@ -202,7 +202,7 @@ fn describe_all() {
         ),
         (
             LOGIN_FAILURES,
-            "Refused log-ins, by reason: invalid_credentials, user_suspended, \
+            "Refused log-ins (native and PVWA), by reason: invalid_credentials, user_suspended, \
              locked_out",
         ),
         (REQUESTS_SUBMITTED, "Requests submitted, by type"),

@@ -2,9 +2,9 @@
 
 use serde_json::json;
 
+use crate::helpers::pki::{KeyType, csr_for};
 use crate::helpers::{Backend, PASSWORD, TestApp, TestDatabase, test_settings};
 use crate::on_both_backends;
-use crate::pki::{KeyType, csr_for};
 
 on_both_backends!(
     requests_are_counted_by_route_template_method_and_status,

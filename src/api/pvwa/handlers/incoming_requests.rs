@@ -2,8 +2,9 @@
 
 use actix_web::{HttpResponse, get, post, web};
 
-use super::{RequestIdPath, in_full, pvwa_view, resolve};
+use super::{RequestIdPath, in_full, on_request, pvwa_view};
 use crate::api::AppState;
+use crate::api::metrics::Decision;
 use crate::api::pvwa::bodies::{DecisionBody, ListFilters};
 use crate::api::pvwa::convert::to_pvwa;
 use crate::api::pvwa::error::{PvwaError, PvwaErrorBody};
@@ -64,8 +65,9 @@ pub async fn get_pvwa_incoming_request(
     let request_id = path.into_inner().request_id;
     let detail = state
         .run(move |ctx| {
-            let id = resolve(ctx, &auth.0, &request_id)?;
-            requests::show_incoming(ctx, &auth.0, id)
+            on_request(ctx, &auth.0, &request_id, |id| {
+                requests::show_incoming(ctx, &auth.0, id)
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(pvwa_view(&detail)?))
@@ -101,10 +103,14 @@ pub async fn confirm_pvwa_request(
     let reason = body.0.reason;
     let detail = state
         .run(move |ctx| {
-            let id = resolve(ctx, &auth.0, &request_id)?;
-            requests::confirm(ctx, &auth.0, id, reason)
+            on_request(ctx, &auth.0, &request_id, |id| {
+                requests::confirm(ctx, &auth.0, id, reason)
+            })
         })
         .await?;
+    state
+        .metrics
+        .request_decided(detail.summary.request_type, Decision::Confirmed);
     Ok(HttpResponse::Ok().json(pvwa_view(&detail)?))
 }
 
@@ -138,9 +144,13 @@ pub async fn reject_pvwa_request(
     let reason = body.0.reason.unwrap_or_default();
     let detail = state
         .run(move |ctx| {
-            let id = resolve(ctx, &auth.0, &request_id)?;
-            requests::reject(ctx, &auth.0, id, &reason)
+            on_request(ctx, &auth.0, &request_id, |id| {
+                requests::reject(ctx, &auth.0, id, &reason)
+            })
         })
         .await?;
+    state
+        .metrics
+        .request_decided(detail.summary.request_type, Decision::Rejected);
     Ok(HttpResponse::Ok().json(pvwa_view(&detail)?))
 }

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, delete, get, post, web};
 
-use super::{RequestIdPath, in_full, pvwa_view, resolve};
+use super::{RequestIdPath, in_full, on_request, pvwa_view};
 use crate::api::AppState;
 use crate::api::pvwa::bodies::{ListFilters, NewRequestBody};
 use crate::api::pvwa::convert::to_pvwa;
@@ -66,6 +66,7 @@ pub async fn create_pvwa_my_request(
     let detail = state
         .run(move |ctx| requests::submit(ctx, &auth.0, NewRequest::Access(input)))
         .await?;
+    state.metrics.request_submitted(detail.summary.request_type);
     Ok(HttpResponse::Created().json(pvwa_view(&detail)?))
 }
 
@@ -91,8 +92,9 @@ pub async fn get_pvwa_my_request(
     let request_id = path.into_inner().request_id;
     let detail = state
         .run(move |ctx| {
-            let id = resolve(ctx, &auth.0, &request_id)?;
-            requests::show_mine(ctx, &auth.0, id)
+            on_request(ctx, &auth.0, &request_id, |id| {
+                requests::show_mine(ctx, &auth.0, id)
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(pvwa_view(&detail)?))
@@ -120,8 +122,9 @@ pub async fn delete_pvwa_my_request(
     let request_id = path.into_inner().request_id;
     state
         .run(move |ctx| {
-            let id = resolve(ctx, &auth.0, &request_id)?;
-            requests::cancel(ctx, &auth.0, id)
+            on_request(ctx, &auth.0, &request_id, |id| {
+                requests::cancel(ctx, &auth.0, id)
+            })
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -34,8 +34,9 @@ pub async fn create_pvwa_session(
     } = body.0;
     let outcome = state
         .run_hashing(move |ctx| auth::log_in(ctx, &username, &password))
-        .await?;
-    Ok(HttpResponse::Ok().json(outcome.token))
+        .await;
+    state.metrics.log_in_answered(&outcome);
+    Ok(HttpResponse::Ok().json(outcome?.token))
 }
 
 /// Log off: the token is refused from then on. Paths match regardless of case.
