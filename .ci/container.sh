@@ -17,6 +17,7 @@ cache=${REQUESTDESK_CI_CACHE:-/var/cache/requestdesk-ci}
 admin_password=container-check-admin
 password='container check password'
 jwt_secret=$(openssl rand -hex 32)
+secrets_key=$(openssl rand -hex 32)
 work=$(mktemp -d)
 started=$(date +%s)
 phase_started=$started
@@ -38,7 +39,8 @@ fail() {
 note() { printf '    %s\n' "$*"; }
 
 compose() {
-  REQUESTDESK_JWT_SECRET=$jwt_secret REQUESTDESK_ADMIN_PASSWORD=$admin_password \
+  REQUESTDESK_JWT_SECRET=$jwt_secret REQUESTDESK_SECRETS_KEY=$secrets_key \
+    REQUESTDESK_ADMIN_PASSWORD=$admin_password \
     REQUESTDESK_CA_DIR=$work/ca BUILDAH_FORMAT=docker \
     "$cache/venv/bin/podman-compose" -p "$project" -f docker-compose.yml "$@"
 }

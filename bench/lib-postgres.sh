@@ -12,6 +12,9 @@
 pg_server=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
 pg_db=${BENCH_POSTGRES_DB:-requestdesk_bench}
 pg_url=$pg_server/$pg_db
+# PostgreSQL needs a master key for account secrets; the bench's data holds none worth keeping.
+# Exported, so the service, bench_sql and the S10 start-ups on PostgreSQL all see it.
+export REQUESTDESK_SECRETS_KEY=${REQUESTDESK_SECRETS_KEY:-be9c4be9c4be9c4be9c4be9c4be9c4be9c4be9c4be9c4be9c4be9c4be9c4be9c}
 
 postgres_service() {
   [ -n "${pg_base:-}" ] && return 0

@@ -36,6 +36,26 @@ pub enum Command {
     },
     /// Print the OpenAPI document and exit.
     Openapi,
+    /// Re-wrap every account secret's data key under one master key, in small transactions,
+    /// while the service keeps serving. The target is REQUESTDESK_NEW_SECRETS_KEY (or its file);
+    /// without one, the current REQUESTDESK_SECRETS_KEY (finishing a switch to it). Old data keys
+    /// are opened with REQUESTDESK_SECRETS_KEY and REQUESTDESK_SECRETS_OLD_KEYS.
+    RotateSecretsKey {
+        /// The master key to re-wrap under: 64 hexadecimal digits.
+        #[arg(
+            long,
+            env = "REQUESTDESK_NEW_SECRETS_KEY",
+            hide_env_values = true,
+            conflicts_with = "new_key_file"
+        )]
+        new_key: Option<Secret>,
+        /// A file holding the master key to re-wrap under.
+        #[arg(long, env = "REQUESTDESK_NEW_SECRETS_KEY_FILE")]
+        new_key_file: Option<PathBuf>,
+        /// Secrets re-wrapped per transaction.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+        batch_size: i64,
+    },
     /// Ask the running service whether it is ready (`/readyz` over loopback, on the port of
     /// --bind); exit 0 if so. The container image's HEALTHCHECK, which needs no curl.
     Healthcheck,
@@ -159,6 +179,33 @@ pub struct Settings {
         global = true
     )]
     pub jwt_secret: Option<Secret>,
+
+    /// Master key that seals account secrets: 64 hexadecimal digits (`openssl rand -hex 32`).
+    /// Required on PostgreSQL, the same for every instance; on the embedded database one is
+    /// generated once into the data directory (mode 0600) when neither this nor its file is set.
+    #[arg(
+        long,
+        env = "REQUESTDESK_SECRETS_KEY",
+        hide_env_values = true,
+        conflicts_with = "secrets_key_file",
+        global = true
+    )]
+    pub secrets_key: Option<Secret>,
+
+    /// A file holding the master key, instead of REQUESTDESK_SECRETS_KEY.
+    #[arg(long, env = "REQUESTDESK_SECRETS_KEY_FILE", global = true)]
+    pub secrets_key_file: Option<PathBuf>,
+
+    /// Earlier master keys, comma-separated: they still open data keys that
+    /// `requestdesk rotate-secrets-key` has not re-wrapped yet, and wrap nothing new.
+    #[arg(
+        long,
+        env = "REQUESTDESK_SECRETS_OLD_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true,
+        global = true
+    )]
+    pub secrets_old_keys: Vec<Secret>,
 
     /// Lifetime of an access token and its session, in seconds.
     #[arg(long, env = "REQUESTDESK_TOKEN_TTL_SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(60..=2_592_000), global = true)]
@@ -317,6 +364,8 @@ mod tests {
     fn secrets_are_redacted_in_debug_output() {
         let mut settings = Settings::defaults();
         settings.jwt_secret = Some(Secret::new("super-secret-signing-key"));
+        settings.secrets_key = Some(Secret::new("super-secret-master-key"));
+        settings.secrets_old_keys = vec![Secret::new("super-secret-old-key")];
         assert!(!format!("{settings:?}").contains("super-secret"));
     }
 

@@ -12,6 +12,7 @@ pub mod error;
 pub mod healthcheck;
 pub mod openapi;
 pub mod pki;
+pub mod secrets;
 pub mod service;
 pub mod startup;
 pub mod telemetry;

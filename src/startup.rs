@@ -29,6 +29,7 @@ use crate::domain::user::Password;
 use crate::error::{AppError, ErrorCode};
 use crate::openapi::{self, OPENAPI_PATH};
 use crate::pki::{self, CaPolicy, CertificateAuthority};
+use crate::secrets::{self, KeyRing, MasterKey};
 use crate::service::auth::TokenService;
 use crate::service::bootstrap::{self, AdminPassword};
 use crate::service::passwords::PasswordHasher;
@@ -202,6 +203,8 @@ pub fn build_context(settings: &Settings) -> Result<Context, StartupError> {
         }
         None => load_or_create_jwt_secret(&settings.data_dir, backend)?,
     };
+    let secrets = load_secrets_keys(settings, backend)?;
+    warn_of_unknown_secrets_keys(&pool, &secrets);
     if settings.bcrypt_cost < 10 {
         tracing::warn!(
             cost = settings.bcrypt_cost,
@@ -221,7 +224,113 @@ pub fn build_context(settings: &Settings) -> Result<Context, StartupError> {
             certificate_confirmations: i32::try_from(settings.certificate_confirmations)
                 .unwrap_or(1),
         },
+        secrets,
     })
+}
+
+/// The database pool and the secrets key ring, without the rest of the context: what
+/// `rotate-secrets-key` needs.
+pub fn secrets_store(settings: &Settings) -> Result<(db::DbPool, KeyRing), StartupError> {
+    let url = settings.database_url();
+    let backend = Backend::from_url(&url).map_err(|e| StartupError::setting("DATABASE_URL", e))?;
+    create_private_dir(&settings.data_dir).map_err(StartupError::file(
+        "REQUESTDESK_DATA_DIR",
+        &settings.data_dir,
+    ))?;
+    let pool = connect_with_retries(settings, backend)?;
+    let secrets = load_secrets_keys(settings, backend)?;
+    Ok((pool, secrets))
+}
+
+/// The master key from REQUESTDESK_SECRETS_KEY or its file, with REQUESTDESK_SECRETS_OLD_KEYS.
+/// On PostgreSQL the key is required: instances sharing the database must share it, and one
+/// generated into a data directory would seal secrets no other instance can open. On the
+/// embedded database it is generated once into the data directory, like the JWT secret.
+fn load_secrets_keys(settings: &Settings, backend: Backend) -> Result<KeyRing, StartupError> {
+    let current = match (&settings.secrets_key, &settings.secrets_key_file) {
+        (Some(key), _) => MasterKey::parse(key.expose())
+            .map_err(|e| StartupError::setting("REQUESTDESK_SECRETS_KEY", e))?,
+        (None, Some(path)) => read_master_key("REQUESTDESK_SECRETS_KEY_FILE", path)?,
+        (None, None) if backend == Backend::Postgres => {
+            return Err(StartupError::setting(
+                "REQUESTDESK_SECRETS_KEY",
+                "required on PostgreSQL (or REQUESTDESK_SECRETS_KEY_FILE): the master key that \
+                 seals account secrets, 64 hexadecimal digits such as `openssl rand -hex 32` \
+                 prints, the same for every instance",
+            ));
+        }
+        (None, None) => load_or_create_secrets_key(&settings.data_dir)?,
+    };
+    let old = settings
+        .secrets_old_keys
+        .iter()
+        .filter(|key| !key.expose().trim().is_empty())
+        .enumerate()
+        .map(|(position, key)| {
+            MasterKey::parse(key.expose()).map_err(|e| {
+                StartupError::setting(
+                    "REQUESTDESK_SECRETS_OLD_KEYS",
+                    format!("key {}: {e}", position + 1),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let ring = KeyRing::new(current, old);
+    tracing::info!(
+        key.id = %ring.current().id(),
+        old_keys = ring.ids().len() - 1,
+        "secrets key loaded"
+    );
+    Ok(ring)
+}
+
+/// A master key kept in a file (its text, surrounding whitespace ignored).
+pub fn read_master_key(setting: &'static str, path: &Path) -> Result<MasterKey, StartupError> {
+    let text = zeroize::Zeroizing::new(
+        fs::read_to_string(path).map_err(StartupError::file(setting, path))?,
+    );
+    MasterKey::parse(&text)
+        .map_err(|e| StartupError::setting(setting, format!("{}: {e}", path.display())))
+}
+
+/// The master key kept in the data directory, created once (mode 0600).
+fn load_or_create_secrets_key(dir: &Path) -> Result<MasterKey, StartupError> {
+    let path = dir.join(secrets::SECRETS_KEY_FILE);
+    const SETTING: &str = "REQUESTDESK_SECRETS_KEY unset, REQUESTDESK_DATA_DIR";
+    if path.exists() {
+        return read_master_key(SETTING, &path);
+    }
+    let (key, text) =
+        MasterKey::generate().map_err(|e| StartupError::setting("REQUESTDESK_SECRETS_KEY", e))?;
+    create_private_file(&path, text.as_bytes()).map_err(StartupError::file(SETTING, &path))?;
+    tracing::info!(
+        key.id = %key.id(),
+        "generated the secrets key {}: back it up apart from the database",
+        path.display()
+    );
+    Ok(key)
+}
+
+/// Says which stored secrets no configured key opens: a lost or wrong key shows at start-up
+/// rather than on the first retrieval.
+fn warn_of_unknown_secrets_keys(pool: &db::DbPool, ring: &KeyRing) {
+    let Ok(mut conn) = pool.get() else {
+        return;
+    };
+    let held: Vec<String> = ring.ids().iter().map(ToString::to_string).collect();
+    match db::account_secrets::count_by_key(&mut conn) {
+        Ok(counts) => {
+            for (key_id, n) in counts.into_iter().filter(|(id, _)| !held.contains(id)) {
+                tracing::warn!(
+                    key.id = %key_id,
+                    secrets = n,
+                    "secrets wrapped by a master key that is neither REQUESTDESK_SECRETS_KEY nor \
+                     in REQUESTDESK_SECRETS_OLD_KEYS: they cannot be opened"
+                );
+            }
+        }
+        Err(error) => tracing::warn!(%error, "could not check the stored secrets' key ids"),
+    }
 }
 
 /// The configured password of the first administrator, checked before anything starts so a bad
@@ -534,14 +643,18 @@ fn load_or_create_jwt_secret(dir: &Path, backend: Backend) -> Result<String, Sta
         );
     }
     let secret = bootstrap::random_password() + &bootstrap::random_password();
+    create_private_file(&path, secret.as_bytes()).map_err(file_error)?;
+    Ok(secret)
+}
+
+/// Writes a new file only its owner may read (mode 0600); an existing one is never overwritten.
+fn create_private_file(path: &Path, contents: &[u8]) -> io::Result<()> {
     fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(&path)
-        .and_then(|mut file| file.write_all(secret.as_bytes()))
-        .map_err(file_error)?;
-    Ok(secret)
+        .open(path)
+        .and_then(|mut file| file.write_all(contents))
 }
 
 fn announce_admin(password: Option<AdminPassword>) {

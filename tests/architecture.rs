@@ -155,6 +155,17 @@ impl Collector<'_> {
         }
     }
 
+    /// `use a::b::name` records `a::b::name`; `use a::b::{self}` records `a::b`.
+    fn use_name(&mut self, prefix: &mut Vec<String>, name: &syn::Ident) {
+        if name == "self" {
+            self.record(prefix);
+        } else {
+            prefix.push(name.to_string());
+            self.record(prefix);
+            prefix.pop();
+        }
+    }
+
     fn use_tree(&mut self, prefix: &mut Vec<String>, tree: &syn::UseTree) {
         match tree {
             syn::UseTree::Path(path) => {
@@ -162,24 +173,8 @@ impl Collector<'_> {
                 self.use_tree(prefix, &path.tree);
                 prefix.pop();
             }
-            syn::UseTree::Name(name) => {
-                if name.ident != "self" {
-                    prefix.push(name.ident.to_string());
-                }
-                self.record(prefix);
-                if name.ident != "self" {
-                    prefix.pop();
-                }
-            }
-            syn::UseTree::Rename(rename) => {
-                if rename.ident != "self" {
-                    prefix.push(rename.ident.to_string());
-                }
-                self.record(prefix);
-                if rename.ident != "self" {
-                    prefix.pop();
-                }
-            }
+            syn::UseTree::Name(name) => self.use_name(prefix, &name.ident),
+            syn::UseTree::Rename(rename) => self.use_name(prefix, &rename.ident),
             syn::UseTree::Glob(_) => self.record(prefix),
             syn::UseTree::Group(group) => {
                 for item in &group.items {

@@ -64,7 +64,13 @@ fn captured() -> &'static Captured {
     static CAPTURED: OnceLock<Captured> = OnceLock::new();
     CAPTURED.get_or_init(|| {
         let captured = Captured::default();
-        let subscriber = telemetry::subscriber("info", LogFormat::Json, captured.clone(), false);
+        // debug for the service's own lines, so the secret checks read them too
+        let subscriber = telemetry::subscriber(
+            "info,requestdesk=debug",
+            LogFormat::Json,
+            captured.clone(),
+            false,
+        );
         tracing::subscriber::set_global_default(subscriber).expect("the one log subscriber");
         captured
     })
@@ -208,5 +214,78 @@ async fn a_clients_malformed_http_is_logged_below_error() {
     assert!(
         told >= 2,
         "each bad connection is logged at INFO: {lines:?}"
+    );
+}
+
+const ACCOUNT_SECRET: &str = "s3cr3t-in-logs-never";
+
+/// Setting and replacing an account's secret is logged, and no line holds the secret or the master key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_log_line_holds_an_account_secret_or_the_master_key() {
+    let (base, settings, _dir) = start(|_| {}).await;
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!("{base}/api/v3/users/sessions"))
+        .json(&serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), 201);
+    let token = response.json::<Value>().await.expect("a body")["token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    for (path, body) in [
+        ("/safes", serde_json::json!({"name": "Linux"})),
+        (
+            "/safes/Linux/accounts",
+            serde_json::json!({"name": "root", "address": "db01.example.com", "user_name": "root"}),
+        ),
+    ] {
+        let response = client
+            .post(format!("{base}/api/v3{path}"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(response.status(), 201, "{path}");
+    }
+    for (request_id, secret) in [
+        ("log-test-secret-1", ACCOUNT_SECRET),
+        ("log-test-secret-2", "s3cr3t-in-logs-replaced"),
+    ] {
+        let response = client
+            .put(format!("{base}/api/v3/safes/Linux/accounts/1/secret"))
+            .header("x-request-id", request_id)
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"secret": secret}))
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(response.status(), 204);
+    }
+
+    let lines = lines_of("log-test-secret-1");
+    let set = lines
+        .iter()
+        .find(|line| line["fields"]["message"] == "account secret set")
+        .unwrap_or_else(|| panic!("the service logged the secret's change: {lines:?}"));
+    assert_eq!(set["fields"]["account.id"], 1, "{set}");
+    let everything =
+        String::from_utf8_lossy(&captured().0.lock().expect("log buffer")).into_owned();
+    assert!(
+        !everything.contains(ACCOUNT_SECRET) && !everything.contains("s3cr3t-in-logs"),
+        "a log line holds the secret"
+    );
+    let key = std::fs::read_to_string(
+        settings
+            .data_dir
+            .join(requestdesk::secrets::SECRETS_KEY_FILE),
+    )
+    .expect("the generated key");
+    assert!(
+        !everything.contains(key.trim()),
+        "a log line holds the master key"
     );
 }

@@ -32,7 +32,8 @@ psql -q "$server/postgres" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 PGOPTIONS='-c log_statement=all' REQUESTDESK_BIND=127.0.0.1:$port REQUESTDESK_DATA_DIR="$work/data" \
   DATABASE_URL="$server/$db" REQUESTDESK_LOG_LEVEL=warn REQUESTDESK_POOL_SIZE=1 \
-  REQUESTDESK_ADMIN_PASSWORD=capture-admin-password "$bin/requestdesk" serve >"$work/service.log" 2>&1 &
+  REQUESTDESK_ADMIN_PASSWORD=capture-admin-password REQUESTDESK_SECRETS_KEY="$(openssl rand -hex 32)" \
+  "$bin/requestdesk" serve >"$work/service.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
 token=$(curl -sf -X POST -H 'content-type: application/json' \

@@ -1,6 +1,7 @@
 //! The HTTP layer: routes, extractors, request and response types. Handlers translate HTTP into a
 //! service call run on a blocking thread, and its result back into HTTP; no rule lives here.
 
+pub mod account_secrets;
 pub mod caching;
 pub mod certificates;
 pub mod docs;
@@ -79,7 +80,7 @@ impl AppState {
     }
 
     /// Like [`AppState::run`] for calls that hash or verify a password: at most one per core runs
-    /// at once; a call that cannot start within [`HASHING_WAIT`] is answered 503.
+    /// at once; a call that cannot start within `HASHING_WAIT` (1.5 s) is answered 503.
     pub async fn run_hashing<T, F>(&self, work: F) -> Result<T, AppError>
     where
         T: Send + 'static,
@@ -109,9 +110,10 @@ impl AppState {
 }
 
 /// Registers every endpoint. Handlers go through `.service(..)` so each one is in the OpenAPI
-/// document. Order matters: fixed paths (`/users/roles`, `/users/sessions`) come before
-/// `/users/{username}`, `/myrequests/stats` before `/myrequests/{id}`, and any other method on them is answered 405 rather than taken for a
-/// username (both words are reserved, so no user can be named so).
+/// document. Order matters: a fixed path comes before the parameter it could be taken for
+/// (`/users/roles` and `/users/sessions` before `/users/{username}`, `/myrequests/stats` before
+/// `/myrequests/{id}`). Any other method on `/users/roles` or `/users/sessions` is answered 405
+/// rather than taken for a username (both words are reserved, so no user can be named so).
 pub fn configure(config: &mut ServiceConfig) {
     config
         .service(health::healthz)
@@ -157,6 +159,7 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(safes::accounts::list_accounts)
                 .service(safes::accounts::get_account)
                 .service(safes::accounts::delete_account)
+                .service(account_secrets::put_account_secret)
                 .service(safes::members::list_members)
                 .service(safes::members::put_safe_member)
                 .service(safes::members::delete_safe_member)

@@ -1,6 +1,7 @@
 //! The data-access layer: the only place that builds SQL. One connection type covers SQLite and
 //! PostgreSQL; the backend is chosen from the URL scheme, never guessed.
 
+pub mod account_secrets;
 pub mod certificates;
 pub mod login_attempts;
 mod pool;

@@ -169,6 +169,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// An account's secret, sealed: see `crate::secrets`.
+    account_secrets (account_id) {
+        account_id -> BigInt,
+        key_id -> Text,
+        wrapped_key -> Binary,
+        key_nonce -> Binary,
+        secret_nonce -> Binary,
+        ciphertext -> Binary,
+        secret_type -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// Kept by triggers: a requester's requests by type and stored status.
     request_counts (requester_id, request_type, status) {
         requester_id -> BigInt,
@@ -196,6 +210,7 @@ diesel::table! {
 }
 
 diesel::joinable!(safe_accounts -> safes (safe_id));
+diesel::joinable!(account_secrets -> safe_accounts (account_id));
 diesel::joinable!(safe_members -> safes (safe_id));
 diesel::joinable!(safe_members -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -214,4 +229,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     safes,
     safe_accounts,
     safe_members,
+    account_secrets,
 );

@@ -9,6 +9,7 @@ pub mod certificates;
 pub mod passwords;
 pub mod requests;
 pub mod safes;
+pub mod secrets;
 pub mod users;
 
 use crate::clock::Clock;
@@ -28,6 +29,8 @@ pub struct Context {
     /// The certificate authority, with its policy.
     pub ca: CertificateAuthority,
     pub requests: RequestSettings,
+    /// The master keys that seal account secrets (see `crate::secrets`).
+    pub secrets: crate::secrets::KeyRing,
 }
 
 /// How requests are decided.

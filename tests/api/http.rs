@@ -120,10 +120,37 @@ async fn pagination_parameters_out_of_range_are_400_naming_the_parameter(app: Te
 }
 
 async fn every_response_carries_a_request_id(app: TestApp) {
-    for path in ["/healthz", "/nothing", "/api/v3/users"] {
-        let reply = app.get(path, None).await;
+    // Answers of every kind: success, 404 and 405 from the fallback, 401 from the extractor,
+    // 400 and 415 from the body, and PVWA's own error body.
+    let cases = [
+        ("GET", "/healthz", None, 200),
+        ("GET", "/nothing", None, 404),
+        ("DELETE", "/healthz", None, 405),
+        ("GET", "/api/v3/users", None, 401),
+        ("POST", "/api/v3/users", Some("{"), 400),
+        ("POST", "/api/v3/users/sessions", Some("username=x"), 415),
+        ("GET", "/PasswordVault/API/MyRequests", None, 401),
+    ];
+    for (method, path, body, status) in cases {
+        let mut request = app.request(method.parse().expect("method"), path, None);
+        if let Some(body) = body {
+            let content_type = if body.starts_with('{') {
+                "application/json"
+            } else {
+                "application/x-www-form-urlencoded"
+            };
+            request = request
+                .header("content-type", content_type)
+                .body(body.to_owned());
+        }
+        let reply = app.send(request).await;
+        assert_eq!(reply.status, status, "{method} {path}: {reply:?}");
         let id = reply.header("x-request-id").unwrap_or_default();
-        assert_eq!(id.len(), 36, "{path}: a generated UUID, got {id:?}");
+        assert_eq!(
+            id.len(),
+            36,
+            "{method} {path}: a generated UUID, got {id:?}"
+        );
     }
     let given = app
         .send(

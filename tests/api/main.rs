@@ -14,6 +14,7 @@ mod my_requests;
 mod openapi;
 mod pvwa;
 mod safes;
+mod secrets;
 mod sessions;
 mod startup;
 mod users;

@@ -185,6 +185,20 @@ async fn a_request_made_through_pvwa_answers_every_field_of_the_details_object(a
         .await;
     assert_eq!(native.status, 200, "{native:?}");
     let d = &created;
+    let documented =
+        crate::openapi::committed()["components"]["schemas"]["PvwaRequest"]["properties"]
+            .as_object()
+            .expect("PvwaRequest's properties")
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>();
+    let answered = d
+        .as_object()
+        .expect("an object")
+        .keys()
+        .cloned()
+        .collect::<Vec<_>>();
+    assert_eq!(answered, documented, "every documented field, and no other");
     assert_eq!(d["RequestID"], format!("{SAFE}_{id}"));
     assert_eq!(d["SafeName"], SAFE);
     assert_eq!(d["RequestorUserName"], "dave");

@@ -14,7 +14,9 @@ use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConne
 use requestdesk::clock::Clock;
 use serde_json::Value;
 
-use crate::helpers::{ADMIN_PASSWORD, Backend, JWT_SECRET, TestApp, TestDatabase, postgres_url};
+use crate::helpers::{
+    ADMIN_PASSWORD, Backend, JWT_SECRET, SECRETS_KEY, TestApp, TestDatabase, postgres_url,
+};
 use crate::load::certificate_request;
 
 const CONNECTIONS: usize = 16;
@@ -305,6 +307,7 @@ impl Service {
             .env("REQUESTDESK_DATA_DIR", database.data_dir())
             .env("DATABASE_URL", &database.url)
             .env("REQUESTDESK_JWT_SECRET", JWT_SECRET)
+            .env("REQUESTDESK_SECRETS_KEY", SECRETS_KEY)
             .env("REQUESTDESK_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("REQUESTDESK_BCRYPT_COST", "4")
             .env("REQUESTDESK_POOL_SIZE", "8")

@@ -20,6 +20,8 @@ use serde_json::{Value, json};
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 pub const PASSWORD: &str = "correct horse battery";
 pub const JWT_SECRET: &str = "a-test-secret-that-is-long-enough-for-hs256";
+/// The master key of test instances: PostgreSQL requires one.
+pub const SECRETS_KEY: &str = "5ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7";
 
 /// Runs each named `async fn(TestApp)` as a test on SQLite, and again on PostgreSQL when
 /// `TEST_DATABASE_URL` is set. A test written but not listed here fails the build as dead code.
@@ -144,6 +146,7 @@ pub fn test_settings(database: &TestDatabase) -> Settings {
     settings.pool_size = 4;
     settings.db_timeout_secs = 1;
     settings.jwt_secret = Some(Secret::new(JWT_SECRET));
+    settings.secrets_key = Some(Secret::new(SECRETS_KEY));
     settings.bcrypt_cost = 4;
     settings.admin_password = Some(Secret::new(ADMIN_PASSWORD));
     settings.workers = Some(1);
@@ -279,6 +282,11 @@ impl TestApp {
 
     pub async fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
         self.send(self.request(reqwest::Method::PATCH, path, token).json(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        self.send(self.request(reqwest::Method::PUT, path, token).json(body))
             .await
     }
 

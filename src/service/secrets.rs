@@ -1,0 +1,188 @@
+//! Account secrets: administrators set and replace them; no call here returns one. The secret is
+//! sealed (see `crate::secrets`) before the transaction that stores it, under the key ring the
+//! [`Context`] holds; the plaintext is wiped when the input is dropped. `rotate` re-wraps every
+//! data key under a new master key, in small conditional transactions, while the service serves.
+
+use super::Context;
+use crate::db::account_secrets::{self as secret_db, SecretRow};
+use crate::db::{self, DbPool};
+use crate::error::{AppError, ErrorCode};
+use crate::secrets::{
+    self, KeyRing, MAX_SECRET_BYTES, MasterKey, SealedSecret, SecretText, SecretType, SecretsError,
+};
+
+/// A secret to store, as received.
+#[derive(Debug)]
+pub struct SecretInput {
+    pub secret: SecretText,
+    pub secret_type: SecretType,
+}
+
+/// Sets or replaces the secret of an account. Administrators only; an unknown safe or account,
+/// or one in another safe, is not found.
+pub fn put_secret(
+    ctx: &Context,
+    token: &super::auth::VerifiedToken,
+    safe: &str,
+    account_id: i64,
+    input: SecretInput,
+) -> Result<(), AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    if !me.is_admin() {
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            "only administrators set account secrets",
+        ));
+    }
+    let safe_id = secret_db::find_live_safe(&mut conn, &safe.to_lowercase())?
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound, format!("no safe named {safe}")))?;
+    validate(&input.secret)?;
+    let sealed = secrets::seal(&ctx.secrets, account_id, input.secret_type, &input.secret)
+        .map_err(|e| AppError::Internal(format!("sealing a secret: {e}")))?;
+    drop(input);
+    let row = to_row(account_id, sealed, ctx.clock.now_naive());
+    db::write_transaction(&mut conn, |conn| {
+        if !secret_db::lock_live_account(conn, safe_id, account_id)? {
+            return Err(AppError::new(
+                ErrorCode::NotFound,
+                format!("no account {account_id} in safe {safe}"),
+            ));
+        }
+        secret_db::put(conn, &row)?;
+        Ok(())
+    })?;
+    tracing::info!(
+        account.id = account_id,
+        safe.name = %safe,
+        by = %me.username,
+        key.id = %row.key_id,
+        secret_type = %row.secret_type,
+        "account secret set"
+    );
+    Ok(())
+}
+
+/// 1 byte to [`MAX_SECRET_BYTES`], no NUL.
+fn validate(secret: &SecretText) -> Result<(), AppError> {
+    let length = secret.expose().len();
+    if length == 0 || length > MAX_SECRET_BYTES {
+        return Err(AppError::validation(
+            "secret",
+            format!("must be 1 to {MAX_SECRET_BYTES} bytes"),
+        ));
+    }
+    if secret.expose().contains('\0') {
+        return Err(AppError::validation("secret", "must not contain NUL"));
+    }
+    Ok(())
+}
+
+/// Opens the stored secret of an account: for the retrieval rules and the tests. `None` when the
+/// account has no secret.
+pub fn open_secret(
+    ring: &KeyRing,
+    conn: &mut db::DbConnection,
+    account_id: i64,
+) -> Result<Option<SecretText>, AppError> {
+    let Some(row) = secret_db::find(conn, account_id)? else {
+        return Ok(None);
+    };
+    let sealed = to_sealed(&row).map_err(|e| AppError::Internal(e.to_string()))?;
+    secrets::open(ring, account_id, &sealed)
+        .map(Some)
+        .map_err(|e| AppError::Internal(format!("opening a secret: {e}")))
+}
+
+/// What a rotation did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    /// Data keys re-wrapped under the new key.
+    pub rewrapped: u64,
+    /// Envelopes the rotation could not open: account ids and why (a key missing from the ring).
+    pub failed: Vec<(i64, String)>,
+    /// Envelopes still not under the new key when it ended (failed ones included).
+    pub remaining: i64,
+}
+
+/// Re-wraps every data key not yet under `to`, `batch` rows per transaction. Each update is
+/// conditional on the row still holding the wrapped key that was read, so a secret replaced
+/// meanwhile is left as its writer stored it; a later pass takes it if it is still under an old
+/// key. `ring` opens the old data keys.
+pub fn rotate(
+    pool: &DbPool,
+    ring: &KeyRing,
+    to: &MasterKey,
+    batch: i64,
+) -> Result<Rotation, AppError> {
+    let mut rotation = Rotation::default();
+    let to_id = to.id().to_string();
+    for _pass in 0..5 {
+        let mut after = 0_i64;
+        let mut progressed = false;
+        loop {
+            let mut conn = pool.get()?;
+            let (seen, last) = db::write_transaction(&mut conn, |conn| {
+                let rows = secret_db::not_wrapped_by(conn, &to_id, after, batch)?;
+                let mut last = after;
+                for row in &rows {
+                    last = row.account_id;
+                    if rotation.failed.iter().any(|(id, _)| *id == row.account_id) {
+                        continue;
+                    }
+                    let rewrapped = to_sealed(row)
+                        .and_then(|sealed| secrets::rewrap(ring, row.account_id, &sealed, to));
+                    match rewrapped {
+                        Ok(sealed) => {
+                            let new = to_row(row.account_id, sealed, row.updated_at);
+                            if secret_db::rewrap(conn, row, &new)? {
+                                rotation.rewrapped += 1;
+                                progressed = true;
+                            }
+                        }
+                        Err(error) => rotation.failed.push((row.account_id, error.to_string())),
+                    }
+                }
+                Ok::<_, AppError>((rows.len(), last))
+            })?;
+            after = last;
+            if i64::try_from(seen).unwrap_or(i64::MAX) < batch {
+                break;
+            }
+        }
+        let mut conn = pool.get()?;
+        rotation.remaining = secret_db::count_not_wrapped_by(&mut conn, &to_id)?;
+        let failed = i64::try_from(rotation.failed.len()).unwrap_or(i64::MAX);
+        if rotation.remaining <= failed || !progressed {
+            break;
+        }
+    }
+    Ok(rotation)
+}
+
+fn to_row(account_id: i64, sealed: SealedSecret, now: chrono::NaiveDateTime) -> SecretRow {
+    SecretRow {
+        account_id,
+        key_id: sealed.key_id,
+        wrapped_key: sealed.wrapped_key,
+        key_nonce: sealed.key_nonce,
+        secret_nonce: sealed.secret_nonce,
+        ciphertext: sealed.ciphertext,
+        secret_type: sealed.secret_type.as_str().to_owned(),
+        updated_at: now,
+    }
+}
+
+fn to_sealed(row: &SecretRow) -> Result<SealedSecret, SecretsError> {
+    let secret_type = SecretType::parse(&row.secret_type).ok_or(SecretsError::Malformed {
+        account_id: row.account_id,
+        detail: "unknown secret type",
+    })?;
+    Ok(SealedSecret {
+        key_id: row.key_id.clone(),
+        wrapped_key: row.wrapped_key.clone(),
+        key_nonce: row.key_nonce.clone(),
+        secret_nonce: row.secret_nonce.clone(),
+        ciphertext: row.ciphertext.clone(),
+        secret_type,
+    })
+}
