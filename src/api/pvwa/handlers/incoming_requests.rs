@@ -12,6 +12,8 @@ use crate::api::pvwa::extract::{PvwaAuth, PvwaFilters, PvwaJson};
 use crate::api::pvwa::views::{IncomingRequestsList, PvwaRequest};
 use crate::service::requests;
 
+/// List the requests the caller confirms (PVWA).
+///
 /// The access requests the caller confirms, newest first, at most 100; with `onlywaiting=true`
 /// only those waiting for the caller's decision now. Paths and parameters match regardless of
 /// case.
@@ -43,6 +45,8 @@ pub async fn list_pvwa_incoming_requests(
     }))
 }
 
+/// Show a request the caller confirms (PVWA).
+///
 /// One access request the caller confirms, in full. Paths match regardless of case.
 #[utoipa::path(
     tag = "pvwa compatibility",
@@ -73,7 +77,9 @@ pub async fn get_pvwa_incoming_request(
     Ok(HttpResponse::Ok().json(pvwa_view(&detail)?))
 }
 
-/// Confirm a request at its current level, with an optional `Reason`: answers it in full. Paths
+/// Confirm a request (PVWA).
+///
+/// Confirms a request at its current level, with an optional `Reason`: answers it in full. Paths
 /// and keys match regardless of case.
 #[utoipa::path(
     tag = "pvwa compatibility",
@@ -114,7 +120,9 @@ pub async fn confirm_pvwa_request(
     Ok(HttpResponse::Ok().json(pvwa_view(&detail)?))
 }
 
-/// Reject a request with a `Reason` (required): answers it in full. Paths and keys match
+/// Reject a request (PVWA).
+///
+/// Rejects a request with a `Reason` (required): answers it in full. Paths and keys match
 /// regardless of case.
 #[utoipa::path(
     tag = "pvwa compatibility",

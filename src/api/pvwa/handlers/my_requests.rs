@@ -11,6 +11,8 @@ use crate::api::pvwa::extract::{PvwaAuth, PvwaFilters, PvwaJson};
 use crate::api::pvwa::views::{MyRequestsList, PvwaRequest};
 use crate::service::requests::{self, NewRequest};
 
+/// List the caller's requests (PVWA).
+///
 /// The caller's access requests, newest first, at most 100. Paths and parameters match
 /// regardless of case.
 #[utoipa::path(
@@ -39,8 +41,10 @@ pub async fn list_pvwa_my_requests(
     }))
 }
 
-/// Request access to an account: answers 201 with the new request in full, as PVWA does.
-/// `FromDate` and `ToDate` are Unix seconds. Paths and keys match regardless of case.
+/// Request access to an account (PVWA).
+///
+/// Answers 201 with the new request in full, as PVWA does. `FromDate` and `ToDate` are Unix
+/// seconds. Paths and keys match regardless of case.
 #[utoipa::path(
     tag = "pvwa compatibility",
     request_body = NewRequestBody,
@@ -70,6 +74,8 @@ pub async fn create_pvwa_my_request(
     Ok(HttpResponse::Created().json(pvwa_view(&detail)?))
 }
 
+/// Show one of the caller's requests (PVWA).
+///
 /// One of the caller's access requests, in full. Paths match regardless of case; the id's safe
 /// name too.
 #[utoipa::path(
@@ -100,7 +106,9 @@ pub async fn get_pvwa_my_request(
     Ok(HttpResponse::Ok().json(pvwa_view(&detail)?))
 }
 
-/// Cancel one of the caller's waiting requests. Paths match regardless of case.
+/// Cancel one of the caller's requests (PVWA).
+///
+/// Cancels one of the caller's waiting requests: 204. Paths match regardless of case.
 #[utoipa::path(
     tag = "pvwa compatibility",
     params(RequestIdPath),
