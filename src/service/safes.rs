@@ -49,6 +49,8 @@ pub struct AccountInput {
     pub folder: Option<String>,
     pub address: String,
     pub user_name: String,
+    /// A secret to seal and store with the account, in the same transaction.
+    pub secret: Option<super::secrets::store::SecretInput>,
 }
 
 pub const DEFAULT_REQUEST_EXPIRY_HOURS: i32 = 72;
@@ -197,28 +199,39 @@ pub fn delete(ctx: &Context, token: &VerifiedToken, name: &str) -> Result<(), Ap
     Ok(())
 }
 
-/// Adds an account to a safe. Administrators only; no secret is stored.
+/// Adds an account to a safe, with its secret if one is given (in the same transaction).
+/// Administrators only.
 pub fn create_account(
     ctx: &Context,
     token: &VerifiedToken,
     safe: &str,
-    input: AccountInput,
+    mut input: AccountInput,
 ) -> Result<Account, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
     require_admin(&me)?;
     let safe = require_safe(&mut conn, safe)?;
+    let secret = input.secret.take();
     let valid = ValidAccount::parse(input)?;
-    let id = safe_db::insert_account(
-        &mut conn,
-        &NewAccountRow {
-            safe_id: safe.id,
-            name: &valid.name,
-            folder: &valid.folder,
-            address: &valid.address,
-            user_name: &valid.user_name,
-            created_at: ctx.clock.now_naive(),
-        },
-    )?;
+    if let Some(secret) = &secret {
+        super::secrets::store::validate(&secret.secret)?;
+    }
+    let id = db::write_transaction(&mut conn, |conn| {
+        let id = safe_db::insert_account(
+            conn,
+            &NewAccountRow {
+                safe_id: safe.id,
+                name: &valid.name,
+                folder: &valid.folder,
+                address: &valid.address,
+                user_name: &valid.user_name,
+                created_at: ctx.clock.now_naive(),
+            },
+        )?;
+        if let Some(secret) = &secret {
+            super::secrets::store::store_in(ctx, conn, id, secret)?;
+        }
+        Ok::<_, AppError>(id)
+    })?;
     let account = safe_db::find_account(&mut conn, id, Some(safe.id))?
         .ok_or_else(|| AppError::Internal("account vanished".to_owned()))?;
     Ok(to_account(account, &safe.name))

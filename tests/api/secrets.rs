@@ -26,6 +26,9 @@ on_both_backends!(
     an_empty_oversized_or_mistyped_secret_is_400_naming_the_field,
     no_answer_shows_the_secret,
     a_rotation_rewraps_every_secret_and_keeps_it_readable,
+    concurrent_writes_of_one_secret_leave_one_whole_row,
+    a_rotation_leaves_a_secret_replaced_since_it_was_read,
+    an_account_created_with_a_secret_stores_both_or_neither,
 );
 
 const PLAINTEXT: &str = "Tr0ub4dor&3-the-root-password";
@@ -420,4 +423,121 @@ async fn on_sqlite_a_generated_key_is_kept_in_the_data_directory() {
     assert_eq!(reply.status, 204, "{reply:?}");
     let pool = pool(&app);
     assert_eq!(opened(&pool, &ring(&key), id).as_deref(), Some(PLAINTEXT));
+}
+
+async fn concurrent_writes_of_one_secret_leave_one_whole_row(app: TestApp) {
+    let (admin, id) = an_account(&app).await;
+    let path = secret_path("Linux", id);
+    let writes = (0..8).map(|n| {
+        let (app, path, admin) = (&app, &path, &admin);
+        async move {
+            let body = json!({"secret": format!("{PLAINTEXT}-{n}")});
+            app.put(path, Some(admin), &body).await
+        }
+    });
+    for reply in futures_util::future::join_all(writes).await {
+        assert_eq!(reply.status, 204, "{reply:?}");
+    }
+    let pool = pool(&app);
+    let secret = opened(&pool, &ring(SECRETS_KEY), id).expect("a secret");
+    assert!(
+        (0..8).any(|n| secret == format!("{PLAINTEXT}-{n}")),
+        "one of the writes, whole: {secret}"
+    );
+    let mut conn = pool.get().expect("a connection");
+    let counts = account_secrets::count_by_key(&mut conn).expect("the query");
+    assert_eq!(counts.iter().map(|(_, n)| n).sum::<i64>(), 1, "{counts:?}");
+}
+
+async fn a_rotation_leaves_a_secret_replaced_since_it_was_read(app: TestApp) {
+    let (admin, id) = an_account(&app).await;
+    let path = secret_path("Linux", id);
+    let reply = app
+        .put(&path, Some(&admin), &json!({"secret": PLAINTEXT}))
+        .await;
+    assert_eq!(reply.status, 204, "{reply:?}");
+    let pool = pool(&app);
+    let read = stored(&pool, id).expect("a row");
+    let reply = app
+        .put(&path, Some(&admin), &json!({"secret": "replaced"}))
+        .await;
+    assert_eq!(reply.status, 204, "{reply:?}");
+
+    // The rotation's update of the row it read finds it changed, and writes nothing.
+    let stale = SecretRow {
+        key_id: "0000000000000000".to_owned(),
+        ..read.clone()
+    };
+    let mut conn = pool.get().expect("a connection");
+    assert!(!account_secrets::rewrap(&mut conn, &read, &stale).expect("the update"));
+    drop(conn);
+    assert_eq!(
+        opened(&pool, &ring(SECRETS_KEY), id).as_deref(),
+        Some("replaced"),
+        "the writer's secret stands"
+    );
+}
+
+async fn an_account_created_with_a_secret_stores_both_or_neither(app: TestApp) {
+    let admin = app.admin_token().await;
+    create_safe(&app, &admin, json!({"name": "Linux"})).await;
+    let account =
+        |name: &str| json!({"name": name, "address": "db01.example.com", "user_name": "root"});
+    let mut body = account("with-secret");
+    body["secret"] = json!(PLAINTEXT);
+    body["secret_type"] = json!("key");
+    let created = app
+        .post("/api/v3/safes/Linux/accounts", Some(&admin), &body)
+        .await;
+    assert_eq!(created.status, 201, "{created:?}");
+    assert!(!created.body.to_string().contains(PLAINTEXT), "{created:?}");
+    let id = created.body["id"].as_i64().expect("account id");
+    let pool = pool(&app);
+    assert_eq!(stored(&pool, id).expect("a row").secret_type, "key");
+    assert_eq!(
+        opened(&pool, &ring(SECRETS_KEY), id).as_deref(),
+        Some(PLAINTEXT)
+    );
+
+    for (case, extra, field) in [
+        ("empty secret", json!({"secret": ""}), "secret"),
+        (
+            "type without a secret",
+            json!({"secret_type": "password"}),
+            "secret_type",
+        ),
+        (
+            "unknown type",
+            json!({"secret": PLAINTEXT, "secret_type": "pin"}),
+            "secret_type",
+        ),
+    ] {
+        let mut body = account("refused");
+        for (key, value) in extra.as_object().expect("an object") {
+            body[key] = value.clone();
+        }
+        let reply = app
+            .post("/api/v3/safes/Linux/accounts", Some(&admin), &body)
+            .await;
+        assert_eq!(reply.status, 400, "{case}: {reply:?}");
+        assert!(
+            reply.error_fields().iter().any(|f| f == field),
+            "{case}: {reply:?}"
+        );
+    }
+    let list = app.get("/api/v3/safes/Linux/accounts", Some(&admin)).await;
+    assert_eq!(
+        list.body["total"], 1,
+        "no account was created by a refused body: {list:?}"
+    );
+    let plain = app
+        .post(
+            "/api/v3/safes/Linux/accounts",
+            Some(&admin),
+            &account("no-secret"),
+        )
+        .await;
+    assert_eq!(plain.status, 201, "the secret stays optional: {plain:?}");
+    let plain_id = plain.body["id"].as_i64().expect("account id");
+    assert!(stored(&pool, plain_id).is_none());
 }

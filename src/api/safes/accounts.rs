@@ -15,7 +15,9 @@ use crate::api::problem::{
 use crate::domain::access::Account;
 use crate::domain::pagination::Page;
 use crate::error::AppError;
+use crate::secrets::{SecretText, SecretType};
 use crate::service::safes::{self, AccountInput};
+use crate::service::secrets::SecretInput;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -32,6 +34,12 @@ pub struct CreateAccount {
     /// The user name on the target.
     #[schema(min_length = 1, max_length = 128)]
     pub user_name: String,
+    /// Optional: the account's password or key, 1 to 8192 bytes, sealed in the same transaction
+    /// (as `PUT .../accounts/{id}/secret` does). Never returned.
+    #[schema(write_only, value_type = Option<String>, min_length = 1, max_length = 8192)]
+    pub secret: Option<SecretText>,
+    /// What `secret` is (default `password`).
+    pub secret_type: Option<SecretType>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -46,7 +54,7 @@ pub struct AccountPath {
 /// Add an account to a safe.
 ///
 /// A privileged account (its address and user name on the target) that members may request
-/// access to. No secret is stored. Administrators only.
+/// access to; with `secret`, its secret is sealed and stored with it. Administrators only.
 #[utoipa::path(
     tag = "safes",
     params(SafePath),
@@ -72,11 +80,21 @@ pub async fn create_account(
 ) -> Result<HttpResponse, AppError> {
     let name = path.into_inner().safe;
     let body = body.0;
+    if body.secret.is_none() && body.secret_type.is_some() {
+        return Err(AppError::validation(
+            "secret_type",
+            "is given without a secret",
+        ));
+    }
     let input = AccountInput {
         name: body.name,
         folder: body.folder,
         address: body.address,
         user_name: body.user_name,
+        secret: body.secret.map(|secret| SecretInput {
+            secret,
+            secret_type: body.secret_type.unwrap_or(SecretType::Password),
+        }),
     };
     let account = state
         .run(move |ctx| safes::create_account(ctx, &auth.0, &name, input))

@@ -3,20 +3,16 @@
 //! [`Context`] holds; the plaintext is wiped when the input is dropped. `rotate` re-wraps every
 //! data key under a new master key, in small conditional transactions, while the service serves.
 
+pub mod store;
+
+pub use self::store::SecretInput;
+
+use self::store::{to_row, to_sealed, validate};
 use super::Context;
-use crate::db::account_secrets::{self as secret_db, SecretRow};
+use crate::db::account_secrets as secret_db;
 use crate::db::{self, DbPool};
 use crate::error::{AppError, ErrorCode};
-use crate::secrets::{
-    self, KeyRing, MAX_SECRET_BYTES, MasterKey, SealedSecret, SecretText, SecretType, SecretsError,
-};
-
-/// A secret to store, as received.
-#[derive(Debug)]
-pub struct SecretInput {
-    pub secret: SecretText,
-    pub secret_type: SecretType,
-}
+use crate::secrets::{self, KeyRing, MasterKey, SecretText};
 
 /// Sets or replaces the secret of an account. Administrators only; an unknown safe or account,
 /// or one in another safe, is not found.
@@ -59,21 +55,6 @@ pub fn put_secret(
         secret_type = %row.secret_type,
         "account secret set"
     );
-    Ok(())
-}
-
-/// 1 byte to [`MAX_SECRET_BYTES`], no NUL.
-fn validate(secret: &SecretText) -> Result<(), AppError> {
-    let length = secret.expose().len();
-    if length == 0 || length > MAX_SECRET_BYTES {
-        return Err(AppError::validation(
-            "secret",
-            format!("must be 1 to {MAX_SECRET_BYTES} bytes"),
-        ));
-    }
-    if secret.expose().contains('\0') {
-        return Err(AppError::validation("secret", "must not contain NUL"));
-    }
     Ok(())
 }
 
@@ -157,32 +138,4 @@ pub fn rotate(
         }
     }
     Ok(rotation)
-}
-
-fn to_row(account_id: i64, sealed: SealedSecret, now: chrono::NaiveDateTime) -> SecretRow {
-    SecretRow {
-        account_id,
-        key_id: sealed.key_id,
-        wrapped_key: sealed.wrapped_key,
-        key_nonce: sealed.key_nonce,
-        secret_nonce: sealed.secret_nonce,
-        ciphertext: sealed.ciphertext,
-        secret_type: sealed.secret_type.as_str().to_owned(),
-        updated_at: now,
-    }
-}
-
-fn to_sealed(row: &SecretRow) -> Result<SealedSecret, SecretsError> {
-    let secret_type = SecretType::parse(&row.secret_type).ok_or(SecretsError::Malformed {
-        account_id: row.account_id,
-        detail: "unknown secret type",
-    })?;
-    Ok(SealedSecret {
-        key_id: row.key_id.clone(),
-        wrapped_key: row.wrapped_key.clone(),
-        key_nonce: row.key_nonce.clone(),
-        secret_nonce: row.secret_nonce.clone(),
-        ciphertext: row.ciphertext.clone(),
-        secret_type,
-    })
 }
