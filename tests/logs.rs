@@ -126,6 +126,28 @@ async fn a_service_event_carries_the_http_request_id() {
         in_a_span_holding(logged_in, "log-test-0001"),
         "the service's event carries the HTTP request id: {logged_in}"
     );
+    // One name per thing: `http.request_id` for the HTTP request (on the span), `user.name` for
+    // the acting user, `request.id` for a domain request (see README, "Logs").
+    let span = logged_in["spans"]
+        .as_array()
+        .and_then(|spans| spans.iter().find(|span| span["name"] == "request"))
+        .unwrap_or_else(|| panic!("the request span: {logged_in}"));
+    assert_eq!(span["http.request_id"], "log-test-0001", "{span}");
+    assert_eq!(span["http.method"], "POST", "{span}");
+    assert_eq!(span["http.path"], "/api/v3/users/sessions", "{span}");
+    assert_eq!(logged_in["fields"]["user.name"], "admin", "{logged_in}");
+    let every_line = captured().lines();
+    for old_name in ["request_id", "username", "by"] {
+        assert!(
+            every_line
+                .iter()
+                .all(|line| line["fields"].get(old_name).is_none()
+                    && line["spans"].as_array().is_none_or(|spans| {
+                        spans.iter().all(|span| span.get(old_name).is_none())
+                    })),
+            "no line uses the old field name {old_name}"
+        );
+    }
     let handled = lines
         .iter()
         .find(|line| line["fields"]["message"] == "handled")
