@@ -220,7 +220,7 @@ pub(super) fn record_failure(
     db::write_transaction(conn, |conn| {
         login_attempts::record_failure(conn, username, now, MAX_FAILED_LOGINS, lock_until)
     })?;
-    tracing::info!(%username, "failed log-in");
+    tracing::info!(user.name = %username, "failed log-in");
     Ok(())
 }
 
@@ -251,7 +251,7 @@ fn open_session(
             },
         )
     })?;
-    tracing::info!(username = %user.username, "logged in");
+    tracing::info!(user.name = %user.username, "logged in");
     Ok(LoginOutcome {
         token,
         expires_at,
@@ -263,6 +263,6 @@ fn open_session(
 pub fn log_out(ctx: &Context, token: &VerifiedToken) -> Result<(), AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
     sessions::delete(&mut conn, &me.session_id)?;
-    tracing::info!(username = %me.username, "logged out");
+    tracing::info!(user.name = %me.username, "logged out");
     Ok(())
 }

@@ -82,7 +82,7 @@ pub fn submit(
             }
         })?;
         record_event(conn, id, Some(me.id), "submitted", None, now)?;
-        tracing::info!(request_id = id, username = %me.username, "certificate request submitted");
+        tracing::info!(request.id = id, user.name = %me.username, "certificate request submitted");
         Ok(id)
     })
 }

@@ -208,7 +208,7 @@ pub fn revoke(
         }
         Ok::<_, AppError>(())
     })?;
-    tracing::info!(certificate_id = id, by = %me.username, reason = reason.as_str(), "certificate revoked");
+    tracing::info!(certificate.id = id, user.name = %me.username, reason = reason.as_str(), "certificate revoked");
     let (row, owner) = require_certificate(&mut conn, id, None)?;
     Ok(to_certificate(row, owner, now))
 }

@@ -132,7 +132,7 @@ pub fn cancel(ctx: &Context, token: &VerifiedToken, id: i64) -> Result<RequestDe
         }
         record_event(conn, id, Some(me.id), "cancelled", None, now)
     })?;
-    tracing::info!(request_id = id, username = %me.username, "request cancelled");
+    tracing::info!(request.id = id, user.name = %me.username, "request cancelled");
     load_detail(ctx, &mut conn, id, Some(me.id))
 }
 
@@ -343,7 +343,7 @@ pub fn reject(
         }
         record_event(conn, id, Some(me.id), "rejected", Some(&reason), now)
     })?;
-    tracing::info!(request_id = id, by = %me.username, "request rejected");
+    tracing::info!(request.id = id, user.name = %me.username, "request rejected");
     load_detail(ctx, &mut conn, id, None)
 }
 
@@ -428,7 +428,7 @@ fn approve(
         let detail = format!("certificate {certificate_id}");
         record_event(conn, request.id, None, "issued", Some(&detail), now)?;
     }
-    tracing::info!(request_id = request.id, ?certificate_id, "request approved");
+    tracing::info!(request.id = request.id, certificate.id = ?certificate_id, "request approved");
     Ok(())
 }
 

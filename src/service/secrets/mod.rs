@@ -50,7 +50,7 @@ pub fn put_secret(
     tracing::info!(
         account.id = account_id,
         safe.name = %safe,
-        by = %me.username,
+        user.name = %me.username,
         key.id = %row.key_id,
         secret_type = %row.secret_type,
         "account secret set"
