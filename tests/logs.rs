@@ -1,6 +1,6 @@
 //! What the service logs: every line a request causes carries its HTTP request id, the service's
 //! own events included (the request's span is entered inside the blocking work), and a 503 from
-//! an unreachable database is one WARN line. A test binary of its own, because it installs the
+//! an unreachable database is one WARN line, and a client's malformed HTTP is no ERROR. A test binary of its own, because it installs the
 //! process's one global log subscriber; its tests share it and tell their lines apart by request
 //! id.
 
@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, SqliteConnection};
-use requestdesk::config::{Secret, Settings};
+use requestdesk::config::{LogFormat, Secret, Settings};
 use requestdesk::startup::Application;
+use requestdesk::telemetry;
 use serde_json::Value;
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -57,17 +58,20 @@ fn in_a_span_holding(line: &Value, value: &str) -> bool {
     })
 }
 
-/// The process's log capture, installed by the first test that asks for it.
+/// The process's log capture, installed by the first test that asks for it: the service's own
+/// subscriber (`telemetry`), in JSON, writing into memory.
 fn captured() -> &'static Captured {
     static CAPTURED: OnceLock<Captured> = OnceLock::new();
     CAPTURED.get_or_init(|| {
         let captured = Captured::default();
-        tracing_subscriber::fmt()
-            .json()
-            // debug for the service's own lines, so the secret checks below read them too
-            .with_env_filter("info,requestdesk=debug")
-            .with_writer(captured.clone())
-            .init();
+        // debug for the service's own lines, so the secret checks read them too
+        let subscriber = telemetry::subscriber(
+            "info,requestdesk=debug",
+            LogFormat::Json,
+            captured.clone(),
+            false,
+        );
+        tracing::subscriber::set_global_default(subscriber).expect("the one log subscriber");
         captured
     })
 }
@@ -122,6 +126,28 @@ async fn a_service_event_carries_the_http_request_id() {
         in_a_span_holding(logged_in, "log-test-0001"),
         "the service's event carries the HTTP request id: {logged_in}"
     );
+    // One name per thing: `http.request_id` for the HTTP request (on the span), `user.name` for
+    // the acting user, `request.id` for a domain request (see README, "Logs").
+    let span = logged_in["spans"]
+        .as_array()
+        .and_then(|spans| spans.iter().find(|span| span["name"] == "request"))
+        .unwrap_or_else(|| panic!("the request span: {logged_in}"));
+    assert_eq!(span["http.request_id"], "log-test-0001", "{span}");
+    assert_eq!(span["http.method"], "POST", "{span}");
+    assert_eq!(span["http.path"], "/api/v3/users/sessions", "{span}");
+    assert_eq!(logged_in["fields"]["user.name"], "admin", "{logged_in}");
+    let every_line = captured().lines();
+    for old_name in ["request_id", "username", "by"] {
+        assert!(
+            every_line
+                .iter()
+                .all(|line| line["fields"].get(old_name).is_none()
+                    && line["spans"].as_array().is_none_or(|spans| {
+                        spans.iter().all(|span| span.get(old_name).is_none())
+                    })),
+            "no line uses the old field name {old_name}"
+        );
+    }
     let handled = lines
         .iter()
         .find(|line| line["fields"]["message"] == "handled")
@@ -164,6 +190,52 @@ async fn a_503_from_the_database_is_logged_once_at_warn() {
     assert!(
         !text.contains("a-long-password-1") && !text.contains(ADMIN_PASSWORD),
         "no secret: {text}"
+    );
+}
+
+/// HTTP/2 with prior knowledge on the plain HTTP/1.1 port, and a request line that is not HTTP:
+/// the client's fault, logged at INFO, never at ERROR.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clients_malformed_http_is_logged_below_error() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let (base, _settings, _dir) = start(|_| {}).await;
+    let address = base.trim_start_matches("http://").to_owned();
+    for garbage in [
+        &b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"[..],
+        &b"\x16\x03\x01\x00\xa5 not HTTP at all\r\n\r\n"[..],
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(&address)
+            .await
+            .expect("connect");
+        stream.write_all(garbage).await.expect("send");
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            stream.read_to_end(&mut answer),
+        )
+        .await;
+        assert!(
+            String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 400"),
+            "{:?}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let lines = captured().lines();
+    let errors: Vec<&Value> = lines
+        .iter()
+        .filter(|line| line["level"] == "ERROR")
+        .collect();
+    assert!(errors.is_empty(), "no ERROR line: {errors:?}");
+    let told = lines
+        .iter()
+        .filter(|line| line["target"] == "requestdesk::http" && line["level"] == "INFO")
+        .count();
+    assert!(
+        told >= 2,
+        "each bad connection is logged at INFO: {lines:?}"
     );
 }
 

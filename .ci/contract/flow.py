@@ -44,11 +44,6 @@ from requestdesk_client.models import (
 )
 from requestdesk_client.types import File, Response
 
-# Issue 12, phase 2: the PVWA logon is documented as text/plain but answers a JSON string, so the
-# generated client keeps the quotes and the next call is 401. While this is True the PVWA step
-# must fail, and says so; once it passes, this turns False and the step must pass.
-PVWA_LOGON_FIXED = False
-
 PASSWORD = "correct horse battery"
 
 
@@ -208,30 +203,25 @@ def flow(base_url: str, admin_password: str, workdir: Path) -> None:
 
 
 def pvwa_step(anonymous: Client, base_url: str) -> None:
-    """A PVWA logon whose token works on the next PVWA call, as psPAS uses it (bare token)."""
-    try:
-        token = expect(
-            create_pvwa_session.sync_detailed(
-                client=anonymous, body=LogonBody(username="flow", password=PASSWORD)
-            ),
-            HTTPStatus.OK,
-            str,
-            "PVWA logon",
-        )
-        pvwa = AuthenticatedClient(base_url=base_url, token=token, prefix="")
-        expect(
-            list_pvwa_my_requests.sync_detailed(client=pvwa),
-            HTTPStatus.OK,
-            MyRequestsList,
-            "the PVWA token works on the next PVWA call",
-        )
-    except FlowError as error:
-        if PVWA_LOGON_FIXED:
-            raise
-        print(f"EXPECTED FAILURE (issue 12, phase 2): {error}")
-        return
-    if not PVWA_LOGON_FIXED:
-        raise FlowError("the PVWA step passes: set PVWA_LOGON_FIXED = True in flow.py")
+    """A PVWA logon whose token works on the next PVWA call, as psPAS uses it (bare token). The
+    logon answers application/json holding a JSON string, and is documented so: the generated
+    client parses the token without its quotes."""
+    token = expect(
+        create_pvwa_session.sync_detailed(
+            client=anonymous, body=LogonBody(username="flow", password=PASSWORD)
+        ),
+        HTTPStatus.OK,
+        str,
+        "PVWA logon",
+    )
+    check(not token.startswith('"'), "the token comes without JSON quotes", token[:20])
+    pvwa = AuthenticatedClient(base_url=base_url, token=token, prefix="")
+    expect(
+        list_pvwa_my_requests.sync_detailed(client=pvwa),
+        HTTPStatus.OK,
+        MyRequestsList,
+        "the PVWA token works on the next PVWA call",
+    )
 
 
 def main() -> int:

@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::extract::{ApiJson, ApiQuery, Authenticated, OptionalJson};
+use super::metrics::Decision;
 use super::my_requests::RequestPath;
 use super::problem::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized,
@@ -154,6 +155,10 @@ pub async fn confirm_request(
     let detail = state
         .run(move |ctx| requests::confirm(ctx, &auth.0, id, reason))
         .await?;
+    let request_type = detail.summary.request_type;
+    state
+        .metrics
+        .request_decided(request_type, Decision::Confirmed);
     Ok(HttpResponse::Ok().json(detail))
 }
 
@@ -190,6 +195,10 @@ pub async fn reject_request(
     let detail = state
         .run(move |ctx| requests::reject(ctx, &auth.0, id, &reason))
         .await?;
+    let request_type = detail.summary.request_type;
+    state
+        .metrics
+        .request_decided(request_type, Decision::Rejected);
     Ok(HttpResponse::Ok().json(detail))
 }
 

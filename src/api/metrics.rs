@@ -22,6 +22,28 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, Prometheu
 
 use super::AppState;
 use super::caching;
+use crate::db::{POOL_TIMEOUTS, POOL_WAIT};
+use crate::domain::request::RequestType;
+use crate::error::{AppError, ErrorCode};
+
+/// What an approver did to a request, for [`Metrics::request_decided`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Confirmed,
+    Rejected,
+}
+
+impl Decision {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Confirmed => "confirmed",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
+/// The `reason` label of a refused log-in.
+const LOGIN_FAILURE_REASONS: [&str; 3] = ["invalid_credentials", "user_suspended", "locked_out"];
 
 const REQUESTS: &str = "http_server_requests_total";
 const REQUEST_DURATION: &str = "http_server_request_duration_seconds";
@@ -33,6 +55,9 @@ const BLOCKING_WAIT: &str = "requestdesk_blocking_wait_seconds";
 const HASHING_SLOTS: &str = "requestdesk_hashing_slots";
 const HASHING_IN_USE: &str = "requestdesk_hashing_slots_in_use";
 const HASHING_REFUSED: &str = "requestdesk_hashing_refused_total";
+const LOGIN_FAILURES: &str = "requestdesk_login_failures_total";
+const REQUESTS_SUBMITTED: &str = "requestdesk_requests_submitted_total";
+const REQUESTS_DECIDED: &str = "requestdesk_requests_decided_total";
 
 /// The route label of a request no route took (404s, 405s): one series, whatever the path.
 const UNMATCHED_ROUTE: &str = "unmatched";
@@ -99,6 +124,36 @@ impl Metrics {
         self.in_scope(|| counter!(HASHING_REFUSED).increment(1));
     }
 
+    /// Counts a refused log-in by why: `invalid_credentials`, `user_suspended`, or
+    /// `locked_out` (refused without checking the password, during a lock-out). Other outcomes
+    /// (a success, a 503) count nothing here.
+    pub fn log_in_answered<T>(&self, outcome: &Result<T, AppError>) {
+        let reason = match outcome {
+            Err(error) => match error.code() {
+                ErrorCode::InvalidCredentials | ErrorCode::UserSuspended => error.code().as_str(),
+                ErrorCode::TooManyRequests => "locked_out",
+                _ => return,
+            },
+            Ok(_) => return,
+        };
+        self.in_scope(|| counter!(LOGIN_FAILURES, "reason" => reason).increment(1));
+    }
+
+    /// A request of this type was submitted.
+    pub fn request_submitted(&self, request_type: RequestType) {
+        self.in_scope(|| {
+            counter!(REQUESTS_SUBMITTED, "type" => request_type.as_str()).increment(1);
+        });
+    }
+
+    /// A request of this type was confirmed (one decision; it may need more) or rejected.
+    pub fn request_decided(&self, request_type: RequestType, decision: Decision) {
+        self.in_scope(|| {
+            counter!(REQUESTS_DECIDED, "type" => request_type.as_str(), "decision" => decision.as_str())
+                .increment(1);
+        });
+    }
+
     fn record_request(&self, method: &Method, route: String, status: u16, took: Duration) {
         let labels = [
             ("method", method_label(method).to_owned()),
@@ -141,6 +196,20 @@ fn describe_all() {
             HASHING_REFUSED,
             "Log-ins and sign-ups answered 503 for want of a hashing slot",
         ),
+        (
+            POOL_TIMEOUTS,
+            "Service calls answered 503 for want of a database connection in time",
+        ),
+        (
+            LOGIN_FAILURES,
+            "Refused log-ins (native and PVWA), by reason: invalid_credentials, user_suspended, \
+             locked_out",
+        ),
+        (REQUESTS_SUBMITTED, "Requests submitted, by type"),
+        (
+            REQUESTS_DECIDED,
+            "Decisions on requests, by type and decision (confirmed, rejected)",
+        ),
     ];
     let latencies = [
         (
@@ -150,6 +219,10 @@ fn describe_all() {
         (
             BLOCKING_WAIT,
             "Time a service call waited for a blocking thread",
+        ),
+        (
+            POOL_WAIT,
+            "Time a service call waited for a database connection",
         ),
     ];
     let gauges = [
@@ -165,6 +238,21 @@ fn describe_all() {
     ];
     for (name, help) in counters {
         describe_counter!(name, help);
+    }
+    // Every counter series that can exist without a route is there from the start, at 0, so a
+    // scrape shows the family and `rate()` has a first sample before the first event.
+    for name in [HASHING_REFUSED, POOL_TIMEOUTS] {
+        counter!(name).absolute(0);
+    }
+    for reason in LOGIN_FAILURE_REASONS {
+        counter!(LOGIN_FAILURES, "reason" => reason).absolute(0);
+    }
+    for request_type in [RequestType::Certificate, RequestType::Access] {
+        counter!(REQUESTS_SUBMITTED, "type" => request_type.as_str()).absolute(0);
+        for decision in [Decision::Confirmed, Decision::Rejected] {
+            counter!(REQUESTS_DECIDED, "type" => request_type.as_str(), "decision" => decision.as_str())
+                .absolute(0);
+        }
     }
     for (name, help) in latencies {
         describe_histogram!(name, Unit::Seconds, help);

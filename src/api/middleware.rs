@@ -29,9 +29,9 @@ pub async fn request_id(
         .unwrap_or_else(new_request_id);
     let span = tracing::info_span!(
         "request",
-        request_id = id.to_str().unwrap_or_default(),
-        method = %req.method(),
-        path = req.path(),
+        http.request_id = id.to_str().unwrap_or_default(),
+        http.method = %req.method(),
+        http.path = req.path(),
     );
     let started = Instant::now();
     let mut response = next.call(req).instrument(span.clone()).await?;

@@ -220,6 +220,7 @@ pub async fn submit_request(
     let detail = state
         .run(move |ctx| requests::submit(ctx, &auth.0, request))
         .await?;
+    state.metrics.request_submitted(detail.summary.request_type);
     Ok(HttpResponse::Created().json(detail))
 }
 

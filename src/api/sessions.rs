@@ -65,7 +65,9 @@ pub async fn create_session(
     let LoginRequest { username, password } = body.0;
     let outcome = state
         .run_hashing(move |ctx| auth::log_in(ctx, &username, &password))
-        .await?;
+        .await;
+    state.metrics.log_in_answered(&outcome);
+    let outcome = outcome?;
     Ok(HttpResponse::Created()
         .insert_header(caching::NO_STORE)
         .json(LoginResponse {

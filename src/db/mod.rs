@@ -13,8 +13,8 @@ pub mod users;
 pub mod values;
 
 pub use pool::{
-    DbConnectionManager, DbPool, PoolOptions, PooledDb, connect, is_unavailable,
-    with_network_timeouts,
+    DbConnectionManager, DbPool, POOL_TIMEOUTS, POOL_WAIT, PoolOptions, PooledDb, connect,
+    is_unavailable, with_network_timeouts,
 };
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{
@@ -18,6 +18,11 @@ use diesel::{Connection, PgConnection, SqliteConnection};
 use super::{Backend, DbConnection, SetupError, connection_string, run_migrations};
 
 pub type PooledDb = PooledConnection<DbConnectionManager>;
+
+/// The metrics [`DbPool::get`] records: how long each checkout waited, and how many found no
+/// connection in time.
+pub const POOL_WAIT: &str = "requestdesk_db_pool_wait_seconds";
+pub const POOL_TIMEOUTS: &str = "requestdesk_db_pool_timeouts_total";
 
 /// The pool of database connections. While the database cannot be reached, a caller is
 /// answered at once rather than after the whole timeout: callers queued behind the pool's
@@ -32,13 +37,22 @@ pub struct DbPool {
 impl DbPool {
     /// A connection: an idle one, or one opened within the connection timeout. While the last
     /// attempt to open one failed (r2d2 keeps retrying in the background), only an idle one.
+    ///
+    /// Records the wait and any timeout in the caller's metrics recorder (`api::metrics`), when
+    /// it has one.
     pub fn get(&self) -> Result<PooledDb, PoolError> {
         let wait = if self.reachability.is_unreachable() {
             Duration::ZERO
         } else {
             self.connection_timeout
         };
-        self.pool.get_timeout(wait)
+        let started = Instant::now();
+        let connection = self.pool.get_timeout(wait);
+        metrics::histogram!(POOL_WAIT).record(started.elapsed());
+        if connection.is_err() {
+            metrics::counter!(POOL_TIMEOUTS).increment(1);
+        }
+        connection
     }
 
     /// How many connections are open and idle now, for the metrics.

@@ -211,7 +211,7 @@ fn open_session(
             },
         )
     })?;
-    tracing::info!(username = %user.username, "logged in");
+    tracing::info!(user.name = %user.username, "logged in");
     Ok(LoginOutcome {
         token,
         expires_at,
@@ -223,6 +223,6 @@ fn open_session(
 pub fn log_out(ctx: &Context, token: &VerifiedToken) -> Result<(), AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
     sessions::delete(&mut conn, &me.session_id)?;
-    tracing::info!(username = %me.username, "logged out");
+    tracing::info!(user.name = %me.username, "logged out");
     Ok(())
 }

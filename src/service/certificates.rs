@@ -212,7 +212,7 @@ pub fn revoke(
         }
         Ok::<_, AppError>(())
     })?;
-    tracing::info!(certificate_id = id, by = %me.username, reason = reason.as_str(), "certificate revoked");
+    tracing::info!(certificate.id = id, user.name = %me.username, reason = reason.as_str(), "certificate revoked");
     Ok(to_certificate(
         require_certificate(&mut conn, id, None)?,
         now,

@@ -43,6 +43,6 @@ pub(super) fn record_failure(
     db::write_transaction(conn, |conn| {
         login_attempts::record_failure(conn, username, now, MAX_FAILED_LOGINS, lock_until)
     })?;
-    tracing::info!(%username, "failed log-in");
+    tracing::info!(user.name = %username, "failed log-in");
     Ok(())
 }

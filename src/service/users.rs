@@ -93,7 +93,7 @@ pub fn create(
             _ => taken_or_internal(error),
         }
     })?;
-    tracing::info!(username = %row.username, role = row.role.as_str(), "user created");
+    tracing::info!(target.name = %row.username, role = row.role.as_str(), "user created");
     Ok(User::from(row))
 }
 
@@ -163,7 +163,7 @@ pub fn update(
     let row = db::write_transaction(&mut conn, |conn| {
         apply_update(conn, existing.id, &changes, keep_session)
     })?;
-    tracing::info!(username = %row.username, by = %me.username, "user updated");
+    tracing::info!(target.name = %row.username, user.name = %me.username, "user updated");
     Ok(User::from(row))
 }
 
@@ -184,7 +184,7 @@ pub fn delete(ctx: &Context, token: &VerifiedToken, target: Option<&str>) -> Res
     db::write_transaction(&mut conn, |conn| {
         apply_update(conn, existing.id, &changes, None)
     })?;
-    tracing::info!(username = %target, by = %me.username, "user deleted");
+    tracing::info!(target.name = %target, user.name = %me.username, "user deleted");
     Ok(())
 }
 

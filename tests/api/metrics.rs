@@ -1,11 +1,15 @@
 //! `GET /metrics`: Prometheus text through metrics-exporter-prometheus, by route template.
 
-use crate::helpers::{Backend, TestApp, TestDatabase, test_settings};
+use serde_json::json;
+
+use crate::helpers::pki::{KeyType, csr_for};
+use crate::helpers::{Backend, PASSWORD, TestApp, TestDatabase, test_settings};
 use crate::on_both_backends;
 
 on_both_backends!(
     requests_are_counted_by_route_template_method_and_status,
     the_pool_and_the_hashing_slots_are_reported,
+    log_ins_and_requests_are_counted_by_outcome_and_type,
 );
 
 async fn scrape(app: &TestApp) -> String {
@@ -103,6 +107,88 @@ async fn the_pool_and_the_hashing_slots_are_reported(app: TestApp) {
     assert!(
         sample(&text, "requestdesk_blocking_wait_seconds_count", &[]).is_some_and(|n| n >= 2.0),
         "the sign-up and the log-in waited for a thread: {text}"
+    );
+    assert!(
+        sample(&text, "requestdesk_db_pool_wait_seconds_count", &[]).is_some_and(|n| n >= 2.0),
+        "the sign-up and the log-in waited for a connection: {text}"
+    );
+    assert!(
+        text.contains("requestdesk_db_pool_wait_seconds_bucket{"),
+        "a histogram: {text}"
+    );
+    assert!(
+        text.contains("# TYPE requestdesk_db_pool_timeouts_total counter"),
+        "described before any timeout: {text}"
+    );
+}
+
+/// After a flow: refused log-ins by reason (a wrong password, a suspended user, a lock-out),
+/// requests submitted and decided by type and decision, and the hashing refusals' counter.
+async fn log_ins_and_requests_are_counted_by_outcome_and_type(app: TestApp) {
+    let developer = app.developer("jdoe").await;
+    let approver = app.user_with_role("apollo", "approver").await;
+    app.issued_certificate(&developer, &approver, "confirmed.example.com")
+        .await;
+    let submitted = app
+        .submit_csr(&developer, &csr_for(KeyType::P256, "rejected.example.com"))
+        .await;
+    assert_eq!(submitted.status, 201, "{submitted:?}");
+    let id = submitted.body["id"].as_i64().expect("id");
+    assert_eq!(app.reject(&approver, id, "not needed").await.status, 200);
+
+    for attempt in 1..=5 {
+        let refused = app.log_in("jdoe", "not-the-password").await;
+        assert_eq!(refused.status, 401, "attempt {attempt}: {refused:?}");
+    }
+    assert_eq!(app.log_in("jdoe", PASSWORD).await.status, 429, "locked out");
+    let admin = app.admin_token().await;
+    let suspend = json!({"status": "suspended"});
+    let reply = app
+        .patch("/api/v3/users/apollo", Some(&admin), &suspend)
+        .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(app.log_in("apollo", PASSWORD).await.status, 403);
+
+    let text = scrape(&app).await;
+    let failures = "requestdesk_login_failures_total";
+    for (reason, count) in [
+        ("invalid_credentials", 5.0),
+        ("locked_out", 1.0),
+        ("user_suspended", 1.0),
+    ] {
+        assert_eq!(
+            sample(&text, failures, &[("reason", reason)]),
+            Some(count),
+            "{reason}: {text}"
+        );
+    }
+    assert_eq!(
+        sample(
+            &text,
+            "requestdesk_requests_submitted_total",
+            &[("type", "certificate")]
+        ),
+        Some(2.0),
+        "{text}"
+    );
+    for decision in ["confirmed", "rejected"] {
+        assert_eq!(
+            sample(
+                &text,
+                "requestdesk_requests_decided_total",
+                &[("type", "certificate"), ("decision", decision)]
+            ),
+            Some(1.0),
+            "{decision}: {text}"
+        );
+    }
+    assert!(
+        text.contains("# TYPE requestdesk_hashing_refused_total counter"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("jdoe") && !text.contains("apollo"),
+        "no username: {text}"
     );
 }
 

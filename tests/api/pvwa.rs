@@ -17,6 +17,7 @@ on_both_backends!(
     a_rejection_makes_the_request_invalid_with_reason_128,
     delete_cancels_a_waiting_request_with_204,
     errors_are_pvwa_error_bodies_with_the_right_status,
+    a_404_reads_the_same_for_another_users_request_and_for_none,
     after_logoff_the_token_is_refused_in_pvwa_format,
     onlywaiting_and_expired_filter_the_lists,
 );
@@ -477,6 +478,79 @@ async fn delete_cancels_a_waiting_request_with_204(app: TestApp) {
 
     let again = pvwa(&app, Method::DELETE, &path, Some(&setup.requester), None).await;
     assert_eq!(pvwa_error(&again, 409), "RQDWS012E");
+}
+
+/// Another user's request and one that does not exist get the same 404, word for word but for
+/// the id as the caller wrote it: the message tells an outsider nothing about which ids exist.
+async fn a_404_reads_the_same_for_another_users_request_and_for_none(app: TestApp) {
+    let setup = set_up(&app).await;
+    let (from, to) = window();
+    let created = request_access(&app, &setup.requester, &setup, from, to).await;
+    let existing = created["RequestID"].as_str().expect("RequestID").to_owned();
+    let id = native_id(&created);
+    let cases = [
+        (existing.clone(), "another user's"),
+        (
+            format!("{}_{id}", SAFE.to_lowercase()),
+            "another user's, safe in lower case",
+        ),
+        (format!("{SAFE}_999999"), "none"),
+        (format!("{SAFE}_{id}x"), "malformed"),
+    ];
+    let mine = |request_id: &str| {
+        let path = format!("/PasswordVault/API/MyRequests/{request_id}");
+        [
+            (Method::GET, path.clone(), &setup.outsider),
+            (Method::DELETE, path, &setup.outsider),
+        ]
+    };
+    // A confirmer of the safe, asking for ids that name none of its requests.
+    let incoming = |request_id: &str| {
+        let path = format!("/PasswordVault/API/IncomingRequests/{request_id}");
+        [
+            (Method::GET, path.clone(), &setup.confirmer),
+            (Method::POST, format!("{path}/Confirm"), &setup.confirmer),
+        ]
+    };
+    let calls = cases
+        .iter()
+        .flat_map(|(request_id, case)| {
+            mine(request_id).map(|call| (request_id.clone(), *case, call))
+        })
+        .chain(
+            [
+                (format!("{SAFE}_999999"), "none"),
+                (format!("Other_{id}"), "an existing number in another safe"),
+            ]
+            .into_iter()
+            .flat_map(|(request_id, case)| {
+                incoming(&request_id).map(|call| (request_id.clone(), case, call))
+            }),
+        )
+        .collect::<Vec<_>>();
+    for (request_id, case, (method, path, token)) in calls {
+        let body = (method == Method::POST).then(|| json!({}));
+        let reply = pvwa(&app, method.clone(), &path, Some(token), body).await;
+        assert_eq!(
+            pvwa_error(&reply, 404),
+            "RQDWS010E",
+            "{case}: {method} {path}"
+        );
+        assert_eq!(
+            reply.body["ErrorMessage"],
+            format!("no request {request_id}"),
+            "{case}: {method} {path}"
+        );
+    }
+    let own = pvwa(
+        &app,
+        Method::GET,
+        &format!("/PasswordVault/API/MyRequests/{existing}"),
+        Some(&setup.requester),
+        None,
+    )
+    .await;
+    assert_eq!(own.status, 200, "the owner still sees it: {own:?}");
 }
 
 async fn errors_are_pvwa_error_bodies_with_the_right_status(app: TestApp) {

@@ -87,7 +87,7 @@ pub(super) fn submit(
             }
         })?;
         record_event(conn, id, Some(me.id), EventKind::Submitted, None, now)?;
-        tracing::info!(request_id = id, username = %me.username, "certificate request submitted");
+        tracing::info!(request.id = id, user.name = %me.username, "certificate request submitted");
         Ok(id)
     })
 }

@@ -52,7 +52,7 @@ pub fn cancel(ctx: &Context, token: &VerifiedToken, id: i64) -> Result<RequestDe
             now,
         )?)
     })?;
-    tracing::info!(request_id = id, username = %me.username, "request cancelled");
+    tracing::info!(request.id = id, user.name = %me.username, "request cancelled");
     load_detail(ctx, &mut conn, id, Some(me.id))
 }
 
@@ -144,7 +144,7 @@ pub fn reject(
             now,
         )?)
     })?;
-    tracing::info!(request_id = id, by = %me.username, "request rejected");
+    tracing::info!(request.id = id, user.name = %me.username, "request rejected");
     load_detail(ctx, &mut conn, id, None)
 }
 
@@ -225,6 +225,6 @@ fn approve(
             now,
         )?;
     }
-    tracing::info!(request_id = request.id, ?certificate_id, "request approved");
+    tracing::info!(request.id = request.id, certificate.id = ?certificate_id, "request approved");
     Ok(())
 }

@@ -93,7 +93,7 @@ pub fn create(ctx: &Context, token: &VerifiedToken, input: SafeInput) -> Result<
         ),
         None => e.into(),
     })?;
-    tracing::info!(safe = %name, by = %me.username, "safe created");
+    tracing::info!(safe.name = %name, user.name = %me.username, "safe created");
     Ok(to_safe(safe_db::find_safe_by_id(&mut conn, id)?))
 }
 
@@ -167,7 +167,7 @@ pub fn update(
         }
         Ok::<_, AppError>(updated)
     })?;
-    tracing::info!(safe = %safe.name, by = %me.username, confirmation_changed, "safe updated");
+    tracing::info!(safe.name = %safe.name, user.name = %me.username, confirmation_changed, "safe updated");
     Ok(to_safe(updated))
 }
 
@@ -191,7 +191,7 @@ pub fn delete(ctx: &Context, token: &VerifiedToken, name: &str) -> Result<(), Ap
         let reason = InvalidReason::ObjectDeleted;
         invalidate_on_safe(conn, safe.id, None, reason, Ends::WaitingAndApproved, now)
     })?;
-    tracing::info!(safe = %safe.name, by = %me.username, "safe deleted");
+    tracing::info!(safe.name = %safe.name, user.name = %me.username, "safe deleted");
     Ok(())
 }
 

@@ -2,8 +2,9 @@
 
 use actix_web::{HttpResponse, get, post, web};
 
-use super::{RequestIdPath, in_full, pvwa_view, resolve};
+use super::{RequestIdPath, in_full, on_request, pvwa_view};
 use crate::api::AppState;
+use crate::api::metrics::Decision;
 use crate::api::pvwa::bodies::{DecisionBody, ListFilters};
 use crate::api::pvwa::convert::to_pvwa;
 use crate::api::pvwa::error::{PvwaError, PvwaErrorBody};
@@ -11,6 +12,8 @@ use crate::api::pvwa::extract::{PvwaAuth, PvwaFilters, PvwaJson};
 use crate::api::pvwa::views::{IncomingRequestsList, PvwaRequest};
 use crate::service::requests;
 
+/// List the requests the caller confirms (PVWA).
+///
 /// The access requests the caller confirms, newest first, at most 100; with `onlywaiting=true`
 /// only those waiting for the caller's decision now. Paths and parameters match regardless of
 /// case.
@@ -42,6 +45,8 @@ pub async fn list_pvwa_incoming_requests(
     }))
 }
 
+/// Show a request the caller confirms (PVWA).
+///
 /// One access request the caller confirms, in full. Paths match regardless of case.
 #[utoipa::path(
     tag = "pvwa compatibility",
@@ -64,14 +69,17 @@ pub async fn get_pvwa_incoming_request(
     let request_id = path.into_inner().request_id;
     let detail = state
         .run(move |ctx| {
-            let id = resolve(ctx, &auth.0, &request_id)?;
-            requests::show_incoming(ctx, &auth.0, id)
+            on_request(ctx, &auth.0, &request_id, |id| {
+                requests::show_incoming(ctx, &auth.0, id)
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(pvwa_view(&detail)?))
 }
 
-/// Confirm a request at its current level, with an optional `Reason`: answers it in full. Paths
+/// Confirm a request (PVWA).
+///
+/// Confirms a request at its current level, with an optional `Reason`: answers it in full. Paths
 /// and keys match regardless of case.
 #[utoipa::path(
     tag = "pvwa compatibility",
@@ -101,14 +109,20 @@ pub async fn confirm_pvwa_request(
     let reason = body.0.reason;
     let detail = state
         .run(move |ctx| {
-            let id = resolve(ctx, &auth.0, &request_id)?;
-            requests::confirm(ctx, &auth.0, id, reason)
+            on_request(ctx, &auth.0, &request_id, |id| {
+                requests::confirm(ctx, &auth.0, id, reason)
+            })
         })
         .await?;
+    state
+        .metrics
+        .request_decided(detail.summary.request_type, Decision::Confirmed);
     Ok(HttpResponse::Ok().json(pvwa_view(&detail)?))
 }
 
-/// Reject a request with a `Reason` (required): answers it in full. Paths and keys match
+/// Reject a request (PVWA).
+///
+/// Rejects a request with a `Reason` (required): answers it in full. Paths and keys match
 /// regardless of case.
 #[utoipa::path(
     tag = "pvwa compatibility",
@@ -138,9 +152,13 @@ pub async fn reject_pvwa_request(
     let reason = body.0.reason.unwrap_or_default();
     let detail = state
         .run(move |ctx| {
-            let id = resolve(ctx, &auth.0, &request_id)?;
-            requests::reject(ctx, &auth.0, id, &reason)
+            on_request(ctx, &auth.0, &request_id, |id| {
+                requests::reject(ctx, &auth.0, id, &reason)
+            })
         })
         .await?;
+    state
+        .metrics
+        .request_decided(detail.summary.request_type, Decision::Rejected);
     Ok(HttpResponse::Ok().json(pvwa_view(&detail)?))
 }

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, delete, get, post, web};
 
-use super::{RequestIdPath, in_full, pvwa_view, resolve};
+use super::{RequestIdPath, in_full, on_request, pvwa_view};
 use crate::api::AppState;
 use crate::api::pvwa::bodies::{ListFilters, NewRequestBody};
 use crate::api::pvwa::convert::to_pvwa;
@@ -11,6 +11,8 @@ use crate::api::pvwa::extract::{PvwaAuth, PvwaFilters, PvwaJson};
 use crate::api::pvwa::views::{MyRequestsList, PvwaRequest};
 use crate::service::requests::{self, NewRequest};
 
+/// List the caller's requests (PVWA).
+///
 /// The caller's access requests, newest first, at most 100. Paths and parameters match
 /// regardless of case.
 #[utoipa::path(
@@ -39,8 +41,10 @@ pub async fn list_pvwa_my_requests(
     }))
 }
 
-/// Request access to an account: answers 201 with the new request in full, as PVWA does.
-/// `FromDate` and `ToDate` are Unix seconds. Paths and keys match regardless of case.
+/// Request access to an account (PVWA).
+///
+/// Answers 201 with the new request in full, as PVWA does. `FromDate` and `ToDate` are Unix
+/// seconds. Paths and keys match regardless of case.
 #[utoipa::path(
     tag = "pvwa compatibility",
     request_body = NewRequestBody,
@@ -66,9 +70,12 @@ pub async fn create_pvwa_my_request(
     let detail = state
         .run(move |ctx| requests::submit(ctx, &auth.0, NewRequest::Access(input)))
         .await?;
+    state.metrics.request_submitted(detail.summary.request_type);
     Ok(HttpResponse::Created().json(pvwa_view(&detail)?))
 }
 
+/// Show one of the caller's requests (PVWA).
+///
 /// One of the caller's access requests, in full. Paths match regardless of case; the id's safe
 /// name too.
 #[utoipa::path(
@@ -91,14 +98,17 @@ pub async fn get_pvwa_my_request(
     let request_id = path.into_inner().request_id;
     let detail = state
         .run(move |ctx| {
-            let id = resolve(ctx, &auth.0, &request_id)?;
-            requests::show_mine(ctx, &auth.0, id)
+            on_request(ctx, &auth.0, &request_id, |id| {
+                requests::show_mine(ctx, &auth.0, id)
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(pvwa_view(&detail)?))
 }
 
-/// Cancel one of the caller's waiting requests. Paths match regardless of case.
+/// Cancel one of the caller's requests (PVWA).
+///
+/// Cancels one of the caller's waiting requests: 204. Paths match regardless of case.
 #[utoipa::path(
     tag = "pvwa compatibility",
     params(RequestIdPath),
@@ -120,8 +130,9 @@ pub async fn delete_pvwa_my_request(
     let request_id = path.into_inner().request_id;
     state
         .run(move |ctx| {
-            let id = resolve(ctx, &auth.0, &request_id)?;
-            requests::cancel(ctx, &auth.0, id)
+            on_request(ctx, &auth.0, &request_id, |id| {
+                requests::cancel(ctx, &auth.0, id)
+            })
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

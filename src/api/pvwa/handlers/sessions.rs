@@ -8,13 +8,18 @@ use crate::api::pvwa::error::{PvwaError, PvwaErrorBody};
 use crate::api::pvwa::extract::{PvwaAuth, PvwaJson};
 use crate::service::auth;
 
-/// Log on with a username and password: the session token, as a JSON string. Send it back in
-/// `Authorization`, bare or as `Bearer <token>`. Paths match regardless of case.
+/// Log on (PVWA).
+///
+/// Exchanges a username and password for a session token. The answer is `application/json`
+/// holding the token as one JSON string (`"eyJ..."`), as PVWA answers and psPAS reads it: parse
+/// it as JSON, then send the string back in `Authorization`, bare or as `Bearer <token>`. Public.
+/// Paths match regardless of case.
 #[utoipa::path(
     tag = "pvwa compatibility",
     request_body = LogonBody,
+    security(),
     responses(
-        (status = 200, description = "The session token", body = String, example = json!("eyJhbGciOiJIUzI1NiJ9...")),
+        (status = 200, description = "The session token, as a JSON string", content_type = "application/json", body = String, example = json!("eyJhbGciOiJIUzI1NiJ9...")),
         (status = 400, description = "Invalid body (RQDWS001E, RQDWS002E)", body = PvwaErrorBody),
         (status = 401, description = "Wrong username or password (RQDWS004E)", body = PvwaErrorBody),
         (status = 403, description = "Suspended user (RQDWS005E)", body = PvwaErrorBody),
@@ -34,11 +39,15 @@ pub async fn create_pvwa_session(
     } = body.0;
     let outcome = state
         .run_hashing(move |ctx| auth::log_in(ctx, &username, &password))
-        .await?;
-    Ok(HttpResponse::Ok().json(outcome.token))
+        .await;
+    state.metrics.log_in_answered(&outcome);
+    Ok(HttpResponse::Ok().json(outcome?.token))
 }
 
-/// Log off: the token is refused from then on. Paths match regardless of case.
+/// Log off (PVWA).
+///
+/// Ends the session: the token is refused from then on, here and on `/api/v3`. Paths match
+/// regardless of case.
 #[utoipa::path(
     tag = "pvwa compatibility",
     security(("pvwa" = [])),

@@ -120,7 +120,7 @@ pub(in crate::service::requests) fn submit(
             },
         )?;
         record_event(conn, id, Some(me.id), EventKind::Submitted, None, now)?;
-        tracing::info!(request_id = id, username = %me.username, safe = %safe.name, "access request submitted");
+        tracing::info!(request.id = id, user.name = %me.username, safe.name = %safe.name, "access request submitted");
         Ok(id)
     })
 }

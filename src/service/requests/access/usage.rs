@@ -45,7 +45,7 @@ pub fn use_access(ctx: &Context, token: &VerifiedToken, id: i64) -> Result<Acces
         record_event(conn, id, Some(me.id), EventKind::Used, None, now)?;
         Ok((request, account, safe))
     })?;
-    tracing::info!(request_id = id, username = %me.username, account_id = account.id, "access used");
+    tracing::info!(request.id = id, user.name = %me.username, account.id = account.id, "access used");
     Ok(AccessGrant {
         request_id: id,
         address: account.address,
