@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 use super::access::Capacity;
 use super::events::record_event;
 use super::kind::{Kind, NewRequest};
-use super::lookups::{already_decided, not_pending, own_request, require_request};
+use super::lookups::{RequestRef, already_decided, not_pending, own_request, require_request};
 use super::reason::parse_reason;
 use super::status::{AfterConfirmation, after_confirmation, is_waiting};
 use super::views::load_detail;
@@ -34,8 +34,13 @@ pub fn submit(
 }
 
 /// Cancels one of the caller's pending requests.
-pub fn cancel(ctx: &Context, token: &VerifiedToken, id: i64) -> Result<RequestDetail, AppError> {
+pub fn cancel<'r>(
+    ctx: &Context,
+    token: &VerifiedToken,
+    request: impl Into<RequestRef<'r>>,
+) -> Result<RequestDetail, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
+    let id = request.into().resolve(&mut conn)?;
     let now = ctx.clock.now_naive();
     db::write_transaction(&mut conn, |conn| {
         let by = RejectedBy::Requester(me.id);
@@ -59,13 +64,14 @@ pub fn cancel(ctx: &Context, token: &VerifiedToken, id: i64) -> Result<RequestDe
 /// Records the caller's confirmation at the request's current level. When a level has all it
 /// needs, level 2 opens or the request is approved (and its certificate issued) in the same
 /// transaction.
-pub fn confirm(
+pub fn confirm<'r>(
     ctx: &Context,
     token: &VerifiedToken,
-    id: i64,
+    request: impl Into<RequestRef<'r>>,
     reason: Option<String>,
 ) -> Result<RequestDetail, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
+    let id = request.into().resolve(&mut conn)?;
     let reason = reason
         .map(|r| parse_reason(&r, 1))
         .transpose()
@@ -112,13 +118,14 @@ pub fn confirm(
 }
 
 /// Rejects a request with a reason; any eligible confirmer's rejection ends it.
-pub fn reject(
+pub fn reject<'r>(
     ctx: &Context,
     token: &VerifiedToken,
-    id: i64,
+    request: impl Into<RequestRef<'r>>,
     reason: &str,
 ) -> Result<RequestDetail, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
+    let id = request.into().resolve(&mut conn)?;
     let reason = parse_reason(reason, 1).map_err(|e| AppError::Validation(vec![e]))?;
     let now = ctx.clock.now_naive();
     db::write_transaction(&mut conn, |conn| {

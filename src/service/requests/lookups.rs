@@ -35,3 +35,36 @@ pub(super) fn own_request() -> AppError {
         "you cannot decide your own request".to_owned(),
     )
 }
+
+/// How a caller names one request: by its id, or as PVWA clients do, `SafeName_N` (the access
+/// request `N` of the safe of that name, in any case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestRef<'a> {
+    Id(i64),
+    InSafe { id: i64, safe: &'a str },
+}
+
+impl From<i64> for RequestRef<'_> {
+    fn from(id: i64) -> Self {
+        RequestRef::Id(id)
+    }
+}
+
+impl RequestRef<'_> {
+    /// The request's id, once it is known to be what the caller named; anything else, a
+    /// certificate request named by a safe included, is not found. Checked right after the
+    /// caller is authenticated, on the same connection.
+    pub(super) fn resolve(self, conn: &mut DbConnection) -> Result<i64, AppError> {
+        let (id, safe) = match self {
+            RequestRef::Id(id) => return Ok(id),
+            RequestRef::InSafe { id, safe } => (id, safe),
+        };
+        let not_found = || AppError::new(ErrorCode::NotFound, format!("no request {safe}_{id}"));
+        let found = req_db::find(conn, id, None)?.ok_or_else(not_found)?;
+        let names = req_db::safe_and_account_names(conn, &[&found.request])?;
+        match names.safe(&found.request) {
+            Some(name) if name.eq_ignore_ascii_case(safe) => Ok(id),
+            _ => Err(not_found()),
+        }
+    }
+}

@@ -27,10 +27,10 @@ mod status;
 mod views;
 
 pub use access::{
-    AccessInput, invalidate_on_safe, recheck_for_user, recheck_safe, require_in_safe, to_account,
-    use_access,
+    AccessInput, invalidate_on_safe, recheck_for_user, recheck_safe, to_account, use_access,
 };
 pub use kind::NewRequest;
 pub use lifecycle::{CANCELLED_BY_REQUESTER, cancel, confirm, reject, submit};
+pub use lookups::RequestRef;
 pub use queue::{all, incoming, incoming_in_full, show_incoming};
 pub use views::{FullListQuery, RequestListQuery, dashboard, mine_in_full, show_mine, stats};

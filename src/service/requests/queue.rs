@@ -2,7 +2,7 @@
 //! now, and every request for administrators. Uses `views`, `kind`, and the leaves.
 
 use super::kind::Kind;
-use super::lookups::{own_request, require_request};
+use super::lookups::{RequestRef, own_request, require_request};
 use super::views::{
     FullListQuery, RequestListQuery, list_filter, list_page, load_detail, newest_in_full,
 };
@@ -34,12 +34,13 @@ pub fn incoming(
 }
 
 /// One request the caller reviews: never their own.
-pub fn show_incoming(
+pub fn show_incoming<'r>(
     ctx: &Context,
     token: &VerifiedToken,
-    id: i64,
+    request: impl Into<RequestRef<'r>>,
 ) -> Result<RequestDetail, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
+    let id = request.into().resolve(&mut conn)?;
     require_reviewer(&mut conn, &me)?;
     let request = require_request(&mut conn, id, None)?.request;
     if request.requester_id == me.id {

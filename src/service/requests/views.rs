@@ -8,7 +8,7 @@ use chrono::{Duration, NaiveDateTime};
 
 use super::access::AccessData;
 use super::kind::Kind;
-use super::lookups::require_request;
+use super::lookups::{RequestRef, require_request};
 use super::status::{confirmations_left, is_waiting};
 use crate::db::certificates as cert_db;
 use crate::db::requests::{
@@ -74,8 +74,13 @@ pub fn dashboard(
 }
 
 /// One of the caller's own requests; anyone else's is not found.
-pub fn show_mine(ctx: &Context, token: &VerifiedToken, id: i64) -> Result<RequestDetail, AppError> {
+pub fn show_mine<'r>(
+    ctx: &Context,
+    token: &VerifiedToken,
+    request: impl Into<RequestRef<'r>>,
+) -> Result<RequestDetail, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
+    let id = request.into().resolve(&mut conn)?;
     load_detail(ctx, &mut conn, id, Some(me.id))
 }
 

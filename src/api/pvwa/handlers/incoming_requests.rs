@@ -69,8 +69,8 @@ pub async fn get_pvwa_incoming_request(
     let request_id = path.into_inner().request_id;
     let detail = state
         .run(move |ctx| {
-            on_request(ctx, &auth.0, &request_id, |id| {
-                requests::show_incoming(ctx, &auth.0, id)
+            on_request(&request_id, |request| {
+                requests::show_incoming(ctx, &auth.0, request)
             })
         })
         .await?;
@@ -109,8 +109,8 @@ pub async fn confirm_pvwa_request(
     let reason = body.0.reason;
     let detail = state
         .run(move |ctx| {
-            on_request(ctx, &auth.0, &request_id, |id| {
-                requests::confirm(ctx, &auth.0, id, reason)
+            on_request(&request_id, |request| {
+                requests::confirm(ctx, &auth.0, request, reason)
             })
         })
         .await?;
@@ -152,8 +152,8 @@ pub async fn reject_pvwa_request(
     let reason = body.0.reason.unwrap_or_default();
     let detail = state
         .run(move |ctx| {
-            on_request(ctx, &auth.0, &request_id, |id| {
-                requests::reject(ctx, &auth.0, id, &reason)
+            on_request(&request_id, |request| {
+                requests::reject(ctx, &auth.0, request, &reason)
             })
         })
         .await?;

@@ -12,9 +12,7 @@ use super::convert::{parse_request_id, to_pvwa};
 use super::views::PvwaRequest;
 use crate::domain::request::{RequestDetail, RequestType};
 use crate::error::{AppError, ErrorCode};
-use crate::service::Context;
-use crate::service::auth::VerifiedToken;
-use crate::service::requests::{self, FullListQuery};
+use crate::service::requests::{FullListQuery, RequestRef};
 
 /// Lists answer at most this many requests, the newest.
 pub const LIST_CAP: i64 = 100;
@@ -27,33 +25,21 @@ pub struct RequestIdPath {
     pub request_id: String,
 }
 
-/// The numeric id in a `SafeName_N` path, once the service has said it names an access request
-/// of that safe; anything else is 404.
-fn resolve(ctx: &Context, token: &VerifiedToken, request_id: &str) -> Result<i64, AppError> {
-    let (safe, id) = parse_request_id(request_id)
-        .ok_or_else(|| AppError::new(ErrorCode::NotFound, format!("no request {request_id}")))?;
-    requests::require_in_safe(ctx, token, id, safe)?;
-    Ok(id)
-}
-
-/// Runs `work` on the request `request_id` names, once [`resolve`] has found it. Every 404 this
-/// gives says the same, `no request <the id as the caller wrote it>`, whether the request does
-/// not exist, is not an access request of that safe, or is not the caller's to see: the answer
-/// tells no one which.
+/// Runs `work` on the request `request_id` names (`SafeName_N`; the service checks, on the one
+/// connection it authenticates with, that it is an access request of that safe). Every 404
+/// this gives says the same, `no request <the id as the caller wrote it>`, whether the request
+/// does not exist, is not an access request of that safe, or is not the caller's to see: the
+/// answer tells no one which.
 pub(super) fn on_request<T>(
-    ctx: &Context,
-    token: &VerifiedToken,
     request_id: &str,
-    work: impl FnOnce(i64) -> Result<T, AppError>,
+    work: impl FnOnce(RequestRef<'_>) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    resolve(ctx, token, request_id)
-        .and_then(work)
-        .map_err(|error| match error.code() {
-            ErrorCode::NotFound => {
-                AppError::new(ErrorCode::NotFound, format!("no request {request_id}"))
-            }
-            _ => error,
-        })
+    let not_found = || AppError::new(ErrorCode::NotFound, format!("no request {request_id}"));
+    let (safe, id) = parse_request_id(request_id).ok_or_else(not_found)?;
+    work(RequestRef::InSafe { id, safe }).map_err(|error| match error.code() {
+        ErrorCode::NotFound => not_found(),
+        _ => error,
+    })
 }
 
 pub(super) fn pvwa_view(detail: &RequestDetail) -> Result<PvwaRequest, AppError> {

@@ -98,8 +98,8 @@ pub async fn get_pvwa_my_request(
     let request_id = path.into_inner().request_id;
     let detail = state
         .run(move |ctx| {
-            on_request(ctx, &auth.0, &request_id, |id| {
-                requests::show_mine(ctx, &auth.0, id)
+            on_request(&request_id, |request| {
+                requests::show_mine(ctx, &auth.0, request)
             })
         })
         .await?;
@@ -130,8 +130,8 @@ pub async fn delete_pvwa_my_request(
     let request_id = path.into_inner().request_id;
     state
         .run(move |ctx| {
-            on_request(ctx, &auth.0, &request_id, |id| {
-                requests::cancel(ctx, &auth.0, id)
+            on_request(&request_id, |request| {
+                requests::cancel(ctx, &auth.0, request)
             })
         })
         .await?;

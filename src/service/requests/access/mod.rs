@@ -16,4 +16,4 @@ pub use details::to_account;
 pub use invalidation::{invalidate_on_safe, recheck_for_user, recheck_safe};
 pub use submit::AccessInput;
 pub(super) use submit::submit;
-pub use usage::{require_in_safe, use_access};
+pub use usage::use_access;

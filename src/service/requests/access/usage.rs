@@ -75,24 +75,3 @@ fn not_usable(request: &RequestRow, now: NaiveDateTime) -> AppError {
     };
     AppError::new(ErrorCode::AccessNotUsable, detail)
 }
-
-/// Succeeds when request `id` is an access request of the safe named `safe` (regardless of
-/// case), for clients that name requests as PVWA does (`SafeName_N`); anything else, a
-/// certificate request included, is not found.
-pub fn require_in_safe(
-    ctx: &Context,
-    token: &VerifiedToken,
-    id: i64,
-    safe: &str,
-) -> Result<(), AppError> {
-    let (mut conn, _) = ctx.authenticate(token)?;
-    let not_found = || AppError::new(ErrorCode::NotFound, format!("no request {safe}_{id}"));
-    let Some(found) = req_db::find(&mut conn, id, None)? else {
-        return Err(not_found());
-    };
-    let names = req_db::safe_and_account_names(&mut conn, &[&found.request])?;
-    match names.safe(&found.request) {
-        Some(name) if name.eq_ignore_ascii_case(safe) => Ok(()),
-        _ => Err(not_found()),
-    }
-}
