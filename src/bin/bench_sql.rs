@@ -189,8 +189,11 @@ fn one(pool: &DbPool, args: &Args, session: &str, user_id: i64) -> Result<(), St
             req_db::stored_totals(conn, user_id).map_err(|e| e.to_string())?;
             let rows =
                 req_db::page(conn, &filter, now, 0, args.per_page).map_err(|e| e.to_string())?;
-            req_db::safe_and_account_names(conn, &rows.iter().map(|(r, _)| r).collect::<Vec<_>>())
-                .map_err(|e| e.to_string())?;
+            req_db::safe_and_account_names(
+                conn,
+                &rows.iter().map(|r| &r.request).collect::<Vec<_>>(),
+            )
+            .map_err(|e| e.to_string())?;
             let certificates = CertificateFilter {
                 owner_id: Some(user_id),
                 ..CertificateFilter::default()

@@ -5,6 +5,8 @@ use diesel::prelude::*;
 
 use super::schema::{certificate_counts, certificate_expiry_counts, certificates, users};
 use super::{DbConnection, MultiBackend};
+use crate::domain::certificate::{CertificateSource, CertificateStatus};
+use crate::pki::RevocationReason;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = certificates)]
@@ -12,7 +14,7 @@ pub struct CertificateRow {
     pub id: i64,
     pub owner_id: i64,
     pub request_id: Option<i64>,
-    pub source: String,
+    pub source: CertificateSource,
     pub serial_number: String,
     pub common_name: Option<String>,
     pub subject_alt_names: String,
@@ -24,7 +26,7 @@ pub struct CertificateRow {
     pub valid_from: NaiveDateTime,
     pub valid_until: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
-    pub revocation_reason: Option<String>,
+    pub revocation_reason: Option<RevocationReason>,
     pub requester_email: Option<String>,
     pub uploaded_by: Option<String>,
 }
@@ -34,7 +36,7 @@ pub struct CertificateRow {
 pub struct NewCertificateRow<'a> {
     pub owner_id: i64,
     pub request_id: Option<i64>,
-    pub source: &'a str,
+    pub source: CertificateSource,
     pub serial_number: &'a str,
     pub common_name: Option<&'a str>,
     pub subject_alt_names: &'a str,
@@ -50,15 +52,29 @@ pub struct NewCertificateRow<'a> {
 }
 
 /// A certificate with its owner's username.
-pub type CertificateWithOwner = (CertificateRow, String);
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct CertificateWithOwner {
+    #[diesel(embed)]
+    pub certificate: CertificateRow,
+    #[diesel(column_name = username)]
+    pub owner: String,
+}
+
+/// A revoked certificate this CA issued, as a revocation list names it.
+#[derive(Debug, Clone, Queryable)]
+pub struct RevokedRow {
+    pub serial_number: String,
+    pub revoked_at: NaiveDateTime,
+    pub reason: Option<RevocationReason>,
+}
 
 /// Filters of a certificate list.
 #[derive(Debug, Clone, Default)]
 pub struct CertificateFilter {
     pub owner_id: Option<i64>,
     pub owner_username: Option<String>,
-    /// `active`, `revoked` or `expired`.
-    pub status: Option<String>,
+    pub status: Option<CertificateStatus>,
     /// Still valid now but not after this moment.
     pub expires_before: Option<NaiveDateTime>,
 }
@@ -77,15 +93,15 @@ fn filtered(filter: &CertificateFilter, now: NaiveDateTime) -> Boxed<'_> {
     if let Some(username) = &filter.owner_username {
         query = query.filter(users::username.eq(username.clone()));
     }
-    query = match filter.status.as_deref() {
-        Some("active") => query
+    query = match filter.status {
+        Some(CertificateStatus::Active) => query
             .filter(certificates::revoked_at.is_null())
             .filter(certificates::valid_until.gt(now)),
-        Some("revoked") => query.filter(certificates::revoked_at.is_not_null()),
-        Some("expired") => query
+        Some(CertificateStatus::Revoked) => query.filter(certificates::revoked_at.is_not_null()),
+        Some(CertificateStatus::Expired) => query
             .filter(certificates::revoked_at.is_null())
             .filter(certificates::valid_until.le(now)),
-        _ => query,
+        None => query,
     };
     if let Some(before) = filter.expires_before {
         query = query
@@ -120,7 +136,7 @@ pub fn page(
         .order((certificates::created_at.desc(), certificates::id.desc()))
         .offset(offset)
         .limit(limit)
-        .select((CertificateRow::as_select(), users::username))
+        .select(CertificateWithOwner::as_select())
         .load(conn)
 }
 
@@ -148,7 +164,7 @@ pub fn find(
         query = query.filter(certificates::owner_id.eq(owner));
     }
     query
-        .select((CertificateRow::as_select(), users::username))
+        .select(CertificateWithOwner::as_select())
         .first(conn)
         .optional()
 }
@@ -165,7 +181,7 @@ pub fn revoke(
     conn: &mut DbConnection,
     id: i64,
     owner_id: Option<i64>,
-    reason: &str,
+    reason: RevocationReason,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let target = certificates::table
@@ -190,19 +206,17 @@ pub fn revoke(
 pub fn key_compromised(conn: &mut DbConnection, public_key_fingerprint: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         certificates::table
-            .filter(certificates::source.eq("issued"))
+            .filter(certificates::source.eq(CertificateSource::Issued))
             .filter(certificates::public_key_fingerprint.eq(public_key_fingerprint))
-            .filter(certificates::revocation_reason.eq("key_compromise")),
+            .filter(certificates::revocation_reason.eq(RevocationReason::KeyCompromise)),
     ))
     .get_result(conn)
 }
 
-/// Every revoked certificate the CA issued: serial, when, why.
-pub fn revoked_issued(
-    conn: &mut DbConnection,
-) -> QueryResult<Vec<(String, NaiveDateTime, Option<String>)>> {
+/// Every revoked certificate the CA issued, oldest revocation first.
+pub fn revoked_issued(conn: &mut DbConnection) -> QueryResult<Vec<RevokedRow>> {
     certificates::table
-        .filter(certificates::source.eq("issued"))
+        .filter(certificates::source.eq(CertificateSource::Issued))
         .filter(certificates::revoked_at.is_not_null())
         .order(certificates::revoked_at.asc())
         .select((

@@ -10,6 +10,7 @@ pub mod safes;
 pub mod schema;
 pub mod sessions;
 pub mod users;
+pub mod values;
 
 pub use pool::{
     DbConnectionManager, DbPool, POOL_TIMEOUTS, POOL_WAIT, PoolOptions, PooledDb, connect,

@@ -9,14 +9,18 @@ use super::schema::{
     safes, users,
 };
 use super::{DbConnection, MultiBackend};
+use crate::domain::access::{AccessType, InvalidReason, OperationType};
+use crate::domain::request::{Decision, EventKind, RequestStatus, RequestType};
+use crate::domain::user::Role;
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = requests)]
 pub struct RequestRow {
     pub id: i64,
-    pub request_type: String,
-    pub status: String,
+    pub request_type: RequestType,
+    /// The status as stored; what the request shows also depends on the time.
+    pub status: RequestStatus,
     pub requester_id: i64,
     pub reason: String,
     pub created_at: NaiveDateTime,
@@ -38,8 +42,8 @@ pub struct RequestRow {
     pub certificate_id: Option<i64>,
     pub safe_id: Option<i64>,
     pub account_id: Option<i64>,
-    pub access_type: Option<String>,
-    pub operation_type: Option<String>,
+    pub access_type: Option<AccessType>,
+    pub operation_type: Option<OperationType>,
     pub access_from: Option<NaiveDateTime>,
     pub access_to: Option<NaiveDateTime>,
     pub ticketing_system: Option<String>,
@@ -54,11 +58,12 @@ pub struct RequestRow {
     pub last_used_at: Option<NaiveDateTime>,
 }
 
-#[derive(Debug, Default, Insertable)]
+/// A new request: what every request has, and the columns of each kind (left empty by the other).
+#[derive(Debug, Insertable)]
 #[diesel(table_name = requests)]
 pub struct NewRequestRow<'a> {
-    pub request_type: &'a str,
-    pub status: &'a str,
+    pub request_type: RequestType,
+    pub status: RequestStatus,
     pub requester_id: i64,
     pub reason: &'a str,
     pub created_at: NaiveDateTime,
@@ -66,16 +71,32 @@ pub struct NewRequestRow<'a> {
     pub expires_at: NaiveDateTime,
     pub confirmations_required: i32,
     pub requester_email: &'a str,
+    #[diesel(embed)]
+    pub certificate: NewCertificateColumns<'a>,
+    #[diesel(embed)]
+    pub access: NewAccessColumns<'a>,
+}
+
+/// The columns only a certificate request fills.
+#[derive(Debug, Default, Insertable)]
+#[diesel(table_name = requests)]
+pub struct NewCertificateColumns<'a> {
     pub csr_pem: Option<&'a str>,
     pub common_name: Option<&'a str>,
     pub subject_alt_names: Option<&'a str>,
     pub key_algorithm: Option<&'a str>,
     pub public_key_fingerprint: Option<&'a str>,
     pub validity_days: Option<i32>,
+}
+
+/// The columns only an access request fills.
+#[derive(Debug, Default, Insertable)]
+#[diesel(table_name = requests)]
+pub struct NewAccessColumns<'a> {
     pub safe_id: Option<i64>,
     pub account_id: Option<i64>,
-    pub access_type: Option<&'a str>,
-    pub operation_type: Option<&'a str>,
+    pub access_type: Option<AccessType>,
+    pub operation_type: Option<OperationType>,
     pub access_from: Option<NaiveDateTime>,
     pub access_to: Option<NaiveDateTime>,
     pub ticketing_system: Option<&'a str>,
@@ -86,8 +107,24 @@ pub struct NewRequestRow<'a> {
     pub level2_required: i32,
 }
 
-/// A request with its requester's username, name and e-mail.
-pub type RequestWithRequester = (RequestRow, (String, String, String));
+/// A user as others see them on a request, a decision or a safe: username, name and e-mail.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct PersonRow {
+    pub username: String,
+    pub name: String,
+    pub email: String,
+}
+
+/// A request with its requester.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = requests)]
+pub struct RequestWithRequester {
+    #[diesel(embed)]
+    pub request: RequestRow,
+    #[diesel(embed)]
+    pub requester: PersonRow,
+}
 
 /// The statuses a list may ask for. What a request shows also depends on the time: a pending
 /// request past `expires_at` is expired; a live one whose access window is over is invalid.
@@ -105,7 +142,7 @@ pub enum StatusFilter {
 #[derive(Debug, Clone)]
 pub struct Reviewer {
     pub user_id: i64,
-    pub role: String,
+    pub role: Role,
     pub reviews_certificates: bool,
     /// Only what the reviewer can act on now (the request's current level, their group not
     /// having acted yet); otherwise anything the reviewer confirms at any level.
@@ -116,7 +153,7 @@ pub struct Reviewer {
 #[derive(Debug, Clone, Default)]
 pub struct RequestFilter {
     pub status: Option<StatusFilter>,
-    pub request_type: Option<String>,
+    pub request_type: Option<RequestType>,
     pub requester_id: Option<i64>,
     /// Leave out requests of this user (an approver never decides their own).
     pub not_requester_id: Option<i64>,
@@ -146,20 +183,26 @@ fn window_over(now: NaiveDateTime) -> Condition {
 }
 
 fn status_condition(status: StatusFilter, now: NaiveDateTime) -> Condition {
-    let stored = |value: &'static str| -> Condition { Box::new(requests::status.eq(value)) };
+    let stored = |value: RequestStatus| -> Condition { Box::new(requests::status.eq(value)) };
     let not_timed_out: Condition = Box::new(requests::expires_at.gt(now));
     let timed_out: Condition = Box::new(requests::expires_at.le(now));
     match status {
-        StatusFilter::Pending => {
-            Box::new(stored("pending").and(not_timed_out).and(window_open(now)))
-        }
-        StatusFilter::Approved => Box::new(stored("approved").and(window_open(now))),
-        StatusFilter::Rejected => stored("rejected"),
-        StatusFilter::Expired => Box::new(stored("expired").or(stored("pending").and(timed_out))),
+        StatusFilter::Pending => Box::new(
+            stored(RequestStatus::Pending)
+                .and(not_timed_out)
+                .and(window_open(now)),
+        ),
+        StatusFilter::Approved => Box::new(stored(RequestStatus::Approved).and(window_open(now))),
+        StatusFilter::Rejected => stored(RequestStatus::Rejected),
+        StatusFilter::Expired => Box::new(
+            stored(RequestStatus::Expired).or(stored(RequestStatus::Pending).and(timed_out)),
+        ),
         StatusFilter::Invalid => Box::new(
-            stored("invalid")
-                .or(stored("approved").and(window_over(now)))
-                .or(stored("pending").and(not_timed_out).and(window_over(now))),
+            stored(RequestStatus::Invalid)
+                .or(stored(RequestStatus::Approved).and(window_over(now)))
+                .or(stored(RequestStatus::Pending)
+                    .and(not_timed_out)
+                    .and(window_over(now))),
         ),
     }
 }
@@ -178,7 +221,7 @@ fn reviewer_condition(reviewer: &Reviewer) -> Condition {
         request_decisions::table
             .filter(request_decisions::request_id.eq(requests::id))
             .filter(request_decisions::level.eq(requests::current_level))
-            .filter(request_decisions::group_role.eq(role.clone())),
+            .filter(request_decisions::group_role.eq(role)),
     );
     let confirms_now = diesel::dsl::exists(
         safe_members::table
@@ -188,7 +231,7 @@ fn reviewer_condition(reviewer: &Reviewer) -> Condition {
                 safe_members::user_id
                     .eq(user_id)
                     .or(safe_members::group_role
-                        .eq(role.clone())
+                        .eq(role)
                         .and(diesel::dsl::not(group_acted))),
             ),
     );
@@ -203,12 +246,24 @@ fn reviewer_condition(reviewer: &Reviewer) -> Condition {
             ),
     );
     let access: Condition = if actionable_now {
-        Box::new(requests::request_type.eq("access").and(confirms_now))
+        Box::new(
+            requests::request_type
+                .eq(RequestType::Access)
+                .and(confirms_now),
+        )
     } else {
-        Box::new(requests::request_type.eq("access").and(confirms_at_all))
+        Box::new(
+            requests::request_type
+                .eq(RequestType::Access)
+                .and(confirms_at_all),
+        )
     };
     if reviews_certificates {
-        Box::new(requests::request_type.eq("certificate").or(access))
+        Box::new(
+            requests::request_type
+                .eq(RequestType::Certificate)
+                .or(access),
+        )
     } else {
         access
     }
@@ -222,8 +277,8 @@ fn filtered(filter: &RequestFilter, now: NaiveDateTime) -> Boxed<'_> {
     if let Some(id) = filter.not_requester_id {
         query = query.filter(requests::requester_id.ne(id));
     }
-    if let Some(kind) = &filter.request_type {
-        query = query.filter(requests::request_type.eq(kind.clone()));
+    if let Some(kind) = filter.request_type {
+        query = query.filter(requests::request_type.eq(kind));
     }
     if let Some(status) = filter.status {
         query = query.filter(status_condition(status, now));
@@ -274,27 +329,26 @@ pub fn page(
         .order((requests::created_at.desc(), requests::id.desc()))
         .offset(offset)
         .limit(limit)
-        .select((
-            RequestRow::as_select(),
-            (users::username, users::name, users::email),
-        ))
+        .select(RequestWithRequester::as_select())
         .load(conn)
+}
+
+/// How many of a requester's requests have one type and one stored status.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = request_counts)]
+pub struct StoredTotal {
+    pub request_type: RequestType,
+    pub status: RequestStatus,
+    pub n: i64,
 }
 
 /// A requester's requests by type and stored status, from the counters the database's
 /// triggers keep in every write (see the per_user_counters migration): a few rows, whatever
 /// the number of requests.
-pub fn stored_totals(
-    conn: &mut DbConnection,
-    requester_id: i64,
-) -> QueryResult<Vec<(String, String, i64)>> {
+pub fn stored_totals(conn: &mut DbConnection, requester_id: i64) -> QueryResult<Vec<StoredTotal>> {
     request_counts::table
         .filter(request_counts::requester_id.eq(requester_id))
-        .select((
-            request_counts::request_type,
-            request_counts::status,
-            request_counts::n,
-        ))
+        .select(StoredTotal::as_select())
         .load(conn)
 }
 
@@ -317,16 +371,17 @@ pub fn expire_timed_out_pending(
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::update(timed_out_pending(requester_id, now))
-        .set(requests::status.eq("expired"))
+        .set(requests::status.eq(RequestStatus::Expired))
         .execute(conn)
 }
 
 /// The requester's requests stored as pending whose time ran out (shown as expired).
 #[diesel::dsl::auto_type(no_type_alias)]
 fn timed_out_pending(requester_id: i64, now: NaiveDateTime) -> _ {
+    let pending: RequestStatus = RequestStatus::Pending;
     requests::table
         .filter(requests::requester_id.eq(requester_id))
-        .filter(requests::status.eq("pending"))
+        .filter(requests::status.eq(pending))
         .filter(requests::expires_at.le(now))
 }
 
@@ -360,10 +415,7 @@ pub fn find(
         query = query.filter(requests::requester_id.eq(owner));
     }
     query
-        .select((
-            RequestRow::as_select(),
-            (users::username, users::name, users::email),
-        ))
+        .select(RequestWithRequester::as_select())
         .first(conn)
         .optional()
 }
@@ -386,10 +438,13 @@ pub fn expire_stale_for_key(
     diesel::update(
         requests::table
             .filter(requests::public_key_fingerprint.eq(fingerprint))
-            .filter(requests::status.eq("pending"))
+            .filter(requests::status.eq(RequestStatus::Pending))
             .filter(requests::expires_at.le(now)),
     )
-    .set((requests::status.eq("expired"), requests::updated_at.eq(now)))
+    .set((
+        requests::status.eq(RequestStatus::Expired),
+        requests::updated_at.eq(now),
+    ))
     .execute(conn)
 }
 
@@ -403,11 +458,11 @@ pub fn reject_pending_for_key(
     diesel::update(
         requests::table
             .filter(requests::public_key_fingerprint.eq(fingerprint))
-            .filter(requests::status.eq("pending"))
+            .filter(requests::status.eq(RequestStatus::Pending))
             .filter(requests::expires_at.gt(now)),
     )
     .set((
-        requests::status.eq("rejected"),
+        requests::status.eq(RequestStatus::Rejected),
         requests::rejected_at.eq(now),
         requests::rejection_reason.eq(reason),
         requests::updated_at.eq(now),
@@ -425,25 +480,37 @@ pub fn pending_exists_for_key(
     diesel::select(diesel::dsl::exists(
         requests::table
             .filter(requests::public_key_fingerprint.eq(fingerprint))
-            .filter(requests::status.eq("pending"))
+            .filter(requests::status.eq(RequestStatus::Pending))
             .filter(requests::expires_at.gt(now)),
     ))
     .get_result(conn)
 }
 
+/// Who ends a request as rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectedBy {
+    /// Its requester cancels it: only their own, and no invalid reason is recorded.
+    Requester(i64),
+    /// A confirmer rejects it: recorded as [`InvalidReason::Rejected`].
+    Confirmer,
+}
+
 /// Ends a live pending request as rejected. Returns false when it was not live and pending (or,
-/// with `requester_id`, not theirs).
+/// for its requester, not theirs).
 pub fn reject(
     conn: &mut DbConnection,
     id: i64,
-    requester_id: Option<i64>,
+    by: RejectedBy,
     reason: &str,
-    invalid_flags: i32,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
+    let invalid_flags = match by {
+        RejectedBy::Requester(_) => 0,
+        RejectedBy::Confirmer => InvalidReason::Rejected.flag(),
+    };
     let target = requests::table
         .filter(requests::id.eq(id))
-        .filter(requests::status.eq("pending"))
+        .filter(requests::status.eq(RequestStatus::Pending))
         .filter(requests::expires_at.gt(now))
         .filter(
             requests::access_to
@@ -451,17 +518,19 @@ pub fn reject(
                 .or(requests::access_to.gt(now)),
         );
     let changes = (
-        requests::status.eq("rejected"),
+        requests::status.eq(RequestStatus::Rejected),
         requests::rejected_at.eq(now),
         requests::rejection_reason.eq(reason),
         requests::invalid_flags.eq(invalid_flags),
         requests::updated_at.eq(now),
     );
-    let updated = match requester_id {
-        Some(owner) => diesel::update(target.filter(requests::requester_id.eq(owner)))
-            .set(changes)
-            .execute(conn)?,
-        None => diesel::update(target).set(changes).execute(conn)?,
+    let updated = match by {
+        RejectedBy::Requester(owner) => {
+            diesel::update(target.filter(requests::requester_id.eq(owner)))
+                .set(changes)
+                .execute(conn)?
+        }
+        RejectedBy::Confirmer => diesel::update(target).set(changes).execute(conn)?,
     };
     Ok(updated == 1)
 }
@@ -476,7 +545,7 @@ pub fn add_confirmation(
 ) -> QueryResult<Option<i32>> {
     let target = requests::table
         .filter(requests::id.eq(id))
-        .filter(requests::status.eq("pending"))
+        .filter(requests::status.eq(RequestStatus::Pending))
         .filter(requests::current_level.eq(level))
         .filter(requests::expires_at.gt(now))
         .filter(
@@ -522,7 +591,7 @@ pub fn advance_to_level_two(
     diesel::update(
         requests::table
             .filter(requests::id.eq(id))
-            .filter(requests::status.eq("pending"))
+            .filter(requests::status.eq(RequestStatus::Pending))
             .filter(requests::current_level.eq(1)),
     )
     .set((requests::current_level.eq(2), requests::updated_at.eq(now)))
@@ -538,28 +607,27 @@ pub fn record_use(
     id: i64,
     requester_id: i64,
     now: NaiveDateTime,
-    already_used_flag: i32,
 ) -> QueryResult<bool> {
     let usable = requests::table
         .filter(requests::id.eq(id))
         .filter(requests::requester_id.eq(requester_id))
-        .filter(requests::request_type.eq("access"))
-        .filter(requests::status.eq("approved"))
+        .filter(requests::request_type.eq(RequestType::Access))
+        .filter(requests::status.eq(RequestStatus::Approved))
         .filter(requests::access_from.le(now))
         .filter(requests::access_to.gt(now));
-    let one_time = diesel::update(usable.filter(requests::access_type.eq("one_time")))
+    let one_time = diesel::update(usable.filter(requests::access_type.eq(AccessType::OneTime)))
         .set((
             requests::use_count.eq(requests::use_count + 1),
             requests::last_used_at.eq(now),
-            requests::status.eq("invalid"),
-            requests::invalid_flags.eq(already_used_flag),
+            requests::status.eq(RequestStatus::Invalid),
+            requests::invalid_flags.eq(InvalidReason::AlreadyUsed.flag()),
             requests::updated_at.eq(now),
         ))
         .execute(conn)?;
     if one_time == 1 {
         return Ok(true);
     }
-    let multiple = diesel::update(usable.filter(requests::access_type.eq("multiple")))
+    let multiple = diesel::update(usable.filter(requests::access_type.eq(AccessType::Multiple)))
         .set((
             requests::use_count.eq(requests::use_count + 1),
             requests::last_used_at.eq(now),
@@ -585,9 +653,9 @@ pub fn overlapping_open_request(
             .filter(requests::account_id.eq(account_id))
             .filter(
                 requests::status
-                    .eq("pending")
+                    .eq(RequestStatus::Pending)
                     .and(requests::expires_at.gt(now))
-                    .or(requests::status.eq("approved")),
+                    .or(requests::status.eq(RequestStatus::Approved)),
             )
             .filter(requests::access_to.gt(now))
             .filter(requests::access_from.lt(to))
@@ -606,10 +674,10 @@ pub fn approve(
     diesel::update(
         requests::table
             .filter(requests::id.eq(id))
-            .filter(requests::status.eq("pending")),
+            .filter(requests::status.eq(RequestStatus::Pending)),
     )
     .set((
-        requests::status.eq("approved"),
+        requests::status.eq(RequestStatus::Approved),
         requests::approved_at.eq(now),
         requests::certificate_id.eq(certificate_id),
         requests::updated_at.eq(now),
@@ -622,7 +690,8 @@ pub fn approve(
 /// what they show.
 #[derive(Debug, Default)]
 pub struct StatusCounts {
-    pub stored: Vec<(String, i64)>,
+    /// By stored status (absent: none).
+    pub stored: HashMap<RequestStatus, i64>,
     /// Pending past `expires_at`: shown as expired.
     pub pending_timed_out: i64,
     /// Pending, not timed out, access window over: shown as invalid.
@@ -637,24 +706,21 @@ pub fn count_by_status(
     now: NaiveDateTime,
 ) -> QueryResult<StatusCounts> {
     let mine = || requests::table.filter(requests::requester_id.eq(requester_id));
-    let mut stored: Vec<(String, i64)> = Vec::new();
-    for (_, status, n) in stored_totals(conn, requester_id)? {
-        match stored.iter_mut().find(|(s, _)| *s == status) {
-            Some((_, total)) => *total += n,
-            None => stored.push((status, n)),
-        }
+    let mut stored: HashMap<RequestStatus, i64> = HashMap::new();
+    for total in stored_totals(conn, requester_id)? {
+        *stored.entry(total.status).or_default() += total.n;
     }
     let pending_timed_out = timed_out_pending(requester_id, now)
         .count()
         .get_result(conn)?;
     let pending_window_over = mine()
-        .filter(requests::status.eq("pending"))
+        .filter(requests::status.eq(RequestStatus::Pending))
         .filter(requests::expires_at.gt(now))
         .filter(requests::access_to.le(now))
         .count()
         .get_result(conn)?;
     let approved_window_over = mine()
-        .filter(requests::status.eq("approved"))
+        .filter(requests::status.eq(RequestStatus::Approved))
         .filter(requests::access_to.le(now))
         .count()
         .get_result(conn)?;
@@ -671,10 +737,10 @@ pub fn count_by_status(
 pub struct NewDecision<'a> {
     pub request_id: i64,
     pub user_id: i64,
-    pub decision: &'a str,
+    pub decision: Decision,
     pub reason: Option<&'a str>,
     pub level: i32,
-    pub group_role: Option<&'a str>,
+    pub group_role: Option<Role>,
     pub created_at: NaiveDateTime,
 }
 
@@ -695,43 +761,38 @@ pub fn insert_decision(conn: &mut DbConnection, decision: &NewDecision<'_>) -> Q
         .map(drop)
 }
 
-/// A decision: who (id, username, name, e-mail), what, why, at which level, for which group,
-/// when.
+/// A decision on a request: who, what, why, at which level, for which group, when.
 #[derive(Debug, Clone, Queryable)]
 pub struct DecisionRow {
+    pub request_id: i64,
     pub user_id: i64,
     pub username: String,
     pub name: String,
     pub email: String,
-    pub decision: String,
+    pub decision: Decision,
     pub reason: Option<String>,
     pub level: i32,
-    pub group_role: Option<String>,
+    pub group_role: Option<Role>,
     pub created_at: NaiveDateTime,
 }
 
-/// The decisions taken on these requests, oldest first, each with its request's id.
-pub fn decisions(
-    conn: &mut DbConnection,
-    request_ids: &[i64],
-) -> QueryResult<Vec<(i64, DecisionRow)>> {
+/// The decisions taken on these requests, oldest first.
+pub fn decisions(conn: &mut DbConnection, request_ids: &[i64]) -> QueryResult<Vec<DecisionRow>> {
     request_decisions::table
         .inner_join(users::table)
         .filter(request_decisions::request_id.eq_any(request_ids))
         .order(request_decisions::id.asc())
         .select((
             request_decisions::request_id,
-            (
-                users::id,
-                users::username,
-                users::name,
-                users::email,
-                request_decisions::decision,
-                request_decisions::reason,
-                request_decisions::level,
-                request_decisions::group_role,
-                request_decisions::created_at,
-            ),
+            users::id,
+            users::username,
+            users::name,
+            users::email,
+            request_decisions::decision,
+            request_decisions::reason,
+            request_decisions::level,
+            request_decisions::group_role,
+            request_decisions::created_at,
         ))
         .load(conn)
 }
@@ -741,7 +802,7 @@ pub fn decisions(
 pub struct NewEvent<'a> {
     pub request_id: i64,
     pub actor_id: Option<i64>,
-    pub event: &'a str,
+    pub event: EventKind,
     pub detail: Option<&'a str>,
     pub created_at: NaiveDateTime,
 }
@@ -753,36 +814,62 @@ pub fn insert_event(conn: &mut DbConnection, event: &NewEvent<'_>) -> QueryResul
         .map(drop)
 }
 
-/// An event with its actor's username, if any.
-pub type EventRow = (String, Option<String>, Option<String>, NaiveDateTime);
+/// One entry of a request's trail, with its actor's username if a user did it.
+#[derive(Debug, Clone, Queryable)]
+pub struct EventRow {
+    pub request_id: i64,
+    pub event: EventKind,
+    pub actor: Option<String>,
+    pub detail: Option<String>,
+    pub created_at: NaiveDateTime,
+}
 
-/// The trails of these requests, oldest first, each entry with its request's id.
-pub fn events(conn: &mut DbConnection, request_ids: &[i64]) -> QueryResult<Vec<(i64, EventRow)>> {
+/// The trails of these requests, oldest first.
+pub fn events(conn: &mut DbConnection, request_ids: &[i64]) -> QueryResult<Vec<EventRow>> {
     request_events::table
         .left_join(users::table)
         .filter(request_events::request_id.eq_any(request_ids))
         .order(request_events::id.asc())
         .select((
             request_events::request_id,
-            (
-                request_events::event,
-                users::username.nullable(),
-                request_events::detail,
-                request_events::created_at,
-            ),
+            request_events::event,
+            users::username.nullable(),
+            request_events::detail,
+            request_events::created_at,
         ))
         .load(conn)
+}
+
+/// The names of the safes and accounts a set of requests names.
+#[derive(Debug, Clone, Default)]
+pub struct SafeAndAccountNames {
+    safes: HashMap<i64, String>,
+    accounts: HashMap<i64, String>,
+}
+
+impl SafeAndAccountNames {
+    /// The name of the safe the request names, if it names one.
+    pub fn safe(&self, request: &RequestRow) -> Option<String> {
+        request.safe_id.and_then(|id| self.safes.get(&id).cloned())
+    }
+
+    /// The name of the account the request names, if it names one.
+    pub fn account(&self, request: &RequestRow) -> Option<String> {
+        request
+            .account_id
+            .and_then(|id| self.accounts.get(&id).cloned())
+    }
 }
 
 /// The names of the safes and accounts that requests name, in two queries for a whole page.
 pub fn safe_and_account_names(
     conn: &mut DbConnection,
     rows: &[&RequestRow],
-) -> QueryResult<(HashMap<i64, String>, HashMap<i64, String>)> {
+) -> QueryResult<SafeAndAccountNames> {
     let safe_ids: Vec<i64> = rows.iter().filter_map(|r| r.safe_id).collect();
     let account_ids: Vec<i64> = rows.iter().filter_map(|r| r.account_id).collect();
     if safe_ids.is_empty() && account_ids.is_empty() {
-        return Ok((HashMap::new(), HashMap::new()));
+        return Ok(SafeAndAccountNames::default());
     }
     let safes = safes::table
         .filter(safes::id.eq_any(&safe_ids))
@@ -792,5 +879,8 @@ pub fn safe_and_account_names(
         .filter(safe_accounts::id.eq_any(&account_ids))
         .select((safe_accounts::id, safe_accounts::name))
         .load::<(i64, String)>(conn)?;
-    Ok((safes.into_iter().collect(), accounts.into_iter().collect()))
+    Ok(SafeAndAccountNames {
+        safes: safes.into_iter().collect(),
+        accounts: accounts.into_iter().collect(),
+    })
 }

@@ -4,8 +4,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::requests::{PersonRow, RequestRow};
 use super::schema::{request_decisions, requests, safe_accounts, safe_members, safes, users};
 use super::{DbConnection, MultiBackend};
+use crate::domain::access::InvalidReason;
+use crate::domain::request::RequestStatus;
+use crate::domain::user::{Role, UserStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = safes)]
@@ -86,23 +90,35 @@ pub struct MemberRow {
     pub id: i64,
     pub safe_id: i64,
     pub user_id: Option<i64>,
-    pub group_role: Option<String>,
+    pub group_role: Option<Role>,
     pub can_request: bool,
     pub confirm_level: Option<i32>,
     pub created_at: NaiveDateTime,
 }
 
-/// A member with the username, name and e-mail of a user member.
-pub type MemberWithUser = (MemberRow, Option<(String, String, String)>);
-
-/// Who a member entry is for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Principal {
-    User(i64),
-    Group(String),
+/// A member entry with the user behind a user entry.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = safe_members)]
+pub struct MemberWithUser {
+    #[diesel(embed)]
+    pub member: MemberRow,
+    #[diesel(embed)]
+    pub user: Option<PersonRow>,
 }
 
-const LIVE: &str = "pending";
+/// Who a member entry is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Principal {
+    User(i64),
+    Group(Role),
+}
+
+/// A user and their role: whom the entries of a safe may name, directly or through the role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemberOf {
+    pub user_id: i64,
+    pub role: Role,
+}
 
 pub fn insert_safe(conn: &mut DbConnection, safe: &NewSafeRow<'_>) -> QueryResult<i64> {
     diesel::insert_into(safes::table)
@@ -132,7 +148,7 @@ pub fn find_safe_by_id(conn: &mut DbConnection, id: i64) -> QueryResult<SafeRow>
 /// directly or through their role.
 pub fn list_safes(
     conn: &mut DbConnection,
-    member: Option<(i64, String)>,
+    member: Option<MemberOf>,
     offset: i64,
     limit: i64,
 ) -> QueryResult<(Vec<SafeRow>, i64)> {
@@ -140,7 +156,7 @@ pub fn list_safes(
         let mut query = safes::table
             .filter(safes::deleted_at.is_null())
             .into_boxed::<MultiBackend>();
-        if let Some((user_id, role)) = member.clone() {
+        if let Some(MemberOf { user_id, role }) = member {
             query = query.filter(diesel::dsl::exists(
                 safe_members::table.filter(
                     safe_members::safe_id.eq(safes::id).and(
@@ -262,10 +278,7 @@ pub fn members(conn: &mut DbConnection, safe_id: i64) -> QueryResult<Vec<MemberW
         .left_join(users::table)
         .filter(safe_members::safe_id.eq(safe_id))
         .order(safe_members::id.asc())
-        .select((
-            MemberRow::as_select(),
-            (users::username, users::name, users::email).nullable(),
-        ))
+        .select(MemberWithUser::as_select())
         .load(conn)
 }
 
@@ -278,13 +291,10 @@ pub fn active_members(conn: &mut DbConnection, safe_id: i64) -> QueryResult<Vec<
         .filter(
             safe_members::user_id
                 .is_null()
-                .or(users::status.nullable().eq("active")),
+                .or(users::status.nullable().eq(UserStatus::Active)),
         )
         .order(safe_members::id.asc())
-        .select((
-            MemberRow::as_select(),
-            (users::username, users::name, users::email).nullable(),
-        ))
+        .select(MemberWithUser::as_select())
         .load(conn)
 }
 
@@ -293,7 +303,7 @@ pub fn entries_for(
     conn: &mut DbConnection,
     safe_id: i64,
     user_id: i64,
-    role: &str,
+    role: Role,
 ) -> QueryResult<Vec<MemberRow>> {
     safe_members::table
         .filter(safe_members::safe_id.eq(safe_id))
@@ -311,7 +321,7 @@ pub fn entries_for(
 pub fn safes_with_pending_for(
     conn: &mut DbConnection,
     user_id: i64,
-    roles: &[String],
+    roles: &[Role],
 ) -> QueryResult<Vec<SafeRow>> {
     safes::table
         .filter(safes::deleted_at.is_null())
@@ -327,7 +337,7 @@ pub fn safes_with_pending_for(
         .filter(diesel::dsl::exists(
             requests::table
                 .filter(requests::safe_id.eq(safes::id.nullable()))
-                .filter(requests::status.eq(LIVE)),
+                .filter(requests::status.eq(RequestStatus::Pending)),
         ))
         .select(SafeRow::as_select())
         .load(conn)
@@ -360,18 +370,15 @@ pub fn active_members_of(
         .filter(
             safe_members::user_id
                 .is_null()
-                .or(users::status.nullable().eq("active")),
+                .or(users::status.nullable().eq(UserStatus::Active)),
         )
         .order(safe_members::id.asc())
-        .select((
-            MemberRow::as_select(),
-            (users::username, users::name, users::email).nullable(),
-        ))
+        .select(MemberWithUser::as_select())
         .load(conn)
 }
 
 /// Whether the user confirms at some level in any live safe, directly or through their role.
-pub fn confirms_anywhere(conn: &mut DbConnection, user_id: i64, role: &str) -> QueryResult<bool> {
+pub fn confirms_anywhere(conn: &mut DbConnection, user_id: i64, role: Role) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         safe_members::table
             .inner_join(safes::table)
@@ -416,7 +423,7 @@ pub fn put_member(
         (None, Principal::Group(role)) => diesel::insert_into(safe_members::table)
             .values((
                 safe_members::safe_id.eq(safe_id),
-                safe_members::group_role.eq(Some(role.as_str())),
+                safe_members::group_role.eq(Some(*role)),
                 safe_members::can_request.eq(can_request),
                 safe_members::confirm_level.eq(confirm_level),
                 safe_members::created_at.eq(now),
@@ -435,7 +442,7 @@ fn entry(conn: &mut DbConnection, safe_id: i64, principal: &Principal) -> QueryR
             .first(conn)
             .optional(),
         Principal::Group(role) => in_safe
-            .filter(safe_members::group_role.eq(role))
+            .filter(safe_members::group_role.eq(*role))
             .select(safe_members::id)
             .first(conn)
             .optional(),
@@ -463,17 +470,17 @@ pub struct RoleMember {
     pub username: String,
     pub name: String,
     pub email: String,
-    pub role: String,
+    pub role: Role,
 }
 
 /// Active users with one of these roles: the members behind group entries.
 pub fn active_users_with_roles(
     conn: &mut DbConnection,
-    roles: &[String],
+    roles: &[Role],
 ) -> QueryResult<Vec<RoleMember>> {
     users::table
         .filter(users::role.eq_any(roles))
-        .filter(users::status.eq("active"))
+        .filter(users::status.eq(UserStatus::Active))
         .order(users::username.asc())
         .select((
             users::id,
@@ -485,32 +492,39 @@ pub fn active_users_with_roles(
         .load(conn)
 }
 
-/// Ends live requests on a safe (or on one account) with an invalid reason: pending ones not
-/// yet expired, and with `include_approved`, approved ones too. The update repeats the live
-/// condition, so a request that ended meanwhile (expired, cancelled, decided) keeps its status.
-/// Returns the ids it changed.
+/// Which requests a change to a safe ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ends {
+    /// Pending requests not yet expired: a new confirmation policy leaves granted access be.
+    Waiting,
+    /// Those and approved ones: a deleted safe or account takes granted access with it.
+    WaitingAndApproved,
+}
+
+/// Ends live requests on a safe (or, with `account_id`, on one of its accounts) as invalid for
+/// `reason`. The update repeats the live condition, so a request that ended meanwhile (expired,
+/// cancelled, decided) keeps its status. Returns the ids it changed.
 pub fn invalidate_requests(
     conn: &mut DbConnection,
     safe_id: i64,
     account_id: Option<i64>,
-    flag: i32,
-    include_approved: bool,
+    reason: InvalidReason,
+    ends: Ends,
     now: NaiveDateTime,
 ) -> QueryResult<Vec<i64>> {
-    let pending = requests::status.eq(LIVE).and(requests::expires_at.gt(now));
-    let live = pending.or(requests::status.eq("approved").and(diesel::dsl::sql::<
-        diesel::sql_types::Bool,
-    >(if include_approved {
-        "TRUE"
-    } else {
-        "FALSE"
-    })));
+    let pending = requests::status
+        .eq(RequestStatus::Pending)
+        .and(requests::expires_at.gt(now));
+    let approved_too = (ends == Ends::WaitingAndApproved).into_sql::<diesel::sql_types::Bool>();
+    let live = pending.or(requests::status
+        .eq(RequestStatus::Approved)
+        .and(approved_too));
     let on_safe = requests::table
         .filter(requests::safe_id.eq(safe_id))
         .filter(live);
     let changes = (
-        requests::status.eq("invalid"),
-        requests::invalid_flags.eq(flag),
+        requests::status.eq(RequestStatus::Invalid),
+        requests::invalid_flags.eq(reason.flag()),
         requests::updated_at.eq(now),
     );
     match account_id {
@@ -525,37 +539,34 @@ pub fn invalidate_requests(
     }
 }
 
-/// Invalidates one waiting request; returns whether it was still waiting.
+/// Invalidates one waiting request for `reason`; returns whether it was still waiting.
 pub fn invalidate_request(
     conn: &mut DbConnection,
     id: i64,
-    flag: i32,
+    reason: InvalidReason,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     diesel::update(
         requests::table
             .filter(requests::id.eq(id))
-            .filter(requests::status.eq(LIVE))
+            .filter(requests::status.eq(RequestStatus::Pending))
             .filter(requests::expires_at.gt(now)),
     )
     .set((
-        requests::status.eq("invalid"),
-        requests::invalid_flags.eq(flag),
+        requests::status.eq(RequestStatus::Invalid),
+        requests::invalid_flags.eq(reason.flag()),
         requests::updated_at.eq(now),
     ))
     .execute(conn)
     .map(|updated| updated == 1)
 }
 
-/// The live pending requests of a safe, for re-checking that they can still be decided.
-pub fn pending_requests(
-    conn: &mut DbConnection,
-    safe_id: i64,
-) -> QueryResult<Vec<super::requests::RequestRow>> {
+/// The pending requests of a safe, for re-checking that they can still be decided.
+pub fn pending_requests(conn: &mut DbConnection, safe_id: i64) -> QueryResult<Vec<RequestRow>> {
     requests::table
         .filter(requests::safe_id.eq(safe_id))
-        .filter(requests::status.eq(LIVE))
-        .select(super::requests::RequestRow::as_select())
+        .filter(requests::status.eq(RequestStatus::Pending))
+        .select(RequestRow::as_select())
         .load(conn)
 }
 
@@ -564,7 +575,7 @@ pub fn group_decided(
     conn: &mut DbConnection,
     request_id: i64,
     level: i32,
-    role: &str,
+    role: Role,
 ) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         request_decisions::table

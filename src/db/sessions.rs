@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::schema::{sessions, users};
 use super::users::UserRow;
+use crate::domain::user::UserStatus;
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = sessions)]
@@ -35,7 +36,7 @@ pub fn find_live_user(
         .filter(sessions::id.eq(session_id))
         .filter(sessions::expires_at.gt(now))
         .filter(users::username.eq(username))
-        .filter(users::status.eq("active"))
+        .filter(users::status.eq(UserStatus::Active))
         .select(UserRow::as_select())
         .first(conn)
         .optional()

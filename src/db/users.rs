@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::users;
 use super::{DbConnection, MultiBackend};
+use crate::domain::user::{Role, UserStatus};
 
 /// A stored user, password hash included: it never leaves the service layer.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -15,8 +16,8 @@ pub struct UserRow {
     pub name: String,
     pub email: String,
     pub password_hash: String,
-    pub role: String,
-    pub status: String,
+    pub role: Role,
+    pub status: UserStatus,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub deleted_at: Option<NaiveDateTime>,
@@ -29,8 +30,8 @@ pub struct NewUserRow<'a> {
     pub name: &'a str,
     pub email: &'a str,
     pub password_hash: &'a str,
-    pub role: &'a str,
-    pub status: &'a str,
+    pub role: Role,
+    pub status: UserStatus,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -42,8 +43,8 @@ pub struct UserChanges {
     pub name: Option<String>,
     pub email: Option<String>,
     pub password_hash: Option<String>,
-    pub role: Option<String>,
-    pub status: Option<String>,
+    pub role: Option<Role>,
+    pub status: Option<UserStatus>,
     pub updated_at: Option<NaiveDateTime>,
     pub deleted_at: Option<Option<NaiveDateTime>>,
 }
@@ -51,13 +52,11 @@ pub struct UserChanges {
 /// Filters of the user list. `status: None` means every status but `deleted`.
 #[derive(Debug, Default, Clone)]
 pub struct UserFilter {
-    pub role: Option<String>,
-    pub status: Option<String>,
+    pub role: Option<Role>,
+    pub status: Option<UserStatus>,
     /// Matched case-insensitively against username, name and e-mail.
     pub q: Option<String>,
 }
-
-const DELETED: &str = "deleted";
 
 diesel::define_sql_function!(fn lower(value: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -86,7 +85,7 @@ pub fn find_by_username(conn: &mut DbConnection, username: &str) -> QueryResult<
 pub fn find_existing(conn: &mut DbConnection, username: &str) -> QueryResult<Option<UserRow>> {
     users::table
         .filter(users::username.eq(username))
-        .filter(users::status.ne(DELETED))
+        .filter(users::status.ne(UserStatus::Deleted))
         .select(UserRow::as_select())
         .first(conn)
         .optional()
@@ -95,11 +94,11 @@ pub fn find_existing(conn: &mut DbConnection, username: &str) -> QueryResult<Opt
 fn filtered<'a>(filter: &'a UserFilter) -> users::BoxedQuery<'a, MultiBackend> {
     let mut query = users::table.into_boxed();
     query = match &filter.status {
-        Some(status) => query.filter(users::status.eq(status)),
-        None => query.filter(users::status.ne(DELETED)),
+        Some(status) => query.filter(users::status.eq(*status)),
+        None => query.filter(users::status.ne(UserStatus::Deleted)),
     };
     if let Some(role) = &filter.role {
-        query = query.filter(users::role.eq(role));
+        query = query.filter(users::role.eq(*role));
     }
     if let Some(q) = &filter.q {
         let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
@@ -139,23 +138,26 @@ pub fn update(conn: &mut DbConnection, id: i64, changes: &UserChanges) -> QueryR
     find_by_id(conn, id)
 }
 
+/// The administrators who can act: the ones the last-admin rule counts.
+fn active_admins() -> diesel::dsl::Filter<
+    diesel::dsl::Filter<users::table, diesel::dsl::Eq<users::role, Role>>,
+    diesel::dsl::Eq<users::status, UserStatus>,
+> {
+    users::table
+        .filter(users::role.eq(Role::Admin))
+        .filter(users::status.eq(UserStatus::Active))
+}
+
 /// How many active administrators there are besides `except_id`.
 pub fn count_other_active_admins(conn: &mut DbConnection, except_id: i64) -> QueryResult<i64> {
-    users::table
-        .filter(users::role.eq("admin"))
-        .filter(users::status.eq("active"))
+    active_admins()
         .filter(users::id.ne(except_id))
         .count()
         .get_result(conn)
 }
 
 pub fn any_active_admin(conn: &mut DbConnection) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        users::table
-            .filter(users::role.eq("admin"))
-            .filter(users::status.eq("active")),
-    ))
-    .get_result(conn)
+    diesel::select(diesel::dsl::exists(active_admins())).get_result(conn)
 }
 
 /// Locks the active administrators' rows until the transaction ends, so two transactions that
@@ -163,9 +165,7 @@ pub fn any_active_admin(conn: &mut DbConnection) -> QueryResult<bool> {
 /// nothing: its write transactions already run one at a time.
 pub fn lock_active_admins(conn: &mut DbConnection) -> QueryResult<()> {
     if let DbConnection::Postgres(pg) = conn {
-        users::table
-            .filter(users::role.eq("admin"))
-            .filter(users::status.eq("active"))
+        active_admins()
             .select(users::id)
             .for_update()
             .load::<i64>(pg)?;

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// Once, or as often as needed inside the window.
+#[derive(diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccessType {
@@ -31,6 +33,8 @@ impl AccessType {
 }
 
 /// What the requester wants to do with the account. PVWA codes: 1, 2, 4, 7.
+#[derive(diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OperationType {
@@ -113,6 +117,19 @@ impl InvalidReason {
             InvalidReason::ObjectDeleted => 16,
             InvalidReason::AccessTimeExpired => 64,
             InvalidReason::Rejected => 128,
+        }
+    }
+
+    /// The snake_case name clients see, also written on the trail of a request it ends.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvalidReason::Expired => "expired",
+            InvalidReason::AlreadyUsed => "already_used",
+            InvalidReason::MissingSupervisors => "missing_supervisors",
+            InvalidReason::ConfirmationSettingsChanged => "confirmation_settings_changed",
+            InvalidReason::ObjectDeleted => "object_deleted",
+            InvalidReason::AccessTimeExpired => "access_time_expired",
+            InvalidReason::Rejected => "rejected",
         }
     }
 
@@ -297,4 +314,20 @@ pub struct SafeMember {
     pub can_request: bool,
     /// The level at which this member confirms, if any.
     pub confirm_level: Option<i32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::InvalidReason;
+
+    #[test]
+    fn invalid_reasons_are_named_as_clients_see_them() {
+        for reason in InvalidReason::ALL {
+            assert_eq!(
+                serde_json::to_value(reason).ok(),
+                Some(serde_json::Value::from(reason.as_str())),
+                "{reason:?}"
+            );
+        }
+    }
 }

@@ -33,6 +33,24 @@ impl FromStr for CertificateStatus {
     }
 }
 
+/// How a certificate got here: signed by this CA for a request, or registered by its holder.
+#[derive(diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateSource {
+    Issued,
+    Imported,
+}
+
+impl CertificateSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CertificateSource::Issued => "issued",
+            CertificateSource::Imported => "imported",
+        }
+    }
+}
+
 /// Who a certificate belongs to and how it got here.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CertificateMetadata {

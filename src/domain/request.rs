@@ -9,6 +9,8 @@ use utoipa::ToSchema;
 use super::FieldError;
 
 /// What is being asked for.
+#[derive(diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RequestType {
@@ -40,7 +42,9 @@ impl FromStr for RequestType {
 /// Where a request stands. It only moves forward: `pending` to `approved`, `rejected`,
 /// `expired` or `invalid` (`invalid_reasons` says why). A pending request whose expiry has
 /// passed is `expired` everywhere at once; an access request whose window is over is `invalid`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RequestStatus {
     Pending,
@@ -81,6 +85,8 @@ impl FromStr for RequestStatus {
 }
 
 /// A confirmer's decision.
+#[derive(diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
@@ -93,6 +99,45 @@ impl Decision {
         match self {
             Decision::Confirm => "confirm",
             Decision::Reject => "reject",
+        }
+    }
+}
+
+/// What happened to a request: each entry of its trail is one of these.
+#[derive(diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Submitted,
+    Confirmed,
+    /// Level 1 has all it needs; level 2 confirmers decide next.
+    Level2Opened,
+    Approved,
+    /// The certificate of an approved certificate request was signed.
+    Issued,
+    Rejected,
+    Cancelled,
+    /// A change to the safe, its accounts or its confirmers ended the request.
+    Invalidated,
+    /// An approved access was used.
+    Used,
+    /// The certificate issued for the request was revoked.
+    Revoked,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Submitted => "submitted",
+            EventKind::Confirmed => "confirmed",
+            EventKind::Level2Opened => "level_2_opened",
+            EventKind::Approved => "approved",
+            EventKind::Issued => "issued",
+            EventKind::Rejected => "rejected",
+            EventKind::Cancelled => "cancelled",
+            EventKind::Invalidated => "invalidated",
+            EventKind::Used => "used",
+            EventKind::Revoked => "revoked",
         }
     }
 }

@@ -118,6 +118,8 @@ impl fmt::Debug for Password {
 }
 
 /// What a user may do. `developer` and `customer` are self-service roles anyone may sign up with.
+#[derive(diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -173,6 +175,8 @@ impl FromStr for Role {
 }
 
 /// Whether a user may log in. Deleted users are kept for the records but are never shown.
+#[derive(diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UserStatus {

@@ -40,6 +40,8 @@ pub fn crl_issue(revoked: &[RevokedEntry], now: DateTime<Utc>) -> (DateTime<Utc>
 }
 
 /// Why a certificate was revoked (RFC 5280 §5.3.1 subset).
+#[derive(diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RevocationReason {
     KeyCompromise,

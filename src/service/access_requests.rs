@@ -9,16 +9,19 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use super::Context;
 use super::auth::{CurrentUser, VerifiedToken};
 use super::requests::{already_decided, parse_reason, record_event, require_request};
-use crate::db::requests::{self as req_db, DecisionRow, NewRequestRow, RequestRow};
-use crate::db::safes::{self as safe_db, AccountRow, MemberRow, SafeRow};
+use crate::db::requests::{
+    self as req_db, DecisionRow, NewAccessColumns, NewRequestRow, PersonRow, RequestRow,
+};
+use crate::db::safes::{self as safe_db, AccountRow, MemberRow, MemberWithUser, SafeRow};
 use crate::db::{self, DbConnection};
 use crate::domain::FieldError;
 use crate::domain::access::{
     AccessDetails, AccessGrant, AccessType, Account, AdditionalInfo, Confirmer, ConfirmerAction,
     ConfirmerType, InvalidReason, OperationType, PersonView, Ticket,
 };
-use crate::domain::request::{RequestStatus, RequestType};
+use crate::domain::request::{Decision, EventKind, RequestStatus, RequestType};
 use crate::domain::time::utc;
+use crate::domain::user::Role;
 use crate::error::{AppError, ErrorCode};
 
 /// A reason must say something.
@@ -41,10 +44,10 @@ pub struct AccessInput {
 
 /// In which capacity a confirmer acts: for themselves, or for a group (a role) that then counts
 /// once.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Capacity {
     User,
-    Group(String),
+    Group(Role),
 }
 
 /// Validates an access request and stores it, pending. Returns its id.
@@ -57,7 +60,7 @@ pub fn submit(
     let account = safe_db::find_account(conn, input.account_id, None)?
         .ok_or_else(|| AppError::validation("account_id", "no such account"))?;
     let safe = safe_db::find_safe_by_id(conn, account.safe_id)?;
-    let entries = safe_db::entries_for(conn, safe.id, me.id, me.role.as_str())?;
+    let entries = safe_db::entries_for(conn, safe.id, me.id, me.role)?;
     if !entries.iter().any(|entry| entry.can_request) {
         return Err(AppError::new(
             ErrorCode::NotAllowedToRequest,
@@ -102,8 +105,8 @@ pub fn submit(
         let id = req_db::insert(
             conn,
             &NewRequestRow {
-                request_type: RequestType::Access.as_str(),
-                status: RequestStatus::Pending.as_str(),
+                request_type: RequestType::Access,
+                status: RequestStatus::Pending,
                 requester_id: me.id,
                 reason: &valid.reason,
                 created_at: now,
@@ -111,25 +114,27 @@ pub fn submit(
                 expires_at: now + Duration::hours(i64::from(safe.request_expiry_hours)),
                 confirmations_required: safe.level1_confirmations,
                 requester_email: &me.email,
-                safe_id: Some(safe.id),
-                account_id: Some(account.id),
-                access_type: Some(input.access_type.as_str()),
-                operation_type: Some(input.operation_type.as_str()),
-                access_from: Some(valid.from),
-                access_to: Some(valid.to),
-                ticketing_system: input.ticketing_system.as_ref().map(|t| t.name.as_str()),
-                ticket_id: input.ticketing_system.as_ref().map(|t| t.number.as_str()),
-                reference_no: input
-                    .additional_info
-                    .as_ref()
-                    .and_then(|i| i.reference_no.as_deref()),
-                emergency: Some(input.additional_info.as_ref().is_some_and(|i| i.emergency)),
-                policy_version: Some(safe.policy_version),
-                level2_required: safe.level2_confirmations,
-                ..NewRequestRow::default()
+                certificate: Default::default(),
+                access: NewAccessColumns {
+                    safe_id: Some(safe.id),
+                    account_id: Some(account.id),
+                    access_type: Some(input.access_type),
+                    operation_type: Some(input.operation_type),
+                    access_from: Some(valid.from),
+                    access_to: Some(valid.to),
+                    ticketing_system: input.ticketing_system.as_ref().map(|t| t.name.as_str()),
+                    ticket_id: input.ticketing_system.as_ref().map(|t| t.number.as_str()),
+                    reference_no: input
+                        .additional_info
+                        .as_ref()
+                        .and_then(|i| i.reference_no.as_deref()),
+                    emergency: Some(input.additional_info.as_ref().is_some_and(|i| i.emergency)),
+                    policy_version: Some(safe.policy_version),
+                    level2_required: safe.level2_confirmations,
+                },
             },
         )?;
-        record_event(conn, id, Some(me.id), "submitted", None, now)?;
+        record_event(conn, id, Some(me.id), EventKind::Submitted, None, now)?;
         tracing::info!(request.id = id, user.name = %me.username, safe.name = %safe.name, "access request submitted");
         Ok(id)
     })
@@ -239,7 +244,7 @@ pub fn capacity(
         .safe_id
         .ok_or_else(|| AppError::Internal("access request without a safe".to_owned()))?;
     let level = request.current_level;
-    let entries = safe_db::entries_for(conn, safe_id, me.id, me.role.as_str())?;
+    let entries = safe_db::entries_for(conn, safe_id, me.id, me.role)?;
     let at_level = |entry: &&MemberRow| entry.confirm_level == Some(level);
     if entries
         .iter()
@@ -253,10 +258,10 @@ pub fn capacity(
         .filter(at_level)
         .any(|e| e.group_role.is_some())
     {
-        if safe_db::group_decided(conn, request.id, level, me.role.as_str())? {
+        if safe_db::group_decided(conn, request.id, level, me.role)? {
             return Err(already_decided());
         }
-        return Ok(Capacity::Group(me.role.as_str().to_owned()));
+        return Ok(Capacity::Group(me.role));
     }
     Err(AppError::new(
         ErrorCode::NotAConfirmer,
@@ -270,11 +275,9 @@ pub fn confirms_in_safe(
     safe_id: i64,
     me: &CurrentUser,
 ) -> Result<bool, AppError> {
-    Ok(
-        safe_db::entries_for(conn, safe_id, me.id, me.role.as_str())?
-            .iter()
-            .any(|entry| entry.confirm_level.is_some()),
-    )
+    Ok(safe_db::entries_for(conn, safe_id, me.id, me.role)?
+        .iter()
+        .any(|entry| entry.confirm_level.is_some()))
 }
 
 /// What a pending request still needs.
@@ -300,33 +303,30 @@ impl Pending {
 /// (not having acted, with an active member other than the requester) that confirm there.
 pub fn can_still_be_decided(
     conn: &mut DbConnection,
-    members: &[safe_db::MemberWithUser],
+    members: &[MemberWithUser],
     requester_id: i64,
     pending: Pending,
     decisions: &[DecisionRow],
 ) -> Result<bool, AppError> {
-    let roles: Vec<String> = members
-        .iter()
-        .filter_map(|(m, _)| m.group_role.clone())
-        .collect();
+    let roles: Vec<Role> = members.iter().filter_map(|m| m.member.group_role).collect();
     let role_members = safe_db::active_users_with_roles(conn, &roles)?;
     let acted_users: HashSet<i64> = decisions.iter().map(|d| d.user_id).collect();
     let available = |level: i32| {
         members
             .iter()
-            .filter(|(m, _)| m.confirm_level == Some(level))
-            .filter(|(m, user)| match (&m.user_id, &m.group_role) {
+            .filter(|m| m.member.confirm_level == Some(level))
+            .filter(|m| match (m.member.user_id, m.member.group_role) {
                 (Some(user_id), _) => {
-                    *user_id != requester_id && user.is_some() && !acted_users.contains(user_id)
+                    user_id != requester_id && m.user.is_some() && !acted_users.contains(&user_id)
                 }
                 (None, Some(role)) => {
                     let acted = decisions
                         .iter()
-                        .any(|d| d.level == level && d.group_role.as_deref() == Some(role));
+                        .any(|d| d.level == level && d.group_role == Some(role));
                     !acted
                         && role_members
                             .iter()
-                            .any(|m| &m.role == role && m.id != requester_id)
+                            .any(|m| m.role == role && m.id != requester_id)
                 }
                 (None, None) => false,
             })
@@ -345,7 +345,7 @@ pub fn can_still_be_decided(
 pub struct AccessData {
     safes: HashMap<i64, SafeRow>,
     accounts: HashMap<i64, AccountRow>,
-    members: Vec<safe_db::MemberWithUser>,
+    members: Vec<MemberWithUser>,
     role_members: Vec<safe_db::RoleMember>,
 }
 
@@ -362,11 +362,8 @@ impl AccessData {
             });
         }
         let members = safe_db::active_members_of(conn, &safe_ids)?;
-        let mut roles: Vec<String> = members
-            .iter()
-            .filter_map(|(m, _)| m.group_role.clone())
-            .collect();
-        roles.sort_unstable();
+        let mut roles: Vec<Role> = members.iter().filter_map(|m| m.member.group_role).collect();
+        roles.sort_unstable_by_key(|role| role.as_str());
         roles.dedup();
         Ok(Self {
             safes: safe_db::safes_by_ids(conn, &safe_ids)?
@@ -402,12 +399,12 @@ impl AccessData {
         let confirmers = self
             .members
             .iter()
-            .filter(|(member, _)| member.safe_id == safe.id)
-            .filter_map(|(member, user)| {
-                let level = member.confirm_level?;
+            .filter(|m| m.member.safe_id == safe.id)
+            .filter_map(|m| {
+                let level = m.member.confirm_level?;
                 Some(confirmer(
-                    member,
-                    user.as_ref(),
+                    &m.member,
+                    m.user.as_ref(),
                     level,
                     decisions,
                     &self.role_members,
@@ -416,16 +413,8 @@ impl AccessData {
             .collect();
         Ok(AccessDetails {
             account: to_account(account.clone(), &safe.name),
-            access_type: request
-                .access_type
-                .as_deref()
-                .and_then(AccessType::parse)
-                .ok_or_else(missing)?,
-            operation_type: request
-                .operation_type
-                .as_deref()
-                .and_then(OperationType::parse)
-                .ok_or_else(missing)?,
+            access_type: request.access_type.ok_or_else(missing)?,
+            operation_type: request.operation_type.ok_or_else(missing)?,
             access_from: utc(request.access_from.ok_or_else(missing)?),
             access_to: utc(request.access_to.ok_or_else(missing)?),
             ticketing_system: match (&request.ticketing_system, &request.ticket_id) {
@@ -454,7 +443,7 @@ impl AccessData {
 
 fn confirmer(
     member: &MemberRow,
-    user: Option<&(String, String, String)>,
+    user: Option<&PersonRow>,
     level: i32,
     decisions: &[DecisionRow],
     role_members: &[safe_db::RoleMember],
@@ -466,21 +455,21 @@ fn confirmer(
         email: d.email.clone(),
     };
     let (confirmer_type, id, name, decision, members) =
-        match (&member.user_id, &member.group_role, user) {
-            (Some(user_id), _, Some((username, full_name, email))) => {
+        match (member.user_id, member.group_role, user) {
+            (Some(user_id), _, Some(person)) => {
                 let decision = decisions
                     .iter()
-                    .find(|d| d.user_id == *user_id && d.group_role.is_none());
+                    .find(|d| d.user_id == user_id && d.group_role.is_none());
                 let me = PersonView {
-                    id: *user_id,
-                    username: username.clone(),
-                    name: full_name.clone(),
-                    email: email.clone(),
+                    id: user_id,
+                    username: person.username.clone(),
+                    name: person.name.clone(),
+                    email: person.email.clone(),
                 };
                 (
                     ConfirmerType::User,
-                    *user_id,
-                    username.clone(),
+                    user_id,
+                    person.username.clone(),
                     decision,
                     vec![me],
                 )
@@ -488,10 +477,10 @@ fn confirmer(
             (_, Some(role), _) => {
                 let decision = decisions
                     .iter()
-                    .find(|d| d.group_role.as_deref() == Some(role.as_str()) && d.level == level);
+                    .find(|d| d.group_role == Some(role) && d.level == level);
                 let people = role_members
                     .iter()
-                    .filter(|m| &m.role == role)
+                    .filter(|m| m.role == role)
                     .map(|m| PersonView {
                         id: m.id,
                         username: m.username.clone(),
@@ -502,7 +491,7 @@ fn confirmer(
                 (
                     ConfirmerType::Group,
                     member.id,
-                    role.clone(),
+                    role.as_str().to_owned(),
                     decision,
                     people,
                 )
@@ -514,9 +503,9 @@ fn confirmer(
         id,
         name,
         level,
-        action: match decision.map(|d| d.decision.as_str()) {
-            Some("confirm") => ConfirmerAction::Confirm,
-            Some(_) => ConfirmerAction::Reject,
+        action: match decision.map(|d| d.decision) {
+            Some(Decision::Confirm) => ConfirmerAction::Confirm,
+            Some(Decision::Reject) => ConfirmerAction::Reject,
             None => ConfirmerAction::None,
         },
         reason: decision.and_then(|d| d.reason.clone()),
@@ -532,28 +521,28 @@ pub fn use_access(ctx: &Context, token: &VerifiedToken, id: i64) -> Result<Acces
     let (mut conn, me) = ctx.authenticate(token)?;
     let now = ctx.clock.now_naive();
     let (request, account, safe) = db::write_transaction(&mut conn, |conn| {
-        let (request, _) = require_request(conn, id, Some(me.id))?;
+        let request = require_request(conn, id, Some(me.id))?.request;
         let Some(safe_id) = request.safe_id else {
             return Err(AppError::new(
                 ErrorCode::NotAnAccessRequest,
                 "only access requests can be used",
             ));
         };
-        let entries = safe_db::entries_for(conn, safe_id, me.id, me.role.as_str())?;
+        let entries = safe_db::entries_for(conn, safe_id, me.id, me.role)?;
         if !entries.iter().any(|entry| entry.can_request) {
             return Err(AppError::new(
                 ErrorCode::NotAllowedToRequest,
                 "you are no longer allowed to use accounts of this safe".to_owned(),
             ));
         }
-        if !req_db::record_use(conn, id, me.id, now, InvalidReason::AlreadyUsed.flag())? {
+        if !req_db::record_use(conn, id, me.id, now)? {
             return Err(not_usable(&request, now));
         }
         let account = safe_db::find_account(conn, request.account_id.unwrap_or_default(), None)?
             .ok_or_else(|| AppError::new(ErrorCode::AccessNotUsable, "the account was deleted"))?;
         safe_db::touch_account(conn, account.id, now)?;
         let safe = safe_db::find_safe_by_id(conn, account.safe_id)?;
-        record_event(conn, id, Some(me.id), "used", None, now)?;
+        record_event(conn, id, Some(me.id), EventKind::Used, None, now)?;
         Ok((request, account, safe))
     })?;
     tracing::info!(request.id = id, user.name = %me.username, account.id = account.id, "access used");
@@ -563,29 +552,25 @@ pub fn use_access(ctx: &Context, token: &VerifiedToken, id: i64) -> Result<Acces
         user_name: account.user_name,
         safe: safe.name,
         name: account.name,
-        operation_type: request
-            .operation_type
-            .as_deref()
-            .and_then(OperationType::parse)
-            .unwrap_or(OperationType::All),
+        operation_type: request.operation_type.unwrap_or(OperationType::All),
         access_to: utc(request.access_to.unwrap_or(now)),
-        spent: request.access_type.as_deref() == Some(AccessType::OneTime.as_str()),
+        spent: request.access_type == Some(AccessType::OneTime),
     })
 }
 
 fn not_usable(request: &RequestRow, now: NaiveDateTime) -> AppError {
-    let detail = match (
-        request.status.as_str(),
-        request.access_from,
-        request.access_to,
-    ) {
-        ("approved", Some(from), _) if now < from => "the access window has not started yet",
-        ("approved", _, Some(to)) if now >= to => "the access window is over",
-        ("approved", _, _) => "the access cannot be used",
-        ("invalid", _, _) if request.invalid_flags & InvalidReason::AlreadyUsed.flag() != 0 => {
+    let detail = match (request.status, request.access_from, request.access_to) {
+        (RequestStatus::Approved, Some(from), _) if now < from => {
+            "the access window has not started yet"
+        }
+        (RequestStatus::Approved, _, Some(to)) if now >= to => "the access window is over",
+        (RequestStatus::Approved, _, _) => "the access cannot be used",
+        (RequestStatus::Invalid, _, _)
+            if request.invalid_flags & InvalidReason::AlreadyUsed.flag() != 0 =>
+        {
             "this one-time access has already been used"
         }
-        ("pending", _, _) => "the request is not approved yet",
+        (RequestStatus::Pending, _, _) => "the request is not approved yet",
         _ => "the request is not approved",
     };
     AppError::new(ErrorCode::AccessNotUsable, detail)
@@ -617,14 +602,11 @@ pub fn require_in_safe(
 ) -> Result<(), AppError> {
     let (mut conn, _) = ctx.authenticate(token)?;
     let not_found = || AppError::new(ErrorCode::NotFound, format!("no request {safe}_{id}"));
-    let Some((row, _)) = req_db::find(&mut conn, id, None)? else {
+    let Some(found) = req_db::find(&mut conn, id, None)? else {
         return Err(not_found());
     };
-    let Some(safe_id) = row.safe_id else {
-        return Err(not_found());
-    };
-    let (safes, _) = req_db::safe_and_account_names(&mut conn, &[&row])?;
-    match safes.get(&safe_id) {
+    let names = req_db::safe_and_account_names(&mut conn, &[&found.request])?;
+    match names.safe(&found.request) {
         Some(name) if name.eq_ignore_ascii_case(safe) => Ok(()),
         _ => Err(not_found()),
     }

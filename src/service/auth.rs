@@ -10,7 +10,7 @@ use super::Context;
 use super::users::to_user;
 use crate::db::users::UserRow;
 use crate::db::{self, PooledDb, login_attempts, sessions};
-use crate::domain::user::{Role, User};
+use crate::domain::user::{Role, User, UserStatus};
 use crate::error::{AppError, ErrorCode};
 
 const ISSUER: &str = "requestdesk";
@@ -144,17 +144,13 @@ impl Context {
         ))?;
         let user = CurrentUser {
             id: row.id,
-            role: row.role.parse().map_err(|_| corrupt_role(&row))?,
+            role: row.role,
             username: row.username,
             email: row.email,
             session_id: token.session_id.clone(),
         };
         Ok((conn, user))
     }
-}
-
-fn corrupt_role(row: &UserRow) -> AppError {
-    AppError::Internal(format!("user {} has an unknown role", row.id))
 }
 
 /// A successful log-in.
@@ -229,7 +225,7 @@ fn open_session(
     conn: &mut PooledDb,
     user: UserRow,
 ) -> Result<LoginOutcome, AppError> {
-    if user.status != "active" {
+    if user.status != UserStatus::Active {
         return Err(AppError::new(
             ErrorCode::UserSuspended,
             "this account is suspended".to_owned(),
@@ -255,7 +251,7 @@ fn open_session(
     Ok(LoginOutcome {
         token,
         expires_at,
-        user: to_user(user)?,
+        user: to_user(user),
     })
 }
 

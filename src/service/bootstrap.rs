@@ -69,8 +69,8 @@ pub fn create_or_reset_admin(
             Some(existing) => {
                 let changes = UserChanges {
                     password_hash: Some(hash.clone()),
-                    role: Some(Role::Admin.as_str().to_owned()),
-                    status: Some(UserStatus::Active.as_str().to_owned()),
+                    role: Some(Role::Admin),
+                    status: Some(UserStatus::Active),
                     updated_at: Some(now),
                     deleted_at: Some(None),
                     ..UserChanges::default()
@@ -86,8 +86,8 @@ pub fn create_or_reset_admin(
                         name: name.as_str(),
                         email: email.as_str(),
                         password_hash: &hash,
-                        role: Role::Admin.as_str(),
-                        status: UserStatus::Active.as_str(),
+                        role: Role::Admin,
+                        status: UserStatus::Active,
                         created_at: now,
                         updated_at: now,
                     },

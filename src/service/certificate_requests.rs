@@ -7,10 +7,11 @@ use super::Context;
 use super::auth::CurrentUser;
 use super::requests::{parse_reason, record_event};
 use crate::db::certificates::{self as cert_db, NewCertificateRow};
-use crate::db::requests::{self as req_db, NewRequestRow, RequestRow};
+use crate::db::requests::{self as req_db, NewCertificateColumns, NewRequestRow, RequestRow};
 use crate::db::{self, DbConnection};
 use crate::domain::FieldError;
-use crate::domain::request::{RequestStatus, RequestType};
+use crate::domain::certificate::CertificateSource;
+use crate::domain::request::{EventKind, RequestStatus, RequestType};
 use crate::domain::time::utc;
 use crate::error::{AppError, ErrorCode};
 use crate::pki::{self, ParsedCsr};
@@ -56,8 +57,8 @@ pub fn submit(
         let id = req_db::insert(
             conn,
             &NewRequestRow {
-                request_type: RequestType::Certificate.as_str(),
-                status: RequestStatus::Pending.as_str(),
+                request_type: RequestType::Certificate,
+                status: RequestStatus::Pending,
                 requester_id: me.id,
                 reason: &reason,
                 created_at: now,
@@ -65,13 +66,15 @@ pub fn submit(
                 expires_at: now + ctx.requests.ttl,
                 confirmations_required: ctx.requests.certificate_confirmations,
                 requester_email: &me.email,
-                csr_pem: Some(&parsed.csr_pem),
-                common_name: parsed.common_name.as_deref(),
-                subject_alt_names: Some(&names),
-                key_algorithm: Some(&parsed.key_algorithm),
-                public_key_fingerprint: Some(&parsed.public_key_fingerprint),
-                validity_days: i32::try_from(validity).ok(),
-                ..NewRequestRow::default()
+                certificate: NewCertificateColumns {
+                    csr_pem: Some(&parsed.csr_pem),
+                    common_name: parsed.common_name.as_deref(),
+                    subject_alt_names: Some(&names),
+                    key_algorithm: Some(&parsed.key_algorithm),
+                    public_key_fingerprint: Some(&parsed.public_key_fingerprint),
+                    validity_days: i32::try_from(validity).ok(),
+                },
+                access: Default::default(),
             },
         )
         .map_err(|e| {
@@ -81,7 +84,7 @@ pub fn submit(
                 e.into()
             }
         })?;
-        record_event(conn, id, Some(me.id), "submitted", None, now)?;
+        record_event(conn, id, Some(me.id), EventKind::Submitted, None, now)?;
         tracing::info!(request.id = id, user.name = %me.username, "certificate request submitted");
         Ok(id)
     })
@@ -133,7 +136,7 @@ pub fn issue(
         &NewCertificateRow {
             owner_id: request.requester_id,
             request_id: Some(request.id),
-            source: "issued",
+            source: CertificateSource::Issued,
             serial_number: &issued.serial_hex,
             common_name: issued.common_name.as_deref(),
             subject_alt_names: &names,

@@ -7,13 +7,15 @@ use super::Context;
 use super::auth::VerifiedToken;
 use super::requests::record_event;
 use crate::db::certificates::{
-    self as cert_db, CertificateFilter, CertificateRow, NewCertificateRow,
+    self as cert_db, CertificateFilter, CertificateRow, CertificateWithOwner, NewCertificateRow,
 };
 use crate::db::requests as req_db;
 use crate::db::{self, DbConnection};
-use crate::domain::certificate::{Certificate, CertificateMetadata, CertificateStatus};
+use crate::domain::certificate::{
+    Certificate, CertificateMetadata, CertificateSource, CertificateStatus,
+};
 use crate::domain::pagination::{Page, PageRequest};
-use crate::domain::request::RecentCertificate;
+use crate::domain::request::{EventKind, RecentCertificate};
 use crate::domain::time::utc;
 use crate::error::{AppError, ErrorCode};
 use crate::pki::{self, RevocationReason, RevokedEntry};
@@ -45,7 +47,7 @@ pub fn list(
 ) -> Result<Page<Certificate>, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
     let mut filter = CertificateFilter {
-        status: query.status.map(|s| status_name(s).to_owned()),
+        status: query.status,
         expires_before: query
             .expires_within_days
             .map(|days| ctx.clock.now_naive() + Duration::days(i64::from(days))),
@@ -74,7 +76,7 @@ pub(super) fn list_page(
     let (rows, total) = cert_db::list(conn, filter, now, page.offset(), page.limit())?;
     let items = rows
         .into_iter()
-        .map(|(row, owner)| to_certificate(row, owner, now))
+        .map(|row| to_certificate(row, now))
         .collect();
     Ok(Page::new(items, page, total))
 }
@@ -97,7 +99,7 @@ pub(super) fn owned_page(
     }
     let items = cert_db::page(conn, &filter, now, page.offset(), page.limit())?
         .into_iter()
-        .map(|(row, owner)| to_certificate(row, owner, now))
+        .map(|row| to_certificate(row, now))
         .collect();
     Ok(Page::new(items, page, total))
 }
@@ -105,8 +107,8 @@ pub(super) fn owned_page(
 /// One certificate: the caller's own, or anyone's for an administrator; otherwise not found.
 pub fn show(ctx: &Context, token: &VerifiedToken, id: i64) -> Result<Certificate, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
-    let (row, owner) = require_certificate(&mut conn, id, (!me.is_admin()).then_some(me.id))?;
-    Ok(to_certificate(row, owner, ctx.clock.now_naive()))
+    let found = require_certificate(&mut conn, id, (!me.is_admin()).then_some(me.id))?;
+    Ok(to_certificate(found, ctx.clock.now_naive()))
 }
 
 /// A certificate's bytes in the asked encoding.
@@ -117,14 +119,14 @@ pub fn download(
     encoding: Encoding,
 ) -> Result<Vec<u8>, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
-    let (row, _) = require_certificate(&mut conn, id, (!me.is_admin()).then_some(me.id))?;
+    let row = require_certificate(&mut conn, id, (!me.is_admin()).then_some(me.id))?.certificate;
     match encoding {
         Encoding::Der => {
             let parsed =
                 pem::parse(&row.pem).map_err(|e| AppError::Internal(format!("stored PEM: {e}")))?;
             Ok(parsed.into_contents())
         }
-        Encoding::Pem if row.source == "issued" => {
+        Encoding::Pem if row.source == CertificateSource::Issued => {
             Ok(format!("{}{}", ensure_newline(&row.pem), ctx.ca.cert_pem()).into_bytes())
         }
         Encoding::Pem => Ok(ensure_newline(&row.pem).into_bytes()),
@@ -155,7 +157,7 @@ pub fn import(
         &NewCertificateRow {
             owner_id: me.id,
             request_id: None,
-            source: "imported",
+            source: CertificateSource::Imported,
             serial_number: &info.serial_hex,
             common_name: info.common_name.as_deref(),
             subject_alt_names: &names,
@@ -177,8 +179,10 @@ pub fn import(
         ),
         None => e.into(),
     })?;
-    let (row, owner) = require_certificate(&mut conn, id, None)?;
-    Ok(to_certificate(row, owner, now))
+    Ok(to_certificate(
+        require_certificate(&mut conn, id, None)?,
+        now,
+    ))
 }
 
 /// Revokes a certificate: its owner or an administrator. A second revocation is 409.
@@ -192,8 +196,8 @@ pub fn revoke(
     let owner_scope = (!me.is_admin()).then_some(me.id);
     let now = ctx.clock.now_naive();
     db::write_transaction(&mut conn, |conn| {
-        let (row, _) = require_certificate(conn, id, owner_scope)?;
-        if !cert_db::revoke(conn, id, owner_scope, reason.as_str(), now)? {
+        let row = require_certificate(conn, id, owner_scope)?.certificate;
+        if !cert_db::revoke(conn, id, owner_scope, reason, now)? {
             return Err(AppError::new(
                 ErrorCode::AlreadyRevoked,
                 "the certificate is already revoked",
@@ -201,16 +205,19 @@ pub fn revoke(
         }
         if let Some(request_id) = row.request_id {
             let detail = format!("certificate {id}: {}", reason.as_str());
-            record_event(conn, request_id, Some(me.id), "revoked", Some(&detail), now)?;
+            let kind = EventKind::Revoked;
+            record_event(conn, request_id, Some(me.id), kind, Some(&detail), now)?;
         }
-        if reason == RevocationReason::KeyCompromise && row.source == "issued" {
+        if reason == RevocationReason::KeyCompromise && row.source == CertificateSource::Issued {
             reject_requests_for_key(conn, &row.public_key_fingerprint, id, now)?;
         }
         Ok::<_, AppError>(())
     })?;
     tracing::info!(certificate.id = id, user.name = %me.username, reason = reason.as_str(), "certificate revoked");
-    let (row, owner) = require_certificate(&mut conn, id, None)?;
-    Ok(to_certificate(row, owner, now))
+    Ok(to_certificate(
+        require_certificate(&mut conn, id, None)?,
+        now,
+    ))
 }
 
 /// A compromised key is never certified again: requests still waiting for it are rejected.
@@ -222,7 +229,14 @@ fn reject_requests_for_key(
 ) -> Result<(), AppError> {
     let reason = format!("Key compromised: certificate {certificate_id} was revoked");
     for request_id in req_db::reject_pending_for_key(conn, fingerprint, &reason, now)? {
-        record_event(conn, request_id, None, "rejected", Some(&reason), now)?;
+        record_event(
+            conn,
+            request_id,
+            None,
+            EventKind::Rejected,
+            Some(&reason),
+            now,
+        )?;
     }
     Ok(())
 }
@@ -237,13 +251,10 @@ pub fn crl(ctx: &Context) -> Result<Crl, AppError> {
     let revoked = cert_db::revoked_issued(&mut *ctx.conn()?)?;
     let entries: Vec<RevokedEntry> = revoked
         .into_iter()
-        .map(|(serial, at, reason)| RevokedEntry {
-            serial_hex: serial,
-            revoked_at: utc(at),
-            reason: reason
-                .as_deref()
-                .and_then(|r| r.parse().ok())
-                .unwrap_or(RevocationReason::Unspecified),
+        .map(|row| RevokedEntry {
+            serial_hex: row.serial_number,
+            revoked_at: utc(row.revoked_at),
+            reason: row.reason.unwrap_or(RevocationReason::Unspecified),
         })
         .collect();
     let (this_update, number) = pki::crl_issue(&entries, ctx.clock.now());
@@ -262,17 +273,9 @@ fn require_certificate(
     conn: &mut DbConnection,
     id: i64,
     owner_id: Option<i64>,
-) -> Result<(CertificateRow, String), AppError> {
+) -> Result<CertificateWithOwner, AppError> {
     cert_db::find(conn, id, owner_id)?
         .ok_or_else(|| AppError::new(ErrorCode::NotFound, format!("no certificate {id}")))
-}
-
-fn status_name(status: CertificateStatus) -> &'static str {
-    match status {
-        CertificateStatus::Active => "active",
-        CertificateStatus::Revoked => "revoked",
-        CertificateStatus::Expired => "expired",
-    }
 }
 
 fn status_of(row: &CertificateRow, now: NaiveDateTime) -> CertificateStatus {
@@ -285,11 +288,11 @@ fn status_of(row: &CertificateRow, now: NaiveDateTime) -> CertificateStatus {
     }
 }
 
-pub(super) fn to_certificate(
-    row: CertificateRow,
-    owner: String,
-    now: NaiveDateTime,
-) -> Certificate {
+pub(super) fn to_certificate(found: CertificateWithOwner, now: NaiveDateTime) -> Certificate {
+    let CertificateWithOwner {
+        certificate: row,
+        owner,
+    } = found;
     Certificate {
         id: row.id,
         status: status_of(&row, now),
@@ -302,7 +305,7 @@ pub(super) fn to_certificate(
         valid_from: utc(row.valid_from),
         valid_until: utc(row.valid_until),
         revoked_at: row.revoked_at.map(utc),
-        revocation_reason: row.revocation_reason,
+        revocation_reason: row.revocation_reason.map(|r| r.as_str().to_owned()),
         fingerprint_sha256: row.fingerprint_sha256,
         request_id: row.request_id,
         metadata: CertificateMetadata {

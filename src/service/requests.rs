@@ -14,16 +14,17 @@ use super::certificate_requests;
 use super::certificates::to_recent_certificate;
 use crate::db::certificates as cert_db;
 use crate::db::requests::{
-    self as req_db, NewDecision, NewEvent, RequestFilter, RequestRow, RequestWithRequester,
-    Reviewer, StatusFilter,
+    self as req_db, NewDecision, NewEvent, RejectedBy, RequestFilter, RequestRow,
+    RequestWithRequester, Reviewer, SafeAndAccountNames, StatusFilter,
 };
 use crate::db::{self, DbConnection, safes as safe_db};
 use crate::domain::FieldError;
 use crate::domain::access::InvalidReason;
 use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::request::{
-    Dashboard, Decision, DecisionView, EventView, RecentActivity, RecentRequest, RequestDetail,
-    RequestMetadata, RequestStats, RequestStatus, RequestSummary, RequestType, Requester,
+    Dashboard, Decision, DecisionView, EventKind, EventView, RecentActivity, RecentRequest,
+    RequestDetail, RequestMetadata, RequestStats, RequestStatus, RequestSummary, RequestType,
+    Requester,
 };
 use crate::domain::time::utc;
 use crate::error::{AppError, ErrorCode};
@@ -102,8 +103,12 @@ pub fn dashboard(
     let requests_total = match query.status {
         None => req_db::stored_totals(&mut conn, me.id)?
             .into_iter()
-            .filter(|(kind, _, _)| filter.request_type.as_ref().is_none_or(|t| t == kind))
-            .map(|(_, _, n)| n)
+            .filter(|total| {
+                filter
+                    .request_type
+                    .is_none_or(|kind| kind == total.request_type)
+            })
+            .map(|total| total.n)
             .sum(),
         Some(_) => req_db::count(&mut conn, &filter, now)?,
     };
@@ -126,11 +131,12 @@ pub fn cancel(ctx: &Context, token: &VerifiedToken, id: i64) -> Result<RequestDe
     let (mut conn, me) = ctx.authenticate(token)?;
     let now = ctx.clock.now_naive();
     db::write_transaction(&mut conn, |conn| {
-        if !req_db::reject(conn, id, Some(me.id), CANCELLED_BY_REQUESTER, 0, now)? {
+        let by = RejectedBy::Requester(me.id);
+        if !req_db::reject(conn, id, by, CANCELLED_BY_REQUESTER, now)? {
             require_request(conn, id, Some(me.id))?;
             return Err(not_pending());
         }
-        record_event(conn, id, Some(me.id), "cancelled", None, now)
+        record_event(conn, id, Some(me.id), EventKind::Cancelled, None, now)
     })?;
     tracing::info!(request.id = id, user.name = %me.username, "request cancelled");
     load_detail(ctx, &mut conn, id, Some(me.id))
@@ -143,31 +149,28 @@ pub fn stats(ctx: &Context, token: &VerifiedToken) -> Result<RequestStats, AppEr
     let now = ctx.clock.now_naive();
     store_timed_out_as_expired(&mut conn, me.id, now)?;
     let counts = req_db::count_by_status(&mut conn, me.id, now)?;
-    let stored = |status: &str| {
-        counts
-            .stored
-            .iter()
-            .find(|(s, _)| s == status)
-            .map_or(0, |(_, n)| *n)
-    };
+    let stored = |status: RequestStatus| counts.stored.get(&status).copied().unwrap_or(0);
     let since = now - Duration::days(RECENT_DAYS);
     let recent_rows = req_db::recent(&mut conn, me.id, since, RECENT_LIMIT)?;
-    let (safes, accounts) =
-        req_db::safe_and_account_names(&mut conn, &recent_rows.iter().collect::<Vec<_>>())?;
+    let names = req_db::safe_and_account_names(&mut conn, &recent_rows.iter().collect::<Vec<_>>())?;
     let requests = recent_rows
         .into_iter()
-        .map(|row| to_recent_request(row, &safes, &accounts, now))
-        .collect::<Result<_, _>>()?;
+        .map(|row| to_recent_request(row, &names, now))
+        .collect();
     let certificates = cert_db::recent(&mut conn, me.id, since, RECENT_LIMIT)?
         .into_iter()
         .map(|row| to_recent_certificate(row, now))
         .collect();
     Ok(RequestStats {
-        pending: stored("pending") - counts.pending_timed_out - counts.pending_window_over,
-        approved: stored("approved") - counts.approved_window_over,
-        rejected: stored("rejected"),
-        expired: stored("expired") + counts.pending_timed_out,
-        invalid: stored("invalid") + counts.pending_window_over + counts.approved_window_over,
+        pending: stored(RequestStatus::Pending)
+            - counts.pending_timed_out
+            - counts.pending_window_over,
+        approved: stored(RequestStatus::Approved) - counts.approved_window_over,
+        rejected: stored(RequestStatus::Rejected),
+        expired: stored(RequestStatus::Expired) + counts.pending_timed_out,
+        invalid: stored(RequestStatus::Invalid)
+            + counts.pending_window_over
+            + counts.approved_window_over,
         active_certificates: cert_db::count_active(&mut conn, me.id, now)?,
         recent_activity: RecentActivity {
             requests,
@@ -214,7 +217,7 @@ pub fn incoming(
         undecided_by: actionable_now.then_some(me.id),
         reviewer: Some(Reviewer {
             user_id: me.id,
-            role: me.role.as_str().to_owned(),
+            role: me.role,
             reviews_certificates: me.is_approver(),
             actionable_now,
         }),
@@ -234,7 +237,7 @@ pub fn show_incoming(
 ) -> Result<RequestDetail, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
     require_reviewer(&mut conn, &me)?;
-    let (request, _) = require_request(&mut conn, id, None)?;
+    let request = require_request(&mut conn, id, None)?.request;
     if request.requester_id == me.id {
         return Err(own_request());
     }
@@ -298,7 +301,14 @@ pub fn confirm(
             now,
         )?;
         let given = req_db::add_confirmation(conn, id, level, now)?.ok_or_else(not_pending)?;
-        record_event(conn, id, Some(me.id), "confirmed", reason.as_deref(), now)?;
+        record_event(
+            conn,
+            id,
+            Some(me.id),
+            EventKind::Confirmed,
+            reason.as_deref(),
+            now,
+        )?;
         let needed = if level == 1 {
             request.confirmations_required
         } else {
@@ -308,7 +318,7 @@ pub fn confirm(
             Ok(())
         } else if level == 1 && request.level2_required > 0 {
             req_db::advance_to_level_two(conn, id, now)?;
-            record_event(conn, id, None, "level_2_opened", None, now)
+            record_event(conn, id, None, EventKind::Level2Opened, None, now)
         } else {
             approve(ctx, conn, &request, now)
         }
@@ -337,11 +347,17 @@ pub fn reject(
             Some(&reason),
             now,
         )?;
-        let rejected = InvalidReason::Rejected.flag();
-        if !req_db::reject(conn, id, None, &reason, rejected, now)? {
+        if !req_db::reject(conn, id, RejectedBy::Confirmer, &reason, now)? {
             return Err(not_pending());
         }
-        record_event(conn, id, Some(me.id), "rejected", Some(&reason), now)
+        record_event(
+            conn,
+            id,
+            Some(me.id),
+            EventKind::Rejected,
+            Some(&reason),
+            now,
+        )
     })?;
     tracing::info!(request.id = id, user.name = %me.username, "request rejected");
     load_detail(ctx, &mut conn, id, None)
@@ -356,7 +372,7 @@ fn decidable(
     id: i64,
     now: NaiveDateTime,
 ) -> Result<(RequestRow, Capacity), AppError> {
-    let (request, _) = require_request(conn, id, None)?;
+    let request = require_request(conn, id, None)?.request;
     if request.requester_id == me.id {
         return Err(own_request());
     }
@@ -393,12 +409,12 @@ fn record_decision(
         &NewDecision {
             request_id: request.id,
             user_id: me.id,
-            decision: decision.as_str(),
+            decision,
             reason,
             level: request.current_level,
             group_role: match capacity {
                 Capacity::User => None,
-                Capacity::Group(role) => Some(role.as_str()),
+                Capacity::Group(role) => Some(*role),
             },
             created_at: now,
         },
@@ -423,10 +439,17 @@ fn approve(
     if !req_db::approve(conn, request.id, certificate_id, now)? {
         return Err(not_pending());
     }
-    record_event(conn, request.id, None, "approved", None, now)?;
+    record_event(conn, request.id, None, EventKind::Approved, None, now)?;
     if let Some(certificate_id) = certificate_id {
         let detail = format!("certificate {certificate_id}");
-        record_event(conn, request.id, None, "issued", Some(&detail), now)?;
+        record_event(
+            conn,
+            request.id,
+            None,
+            EventKind::Issued,
+            Some(&detail),
+            now,
+        )?;
     }
     tracing::info!(request.id = request.id, certificate.id = ?certificate_id, "request approved");
     Ok(())
@@ -436,7 +459,7 @@ pub(super) fn record_event(
     conn: &mut DbConnection,
     request_id: i64,
     actor_id: Option<i64>,
-    event: &str,
+    event: EventKind,
     detail: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
@@ -456,7 +479,7 @@ pub(super) fn record_event(
 /// Approvers and administrators review certificate requests; anyone who confirms in some safe
 /// reviews access requests. Everyone else is refused.
 fn require_reviewer(conn: &mut DbConnection, me: &CurrentUser) -> Result<(), AppError> {
-    if me.is_approver() || safe_db::confirms_anywhere(conn, me.id, me.role.as_str())? {
+    if me.is_approver() || safe_db::confirms_anywhere(conn, me.id, me.role)? {
         Ok(())
     } else {
         Err(AppError::new(
@@ -505,7 +528,7 @@ fn list_filter(query: RequestListQuery) -> RequestFilter {
             RequestStatus::Expired => StatusFilter::Expired,
             RequestStatus::Invalid => StatusFilter::Invalid,
         }),
-        request_type: query.request_type.map(|t| t.as_str().to_owned()),
+        request_type: query.request_type,
         ..RequestFilter::default()
     }
 }
@@ -535,12 +558,12 @@ fn summaries_page(
     } else {
         req_db::page(conn, filter, now, page.offset(), page.limit())?
     };
-    let (safes, accounts) =
-        req_db::safe_and_account_names(conn, &rows.iter().map(|(row, _)| row).collect::<Vec<_>>())?;
+    let names =
+        req_db::safe_and_account_names(conn, &rows.iter().map(|r| &r.request).collect::<Vec<_>>())?;
     let items = rows
         .into_iter()
-        .map(|(row, (username, _, _))| to_summary(row, username, &safes, &accounts, now))
-        .collect::<Result<_, _>>()?;
+        .map(|row| to_summary(row.request, row.requester.username, &names, now))
+        .collect();
     Ok(Page::new(items, page, total))
 }
 
@@ -564,63 +587,67 @@ fn load_details(
     rows: Vec<RequestWithRequester>,
 ) -> Result<Vec<RequestDetail>, AppError> {
     let now = ctx.clock.now_naive();
-    let ids: Vec<i64> = rows.iter().map(|(row, _)| row.id).collect();
-    let row_refs: Vec<&RequestRow> = rows.iter().map(|(row, _)| row).collect();
+    let ids: Vec<i64> = rows.iter().map(|r| r.request.id).collect();
+    let row_refs: Vec<&RequestRow> = rows.iter().map(|r| &r.request).collect();
     let mut decisions: HashMap<i64, Vec<req_db::DecisionRow>> = HashMap::new();
-    for (request_id, decision) in req_db::decisions(conn, &ids)? {
-        decisions.entry(request_id).or_default().push(decision);
+    for decision in req_db::decisions(conn, &ids)? {
+        decisions
+            .entry(decision.request_id)
+            .or_default()
+            .push(decision);
     }
     let mut events: HashMap<i64, Vec<EventView>> = HashMap::new();
-    for (request_id, (event, actor, detail, at)) in req_db::events(conn, &ids)? {
-        events.entry(request_id).or_default().push(EventView {
-            event,
-            actor,
-            detail,
-            at: utc(at),
+    for event in req_db::events(conn, &ids)? {
+        events.entry(event.request_id).or_default().push(EventView {
+            event: event.event.as_str().to_owned(),
+            actor: event.actor,
+            detail: event.detail,
+            at: utc(event.created_at),
         });
     }
-    let (safes, accounts) = req_db::safe_and_account_names(conn, &row_refs)?;
+    let names = req_db::safe_and_account_names(conn, &row_refs)?;
     let access_data = access_requests::AccessData::load(conn, &row_refs)?;
     rows.into_iter()
-        .map(|(row, (username, name, email))| {
-            let decision_rows = decisions.remove(&row.id).unwrap_or_default();
-            let access = match row.safe_id {
-                Some(_) => {
-                    let still_pending = effective_status(&row, now).0 == RequestStatus::Pending;
-                    Some(access_data.details(&row, &decision_rows, still_pending)?)
-                }
-                None => None,
-            };
-            Ok(RequestDetail {
-                requester_details: Requester {
-                    username: username.clone(),
-                    name,
-                    email,
-                },
-                updated_at: utc(row.updated_at),
-                csr: row.csr_pem.clone(),
-                key_algorithm: row.key_algorithm.clone(),
-                validity_days: row.validity_days,
-                metadata: RequestMetadata {
-                    requester_email: row.requester_email.clone(),
-                },
-                decisions: decision_rows.iter().map(decision_view).collect(),
-                events: events.remove(&row.id).unwrap_or_default(),
-                access,
-                summary: to_summary(row, username, &safes, &accounts, now)?,
-            })
-        })
+        .map(
+            |RequestWithRequester {
+                 request: row,
+                 requester,
+             }| {
+                let decision_rows = decisions.remove(&row.id).unwrap_or_default();
+                let access = match row.safe_id {
+                    Some(_) => {
+                        let still_pending = effective_status(&row, now).0 == RequestStatus::Pending;
+                        Some(access_data.details(&row, &decision_rows, still_pending)?)
+                    }
+                    None => None,
+                };
+                Ok(RequestDetail {
+                    requester_details: Requester {
+                        username: requester.username.clone(),
+                        name: requester.name,
+                        email: requester.email,
+                    },
+                    updated_at: utc(row.updated_at),
+                    csr: row.csr_pem.clone(),
+                    key_algorithm: row.key_algorithm.clone(),
+                    validity_days: row.validity_days,
+                    metadata: RequestMetadata {
+                        requester_email: row.requester_email.clone(),
+                    },
+                    decisions: decision_rows.iter().map(decision_view).collect(),
+                    events: events.remove(&row.id).unwrap_or_default(),
+                    access,
+                    summary: to_summary(row, requester.username, &names, now),
+                })
+            },
+        )
         .collect()
 }
 
 fn decision_view(decision: &req_db::DecisionRow) -> DecisionView {
     DecisionView {
         username: decision.username.clone(),
-        decision: if decision.decision == "confirm" {
-            Decision::Confirm
-        } else {
-            Decision::Reject
-        },
+        decision: decision.decision,
         reason: decision.reason.clone(),
         level: decision.level,
         decided_at: utc(decision.created_at),
@@ -637,26 +664,22 @@ pub fn effective_status(row: &RequestRow, now: NaiveDateTime) -> (RequestStatus,
     } else {
         0
     };
-    match row.status.as_str() {
-        "pending" if row.expires_at <= now => {
+    match row.status {
+        RequestStatus::Pending if row.expires_at <= now => {
             (RequestStatus::Expired, InvalidReason::Expired.flag())
         }
-        "pending" | "approved" if window_over => (RequestStatus::Invalid, window_flag),
-        "pending" => (RequestStatus::Pending, 0),
-        "approved" => (RequestStatus::Approved, 0),
-        "rejected" => (RequestStatus::Rejected, row.invalid_flags),
-        "expired" => (RequestStatus::Expired, InvalidReason::Expired.flag()),
-        _ => (RequestStatus::Invalid, row.invalid_flags | window_flag),
+        RequestStatus::Pending | RequestStatus::Approved if window_over => {
+            (RequestStatus::Invalid, window_flag)
+        }
+        RequestStatus::Pending => (RequestStatus::Pending, 0),
+        RequestStatus::Approved => (RequestStatus::Approved, 0),
+        RequestStatus::Rejected => (RequestStatus::Rejected, row.invalid_flags),
+        RequestStatus::Expired => (RequestStatus::Expired, InvalidReason::Expired.flag()),
+        RequestStatus::Invalid => (RequestStatus::Invalid, row.invalid_flags | window_flag),
     }
 }
 
-fn request_type(row: &RequestRow) -> Result<RequestType, AppError> {
-    row.request_type
-        .parse()
-        .map_err(|_| AppError::Internal(format!("request {} has an unknown type", row.id)))
-}
-
-fn names(row: &RequestRow) -> Vec<String> {
+fn alt_names(row: &RequestRow) -> Vec<String> {
     row.subject_alt_names
         .as_deref()
         .and_then(|json| serde_json::from_str(json).ok())
@@ -678,21 +701,20 @@ pub fn confirmations_left(row: &RequestRow, status: RequestStatus) -> i32 {
 fn to_summary(
     row: RequestRow,
     requester: String,
-    safes: &HashMap<i64, String>,
-    accounts: &HashMap<i64, String>,
+    names: &SafeAndAccountNames,
     now: NaiveDateTime,
-) -> Result<RequestSummary, AppError> {
+) -> RequestSummary {
     let (status, flags) = effective_status(&row, now);
-    Ok(RequestSummary {
+    RequestSummary {
         id: row.id,
-        request_type: request_type(&row)?,
+        request_type: row.request_type,
         status,
         invalid_reasons: InvalidReason::from_flags(flags),
         requester,
-        subject_alt_names: names(&row),
+        subject_alt_names: alt_names(&row),
         confirmations_left: confirmations_left(&row, status),
-        safe: row.safe_id.and_then(|id| safes.get(&id).cloned()),
-        account: row.account_id.and_then(|id| accounts.get(&id).cloned()),
+        safe: names.safe(&row),
+        account: names.account(&row),
         reason: row.reason,
         common_name: row.common_name,
         requested_at: utc(row.created_at),
@@ -702,26 +724,25 @@ fn to_summary(
         rejection_reason: row.rejection_reason,
         confirmations_required: row.confirmations_required,
         certificate_id: row.certificate_id,
-    })
+    }
 }
 
 fn to_recent_request(
     row: RequestRow,
-    safes: &HashMap<i64, String>,
-    accounts: &HashMap<i64, String>,
+    names: &SafeAndAccountNames,
     now: NaiveDateTime,
-) -> Result<RecentRequest, AppError> {
-    Ok(RecentRequest {
+) -> RecentRequest {
+    RecentRequest {
         id: row.id,
-        request_type: request_type(&row)?,
+        request_type: row.request_type,
         status: effective_status(&row, now).0,
-        safe: row.safe_id.and_then(|id| safes.get(&id).cloned()),
-        account: row.account_id.and_then(|id| accounts.get(&id).cloned()),
+        safe: names.safe(&row),
+        account: names.account(&row),
         common_name: row.common_name,
         requested_at: utc(row.created_at),
         approved_at: row.approved_at.map(utc),
         rejected_at: row.rejected_at.map(utc),
-    })
+    }
 }
 
 /// A list of requests in full, newest first, for clients that want every field of each listed
@@ -747,7 +768,7 @@ pub fn mine_in_full(
     let (mut conn, me) = ctx.authenticate(token)?;
     let filter = RequestFilter {
         requester_id: Some(me.id),
-        request_type: query.request_type.map(|t| t.as_str().to_owned()),
+        request_type: query.request_type,
         ..RequestFilter::default()
     };
     newest_in_full(ctx, &mut conn, &filter, query)
@@ -762,12 +783,12 @@ pub fn incoming_in_full(
     let (mut conn, me) = ctx.authenticate(token)?;
     require_reviewer(&mut conn, &me)?;
     let filter = RequestFilter {
-        request_type: query.request_type.map(|t| t.as_str().to_owned()),
+        request_type: query.request_type,
         not_requester_id: Some(me.id),
         undecided_by: query.actionable_now.then_some(me.id),
         reviewer: Some(Reviewer {
             user_id: me.id,
-            role: me.role.as_str().to_owned(),
+            role: me.role,
             reviews_certificates: me.is_approver(),
             actionable_now: query.actionable_now,
         }),
@@ -809,8 +830,8 @@ fn newest_in_full(
         let (rows, _) = req_db::list(conn, &filter, now, 0, query.limit)?;
         newest.extend(rows);
     }
-    newest.sort_unstable_by_key(|(row, _)| std::cmp::Reverse((row.created_at, row.id)));
-    newest.dedup_by_key(|(row, _)| row.id);
+    newest.sort_unstable_by_key(|r| std::cmp::Reverse((r.request.created_at, r.request.id)));
+    newest.dedup_by_key(|r| r.request.id);
     newest.truncate(usize::try_from(query.limit).unwrap_or(0));
     load_details(ctx, conn, newest)
 }

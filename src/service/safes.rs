@@ -9,12 +9,13 @@ use super::access_requests::{self, Pending, to_account};
 use super::auth::{CurrentUser, VerifiedToken};
 use super::requests::record_event;
 use crate::db::safes::{
-    self as safe_db, NewAccountRow, NewSafeRow, Principal, SafeChanges, SafeRow,
+    self as safe_db, Ends, MemberOf, NewAccountRow, NewSafeRow, Principal, SafeChanges, SafeRow,
 };
 use crate::db::{self, DbConnection};
 use crate::domain::FieldError;
 use crate::domain::access::{Account, InvalidReason, MemberType, Safe, SafeMember};
 use crate::domain::pagination::{Page, PageRequest};
+use crate::domain::request::EventKind;
 use crate::domain::time::utc;
 use crate::domain::user::{Role, Username};
 use crate::error::{AppError, ErrorCode};
@@ -61,15 +62,15 @@ pub fn create(ctx: &Context, token: &VerifiedToken, input: SafeInput) -> Result<
     let (mut conn, me) = ctx.authenticate(token)?;
     require_admin(&me)?;
     let name = parse_safe_name(&input.name).map_err(|e| AppError::Validation(vec![e]))?;
-    let policy = Policy::parse(
-        input.level1_confirmations.unwrap_or(1),
-        input.level2_confirmations.unwrap_or(0),
-        input
+    let policy = Policy::parse(PolicyInput {
+        level1: input.level1_confirmations.unwrap_or(1),
+        level2: input.level2_confirmations.unwrap_or(0),
+        expiry_hours: input
             .request_expiry_hours
             .unwrap_or(DEFAULT_REQUEST_EXPIRY_HOURS),
-        input.max_access_hours.unwrap_or(DEFAULT_MAX_ACCESS_HOURS),
-        input.description.as_deref().unwrap_or(""),
-    )?;
+        max_access_hours: input.max_access_hours.unwrap_or(DEFAULT_MAX_ACCESS_HOURS),
+        description: input.description.as_deref().unwrap_or(""),
+    })?;
     let now = ctx.clock.now_naive();
     let id = safe_db::insert_safe(
         &mut conn,
@@ -105,7 +106,10 @@ pub fn list(
     page: PageRequest,
 ) -> Result<Page<Safe>, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
-    let member = (!me.is_admin()).then(|| (me.id, me.role.as_str().to_owned()));
+    let member = (!me.is_admin()).then_some(MemberOf {
+        user_id: me.id,
+        role: me.role,
+    });
     let (rows, total) = safe_db::list_safes(&mut conn, member, page.offset(), page.limit())?;
     Ok(Page::new(
         rows.into_iter().map(to_safe).collect(),
@@ -130,19 +134,19 @@ pub fn update(
     let (mut conn, me) = ctx.authenticate(token)?;
     require_admin(&me)?;
     let safe = require_safe(&mut conn, name)?;
-    let policy = Policy::parse(
-        input
+    let policy = Policy::parse(PolicyInput {
+        level1: input
             .level1_confirmations
             .unwrap_or(safe.level1_confirmations),
-        input
+        level2: input
             .level2_confirmations
             .unwrap_or(safe.level2_confirmations),
-        input
+        expiry_hours: input
             .request_expiry_hours
             .unwrap_or(safe.request_expiry_hours),
-        input.max_access_hours.unwrap_or(safe.max_access_hours),
-        input.description.as_deref().unwrap_or(&safe.description),
-    )?;
+        max_access_hours: input.max_access_hours.unwrap_or(safe.max_access_hours),
+        description: input.description.as_deref().unwrap_or(&safe.description),
+    })?;
     let confirmation_changed =
         policy.level1 != safe.level1_confirmations || policy.level2 != safe.level2_confirmations;
     let now = ctx.clock.now_naive();
@@ -160,8 +164,8 @@ pub fn update(
     let updated = db::write_transaction(&mut conn, |conn| {
         let updated = safe_db::update_safe(conn, safe.id, &changes)?;
         if confirmation_changed {
-            let flag = InvalidReason::ConfirmationSettingsChanged.flag();
-            invalidate(conn, safe.id, None, flag, false, now)?;
+            let reason = InvalidReason::ConfirmationSettingsChanged;
+            invalidate(conn, safe.id, None, reason, Ends::Waiting, now)?;
         }
         Ok::<_, AppError>(updated)
     })?;
@@ -186,14 +190,8 @@ pub fn delete(ctx: &Context, token: &VerifiedToken, name: &str) -> Result<(), Ap
             },
         )?;
         safe_db::delete_accounts(conn, safe.id, None, now)?;
-        invalidate(
-            conn,
-            safe.id,
-            None,
-            InvalidReason::ObjectDeleted.flag(),
-            true,
-            now,
-        )
+        let reason = InvalidReason::ObjectDeleted;
+        invalidate(conn, safe.id, None, reason, Ends::WaitingAndApproved, now)
     })?;
     tracing::info!(safe.name = %safe.name, user.name = %me.username, "safe deleted");
     Ok(())
@@ -292,12 +290,13 @@ pub fn delete_account(
                 format!("no account {id} in safe {}", safe.name),
             ));
         }
+        let reason = InvalidReason::ObjectDeleted;
         invalidate(
             conn,
             safe.id,
             Some(id),
-            InvalidReason::ObjectDeleted.flag(),
-            true,
+            reason,
+            Ends::WaitingAndApproved,
             now,
         )
     })
@@ -376,18 +375,19 @@ pub fn list_members(
     let safe = visible_safe(&mut conn, &me, safe)?;
     Ok(safe_db::members(&mut conn, safe.id)?
         .into_iter()
-        .map(|(member, user)| SafeMember {
-            member_type: if member.user_id.is_some() {
+        .map(|entry| SafeMember {
+            member_type: if entry.member.user_id.is_some() {
                 MemberType::User
             } else {
                 MemberType::Group
             },
-            name: user
-                .map(|(username, _, _)| username)
-                .or(member.group_role)
+            name: entry
+                .user
+                .map(|person| person.username)
+                .or(entry.member.group_role.map(|role| role.as_str().to_owned()))
                 .unwrap_or_default(),
-            can_request: member.can_request,
-            confirm_level: member.confirm_level,
+            can_request: entry.member.can_request,
+            confirm_level: entry.member.confirm_level,
         })
         .collect())
 }
@@ -414,7 +414,7 @@ fn resolve(
                 .parse()
                 .map_err(|_| AppError::new(ErrorCode::NotFound, format!("no role named {role}")))?;
             Ok((
-                Principal::Group(role.as_str().to_owned()),
+                Principal::Group(role),
                 role.as_str().to_owned(),
                 MemberType::Group,
             ))
@@ -427,19 +427,25 @@ fn invalidate(
     conn: &mut DbConnection,
     safe_id: i64,
     account_id: Option<i64>,
-    flag: i32,
-    include_approved: bool,
+    reason: InvalidReason,
+    ends: Ends,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    let ids = safe_db::invalidate_requests(conn, safe_id, account_id, flag, include_approved, now)?;
-    let reason = InvalidReason::from_flags(flag);
-    let detail = serde_json::to_value(reason.first())
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned));
-    for id in ids {
-        record_event(conn, id, None, "invalidated", detail.as_deref(), now)?;
+    for id in safe_db::invalidate_requests(conn, safe_id, account_id, reason, ends, now)? {
+        record_invalidated(conn, id, reason, now)?;
     }
     Ok(())
+}
+
+/// Writes on the request's trail that it was invalidated, and why.
+fn record_invalidated(
+    conn: &mut DbConnection,
+    request_id: i64,
+    reason: InvalidReason,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let kind = EventKind::Invalidated;
+    record_event(conn, request_id, None, kind, Some(reason.as_str()), now)
 }
 
 /// Marks `missing_supervisors` on every waiting request of the safe that its remaining
@@ -449,7 +455,7 @@ fn invalidate(
 pub fn recheck_for_user(
     conn: &mut DbConnection,
     user_id: i64,
-    roles: &[String],
+    roles: &[Role],
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     for safe in safe_db::safes_with_pending_for(conn, user_id, roles)? {
@@ -465,10 +471,7 @@ fn recheck_supervisors(
 ) -> Result<(), AppError> {
     let members = safe_db::active_members(conn, safe.id)?;
     for request in safe_db::pending_requests(conn, safe.id)? {
-        let decisions: Vec<_> = crate::db::requests::decisions(conn, &[request.id])?
-            .into_iter()
-            .map(|(_, decision)| decision)
-            .collect();
+        let decisions = crate::db::requests::decisions(conn, &[request.id])?;
         if !access_requests::can_still_be_decided(
             conn,
             &members,
@@ -476,16 +479,9 @@ fn recheck_supervisors(
             Pending::of(&request),
             &decisions,
         )? {
-            let flag = InvalidReason::MissingSupervisors.flag();
-            if safe_db::invalidate_request(conn, request.id, flag, now)? {
-                record_event(
-                    conn,
-                    request.id,
-                    None,
-                    "invalidated",
-                    Some("missing_supervisors"),
-                    now,
-                )?;
+            let reason = InvalidReason::MissingSupervisors;
+            if safe_db::invalidate_request(conn, request.id, reason, now)? {
+                record_invalidated(conn, request.id, reason, now)?;
             }
         }
     }
@@ -515,7 +511,7 @@ fn visible_safe(
     name: &str,
 ) -> Result<SafeRow, AppError> {
     let safe = require_safe(conn, name)?;
-    if me.is_admin() || !safe_db::entries_for(conn, safe.id, me.id, me.role.as_str())?.is_empty() {
+    if me.is_admin() || !safe_db::entries_for(conn, safe.id, me.id, me.role)?.is_empty() {
         Ok(safe)
     } else {
         Err(AppError::new(
@@ -538,6 +534,16 @@ fn parse_safe_name(value: &str) -> Result<String, FieldError> {
     Ok(name.to_owned())
 }
 
+/// A safe's confirmation policy, as asked for: the given values over the current or default ones.
+struct PolicyInput<'a> {
+    level1: i32,
+    level2: i32,
+    expiry_hours: i32,
+    max_access_hours: i32,
+    description: &'a str,
+}
+
+/// A safe's confirmation policy, checked.
 struct Policy {
     level1: i32,
     level2: i32,
@@ -547,13 +553,14 @@ struct Policy {
 }
 
 impl Policy {
-    fn parse(
-        level1: i32,
-        level2: i32,
-        expiry_hours: i32,
-        max_access_hours: i32,
-        description: &str,
-    ) -> Result<Self, AppError> {
+    fn parse(input: PolicyInput<'_>) -> Result<Self, AppError> {
+        let PolicyInput {
+            level1,
+            level2,
+            expiry_hours,
+            max_access_hours,
+            description,
+        } = input;
         let mut errors = Vec::new();
         if !(1..=10).contains(&level1) {
             errors.push(FieldError::new(

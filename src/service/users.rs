@@ -78,8 +78,8 @@ pub fn create(
             name: valid.name.as_str(),
             email: valid.email.as_str(),
             password_hash: &password_hash,
-            role: valid.role.as_str(),
-            status: UserStatus::Active.as_str(),
+            role: valid.role,
+            status: UserStatus::Active,
             created_at: now,
             updated_at: now,
         },
@@ -93,8 +93,8 @@ pub fn create(
             _ => taken_or_internal(error),
         }
     })?;
-    tracing::info!(target.name = %row.username, role = %row.role, "user created");
-    to_user(row)
+    tracing::info!(target.name = %row.username, role = row.role.as_str(), "user created");
+    Ok(to_user(row))
 }
 
 /// Admins get every user, filtered; anyone else gets a page holding only themselves.
@@ -107,7 +107,7 @@ pub fn list(
     if !me.is_admin() {
         let row = require_user(&mut conn, &me.username)?;
         let items = if query.page.page == 1 {
-            vec![to_user(row)?]
+            vec![to_user(row)]
         } else {
             vec![]
         };
@@ -116,7 +116,7 @@ pub fn list(
     let filter = parse_filter(&query)?;
     let (rows, total) =
         db::users::list(&mut conn, &filter, query.page.offset(), query.page.limit())?;
-    let users = rows.into_iter().map(to_user).collect::<Result<_, _>>()?;
+    let users = rows.into_iter().map(to_user).collect();
     Ok(Page::new(users, query.page, total))
 }
 
@@ -124,7 +124,7 @@ pub fn list(
 pub fn show(ctx: &Context, token: &VerifiedToken, username: &str) -> Result<User, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
     ensure_self_or_admin(&me, username)?;
-    to_user(require_user(&mut conn, username)?)
+    Ok(to_user(require_user(&mut conn, username)?))
 }
 
 /// Applies an update to `target` (oneself when `None`).
@@ -153,8 +153,8 @@ pub fn update(
         name: valid.name.map(|n| n.as_str().to_owned()),
         email: valid.email.map(|e| e.as_str().to_owned()),
         password_hash,
-        role: valid.role.map(|r| r.as_str().to_owned()),
-        status: valid.status.map(|s| s.as_str().to_owned()),
+        role: valid.role,
+        status: valid.status,
         updated_at: Some(ctx.clock.now_naive()),
         deleted_at: None,
     };
@@ -164,7 +164,7 @@ pub fn update(
         apply_update(conn, existing.id, &changes, keep_session)
     })?;
     tracing::info!(target.name = %row.username, user.name = %me.username, "user updated");
-    to_user(row)
+    Ok(to_user(row))
 }
 
 /// Deletes `target` (oneself when `None`): they can no longer log in and their sessions end.
@@ -176,7 +176,7 @@ pub fn delete(ctx: &Context, token: &VerifiedToken, target: Option<&str>) -> Res
     let existing = require_user(&mut conn, &target)?;
     let now = ctx.clock.now_naive();
     let changes = UserChanges {
-        status: Some(UserStatus::Deleted.as_str().to_owned()),
+        status: Some(UserStatus::Deleted),
         updated_at: Some(now),
         deleted_at: Some(Some(now)),
         ..UserChanges::default()
@@ -196,21 +196,21 @@ fn apply_update(
     changes: &UserChanges,
     keep_session: Option<&str>,
 ) -> Result<UserRow, AppError> {
-    let loses_admin = changes.role.as_deref().is_some_and(|r| r != "admin")
-        || changes.status.as_deref().is_some_and(|s| s != "active");
+    let loses_admin = changes.role.is_some_and(|r| r != Role::Admin)
+        || changes.status.is_some_and(|s| s != UserStatus::Active);
     if loses_admin {
         db::users::lock_active_admins(conn)?;
     }
     let current = db::users::find_by_id(conn, id)?;
-    if current.status == "deleted" {
+    if current.status == UserStatus::Deleted {
         return Err(AppError::new(
             ErrorCode::NotFound,
             format!("no user named {}", current.username),
         ));
     }
     if loses_admin
-        && current.role == "admin"
-        && current.status == "active"
+        && current.role == Role::Admin
+        && current.status == UserStatus::Active
         && db::users::count_other_active_admins(conn, id)? == 0
     {
         return Err(AppError::new(
@@ -220,12 +220,12 @@ fn apply_update(
     }
     let row = db::users::update(conn, id, changes).map_err(taken_or_internal)?;
     if changes.role.is_some() || changes.status.is_some() {
-        let roles = [current.role.clone(), row.role.clone()];
+        let roles = [current.role, row.role];
         super::safes::recheck_for_user(conn, id, &roles, row.updated_at)?;
     }
     let ends_sessions = changes.password_hash.is_some() || changes.status.is_some();
     if ends_sessions {
-        let keep = if row.status == "active" {
+        let keep = if row.status == UserStatus::Active {
             keep_session
         } else {
             None
@@ -280,8 +280,8 @@ fn parse_filter(query: &UserListQuery) -> Result<UserFilter, AppError> {
         return Err(AppError::validation("q", "must be at most 100 characters"));
     }
     Ok(UserFilter {
-        role: query.role.map(|r| r.as_str().to_owned()),
-        status: query.status.map(|s| s.as_str().to_owned()),
+        role: query.role,
+        status: query.status,
         q: query.q.clone().filter(|q| !q.trim().is_empty()),
     })
 }
@@ -302,21 +302,16 @@ fn taken_or_internal(error: diesel::result::Error) -> AppError {
 }
 
 /// A stored user as clients see it.
-pub fn to_user(row: UserRow) -> Result<User, AppError> {
-    let corrupt = |what: &str| AppError::Internal(format!("user {} has an unknown {what}", row.id));
-    Ok(User {
-        role: row
-            .role
-            .parse::<Role>()
-            .map_err(|_| corrupt("role"))?
-            .into(),
-        status: row.status.parse().map_err(|_| corrupt("status"))?,
+pub fn to_user(row: UserRow) -> User {
+    User {
+        role: row.role.into(),
+        status: row.status,
         created_at: utc(row.created_at),
         updated_at: utc(row.updated_at),
         username: row.username,
         name: row.name,
         email: row.email,
-    })
+    }
 }
 
 struct ValidNewUser {
