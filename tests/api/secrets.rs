@@ -29,6 +29,7 @@ on_both_backends!(
     concurrent_writes_of_one_secret_leave_one_whole_row,
     a_rotation_leaves_a_secret_replaced_since_it_was_read,
     an_account_created_with_a_secret_stores_both_or_neither,
+    the_rotate_command_rewraps_while_the_service_serves_and_says_what_next,
 );
 
 const PLAINTEXT: &str = "Tr0ub4dor&3-the-root-password";
@@ -540,4 +541,125 @@ async fn an_account_created_with_a_secret_stores_both_or_neither(app: TestApp) {
     assert_eq!(plain.status, 201, "the secret stays optional: {plain:?}");
     let plain_id = plain.body["id"].as_i64().expect("account id");
     assert!(stored(&pool, plain_id).is_none());
+}
+
+/// Runs the binary's `rotate-secrets-key` on the test database, with only these variables.
+async fn rotate_command(app: &TestApp, env: &[(&str, &str)]) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_requestdesk"))
+        .arg("rotate-secrets-key")
+        .env_clear()
+        .env("DATABASE_URL", &app.database.url)
+        .env("REQUESTDESK_DATA_DIR", app.database.data_dir())
+        .env("REQUESTDESK_LOG_LEVEL", "warn")
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .expect("the binary runs")
+}
+
+async fn the_rotate_command_rewraps_while_the_service_serves_and_says_what_next(app: TestApp) {
+    let (admin, first) = an_account(&app).await;
+    let second = create_account(&app, &admin, "Linux", "root-db02").await;
+    for id in [first, second] {
+        let reply = app
+            .put(
+                &secret_path("Linux", id),
+                Some(&admin),
+                &json!({"secret": PLAINTEXT}),
+            )
+            .await;
+        assert_eq!(reply.status, 204, "{reply:?}");
+    }
+    let (new_key, new_text) = MasterKey::generate().expect("a key");
+    let output = rotate_command(
+        &app,
+        &[
+            ("REQUESTDESK_SECRETS_KEY", SECRETS_KEY),
+            ("REQUESTDESK_NEW_SECRETS_KEY", new_text.as_str()),
+        ],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        stdout.contains(&format!(
+            "re-wrapped 2 data key(s) under master key {}",
+            new_key.id()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("next: set REQUESTDESK_SECRETS_KEY"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains(new_text.as_str()) && !stdout.contains(SECRETS_KEY),
+        "{stdout}"
+    );
+    let pool = pool(&app);
+    let new = KeyRing::new(new_key.clone(), []);
+    for id in [first, second] {
+        assert_eq!(opened(&pool, &new, id).as_deref(), Some(PLAINTEXT));
+    }
+    // The service kept serving: it still writes, under its own current key.
+    let reply = app
+        .put(
+            &secret_path("Linux", first),
+            Some(&admin),
+            &json!({"secret": "after"}),
+        )
+        .await;
+    assert_eq!(reply.status, 204, "{reply:?}");
+
+    // Now the old key alone cannot open the other row: the command fails, naming it.
+    let (other, other_text) = MasterKey::generate().expect("a key");
+    let output = rotate_command(
+        &app,
+        &[
+            ("REQUESTDESK_SECRETS_KEY", SECRETS_KEY),
+            ("REQUESTDESK_NEW_SECRETS_KEY", other_text.as_str()),
+        ],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{output:?}");
+    assert!(
+        stderr.contains(&format!(
+            "account {second}: the data key is wrapped by master key {}",
+            new_key.id()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("not under master key {}", other.id())),
+        "{stderr}"
+    );
+
+    // It did re-wrap the row it could open (the one written after the first run) under `other`.
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("re-wrapped 1 data key(s)"),
+        "{output:?}"
+    );
+
+    // Finishing the switch: the new key current, the two others in the old keys.
+    let old_keys = format!("{SECRETS_KEY},{}", other_text.as_str());
+    let output = rotate_command(
+        &app,
+        &[
+            ("REQUESTDESK_SECRETS_KEY", new_text.as_str()),
+            ("REQUESTDESK_SECRETS_OLD_KEYS", &old_keys),
+        ],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        stdout.contains("re-wrapped 1 data key(s)"),
+        "the row written after: {stdout}"
+    );
+    assert!(
+        stdout.contains("REQUESTDESK_SECRETS_OLD_KEYS may now be emptied"),
+        "{stdout}"
+    );
+    assert_eq!(opened(&pool, &new, first).as_deref(), Some("after"));
 }

@@ -97,11 +97,12 @@ pub fn rotate(
 ) -> Result<Rotation, AppError> {
     let mut rotation = Rotation::default();
     let to_id = to.id().to_string();
+    // One connection for the whole run: the pool opens no others meanwhile.
+    let mut conn = pool.get()?;
     for _pass in 0..5 {
         let mut after = 0_i64;
         let mut progressed = false;
         loop {
-            let mut conn = pool.get()?;
             let (seen, last) = db::write_transaction(&mut conn, |conn| {
                 let rows = secret_db::not_wrapped_by(conn, &to_id, after, batch)?;
                 let mut last = after;
@@ -130,7 +131,6 @@ pub fn rotate(
                 break;
             }
         }
-        let mut conn = pool.get()?;
         rotation.remaining = secret_db::count_not_wrapped_by(&mut conn, &to_id)?;
         let failed = i64::try_from(rotation.failed.len()).unwrap_or(i64::MAX);
         if rotation.remaining <= failed || !progressed {
