@@ -14,12 +14,21 @@ pub struct Cluster {
     dir: tempfile::TempDir,
     port: u16,
     as_postgres: bool,
+    /// The address it listens on and is reached at: loopback, or an address in `netns`.
+    host: String,
+    /// A network namespace the server runs in (`ip netns exec`), for a test that cuts it off.
+    netns: Option<String>,
 }
 
 impl Cluster {
     /// A new cluster, started; `None` (after saying why) when the machine has no PostgreSQL
     /// binaries. Under `CI` their absence fails the test instead.
     pub fn start_new() -> Option<Self> {
+        Self::start_new_at("127.0.0.1", None)
+    }
+
+    /// Like [`Cluster::start_new`], listening on `host` inside the network namespace `netns`.
+    pub fn start_new_at(host: &str, netns: Option<&str>) -> Option<Self> {
         let Some(bin) = binaries() else {
             assert!(
                 std::env::var("CI").is_err(),
@@ -44,6 +53,8 @@ impl Cluster {
             dir,
             port: free_port(),
             as_postgres,
+            host: host.to_owned(),
+            netns: netns.map(str::to_owned),
         };
         cluster.run_ok(
             "initdb",
@@ -58,13 +69,20 @@ impl Cluster {
                 "--no-instructions",
             ],
         );
+        if cluster.host != "127.0.0.1" {
+            // initdb trusts loopback only; the test's own namespace is as private.
+            let hba = cluster.dir.path().join("data").join("pg_hba.conf");
+            let mut rules = std::fs::read_to_string(&hba).expect("read pg_hba.conf");
+            rules.push_str(&format!("host all all {}/24 trust\n", cluster.host));
+            std::fs::write(&hba, rules).expect("write pg_hba.conf");
+        }
         cluster.start();
         Some(cluster)
     }
 
     /// The URL of database `name` on this cluster.
     pub fn url(&self, name: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+        format!("postgres://postgres@{}:{}/{name}", self.host, self.port)
     }
 
     pub fn create_database(&self, name: &str) -> String {
@@ -78,8 +96,9 @@ impl Cluster {
     /// Starts the server and waits until it accepts connections.
     pub fn start(&self) {
         let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off",
+            "-p {} -c listen_addresses={} -c unix_socket_directories={} -c fsync=off",
             self.port,
+            self.host,
             self.dir.path().display()
         );
         let log = self.dir.path().join("server.log");
@@ -122,13 +141,21 @@ impl Cluster {
 
     fn run(&self, program: &str, args: &[&str]) -> Output {
         let program = self.bin.join(program);
-        let mut command = if self.as_postgres {
-            let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--"]).arg(program);
-            command
-        } else {
-            Command::new(program)
+        let mut command = match &self.netns {
+            Some(netns) => {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", netns]);
+                command
+            }
+            None => Command::new(if self.as_postgres { "runuser" } else { "env" }),
         };
+        if self.netns.is_some() && self.as_postgres {
+            command.arg("runuser");
+        }
+        if self.as_postgres {
+            command.args(["-u", "postgres", "--"]);
+        }
+        command.arg(program);
         command
             .args(args)
             .current_dir(self.dir.path())

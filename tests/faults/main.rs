@@ -8,6 +8,7 @@
 )]
 mod helpers;
 
+mod blackhole;
 mod cluster;
 mod fixture;
 mod hostile;

@@ -27,7 +27,7 @@ async fn a_postgresql_restart_is_503_while_down_and_recovered_from_within_5_s_ev
     let Some(cluster) = Cluster::start_new() else {
         return;
     };
-    let app = start_on(&cluster.create_database("requestdesk")).await;
+    let app = start_on(&cluster.create_database("requestdesk"), DB_TIMEOUT_SECS).await;
     let caller = Caller {
         address: app.address.clone(),
         username: "loader".to_owned(),
@@ -145,11 +145,11 @@ fn report(cycle: &Cycle, outage: &[Outcome], after: &[Outcome]) {
 
 /// An instance on `url` with a short database timeout. The SQLite test database only lends its
 /// temporary data directory.
-async fn start_on(url: &str) -> TestApp {
+pub async fn start_on(url: &str, db_timeout_secs: u64) -> TestApp {
     let database = TestDatabase::new(Backend::Sqlite);
     let settings = Settings {
         database_url: Some(Secret::new(url)),
-        db_timeout_secs: DB_TIMEOUT_SECS,
+        db_timeout_secs,
         ..test_settings(&database)
     };
     let (address, clock) = start_instance(&settings).await;
