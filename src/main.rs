@@ -92,7 +92,7 @@ fn rotate_secrets_key(
     new_key_file: Option<&std::path::Path>,
     batch_size: i64,
 ) -> Result<(), String> {
-    let (pool, ring) = startup::secrets_store(settings).map_err(|e| e.to_string())?;
+    let (mut conn, ring) = startup::secrets_store(settings).map_err(|e| e.to_string())?;
     let target = match (new_key, new_key_file) {
         (Some(key), _) => MasterKey::parse(key.expose())
             .map_err(|e| format!("REQUESTDESK_NEW_SECRETS_KEY: {e}"))?,
@@ -101,9 +101,8 @@ fn rotate_secrets_key(
         (None, None) => ring.current().clone(),
     };
     let switching = target.id() != ring.current().id();
-    let rotation = requestdesk::service::secrets::rotate(&pool, &ring, &target, batch_size);
-    settle(&pool);
-    let rotation = rotation.map_err(|e| e.to_string())?;
+    let rotation = requestdesk::service::secrets::rotate(&mut conn, &ring, &target, batch_size)
+        .map_err(|e| e.to_string())?;
     println!(
         "re-wrapped {} data key(s) under master key {}; {} secret(s) still under another key",
         rotation.rewrapped,
@@ -137,19 +136,4 @@ fn rotate_secrets_key(
         );
     }
     Ok(())
-}
-
-/// Waits, up to 2 s, until no pool thread is opening a connection. Exiting while one was inside
-/// libpq's connect crashed the process now and then (SIGSEGV at exit, about 1 run in 6 on
-/// PostgreSQL); r2d2 counts a connection being opened in `connections` but not in
-/// `idle_connections`.
-fn settle(pool: &db::DbPool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    while std::time::Instant::now() < deadline {
-        let state = pool.state();
-        if state.idle_connections >= state.connections {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
 }

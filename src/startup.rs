@@ -228,18 +228,19 @@ pub fn build_context(settings: &Settings) -> Result<Context, StartupError> {
     })
 }
 
-/// The database pool and the secrets key ring, without the rest of the context: what
-/// `rotate-secrets-key` needs.
-pub fn secrets_store(settings: &Settings) -> Result<(db::DbPool, KeyRing), StartupError> {
+/// One database connection (no pool: the command exits right after) and the secrets key ring,
+/// without the rest of the context: what `rotate-secrets-key` needs.
+pub fn secrets_store(settings: &Settings) -> Result<(db::DbConnection, KeyRing), StartupError> {
     let url = settings.database_url();
     let backend = Backend::from_url(&url).map_err(|e| StartupError::setting("DATABASE_URL", e))?;
     create_private_dir(&settings.data_dir).map_err(StartupError::file(
         "REQUESTDESK_DATA_DIR",
         &settings.data_dir,
     ))?;
-    let pool = connect_with_retries(settings, backend)?;
+    let conn = db::connect_one(&url, settings.db_timeout())
+        .map_err(|source| database_error(settings, backend, source))?;
     let secrets = load_secrets_keys(settings, backend)?;
-    Ok((pool, secrets))
+    Ok((conn, secrets))
 }
 
 /// The master key from REQUESTDESK_SECRETS_KEY or its file, with REQUESTDESK_SECRETS_OLD_KEYS.

@@ -14,7 +14,7 @@ pub mod values;
 
 pub use pool::{
     DbConnectionManager, DbPool, POOL_TIMEOUTS, POOL_WAIT, PoolOptions, PooledDb, connect,
-    is_unavailable, with_network_timeouts,
+    connect_one, is_unavailable, with_network_timeouts,
 };
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};

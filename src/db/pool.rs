@@ -120,6 +120,29 @@ pub fn connect(url: &str, options: PoolOptions) -> Result<DbPool, SetupError> {
     })
 }
 
+/// One connection, with no pool: for one-shot commands such as `rotate-secrets-key`. A pool's
+/// background threads may still be opening a connection when such a command exits, and libpq's
+/// clean-up at exit then crashed the process on PostgreSQL (signal 11, about one run in six).
+/// Migrations are applied first, as `connect` does.
+pub fn connect_one(url: &str, database_timeout: Duration) -> Result<DbConnection, SetupError> {
+    let manager = DbConnectionManager::new(url, database_timeout)?;
+    run_migrations(&manager.target)?;
+    let mut conn = manager.connect().map_err(setup_error)?;
+    ConnectionCustomizer {
+        busy_timeout: database_timeout,
+    }
+    .on_acquire(&mut conn)
+    .map_err(setup_error)?;
+    Ok(conn)
+}
+
+fn setup_error(error: PoolConnectionError) -> SetupError {
+    match error {
+        PoolConnectionError::ConnectionError(error) => SetupError::Connect(error),
+        PoolConnectionError::QueryError(error) => SetupError::Migrate(error.to_string()),
+    }
+}
+
 /// Opens connections on the backend the URL names. diesel's own manager goes through the
 /// `MultiConnection`'s `establish`, which tries SQLite first on a PostgreSQL URL and reports
 /// that attempt's error instead of PostgreSQL's refusal.

@@ -306,7 +306,8 @@ async fn a_rotation_rewraps_every_secret_and_keeps_it_readable(app: TestApp) {
     let before: Vec<_> = ids.iter().map(|id| stored(&pool, *id)).collect();
 
     // A batch of one: three transactions, each conditional on the row read.
-    let rotation = rotate(&pool, &old, &new_key, 1).expect("the rotation");
+    let rotation =
+        rotate(&mut pool.get().expect("a connection"), &old, &new_key, 1).expect("the rotation");
     assert_eq!(rotation.rewrapped, 3, "{rotation:?}");
     assert_eq!(rotation.remaining, 0, "{rotation:?}");
     assert!(rotation.failed.is_empty(), "{rotation:?}");
@@ -330,7 +331,8 @@ async fn a_rotation_rewraps_every_secret_and_keeps_it_readable(app: TestApp) {
         let error = open_secret(&old, &mut conn, *id).expect_err("the old key alone");
         assert!(error.to_string().contains(new_key.id().as_str()), "{error}");
     }
-    let again = rotate(&pool, &old, &new_key, 10).expect("a second rotation");
+    let again = rotate(&mut pool.get().expect("a connection"), &old, &new_key, 10)
+        .expect("a second rotation");
     assert_eq!(
         (again.rewrapped, again.remaining),
         (0, 0),
@@ -339,7 +341,8 @@ async fn a_rotation_rewraps_every_secret_and_keeps_it_readable(app: TestApp) {
 
     // A ring without the key the rows are under fails them by name and leaves them.
     let (third, _) = MasterKey::generate().expect("a key");
-    let refused = rotate(&pool, &old, &third, 10).expect("the rotation runs");
+    let refused = rotate(&mut pool.get().expect("a connection"), &old, &third, 10)
+        .expect("the rotation runs");
     assert_eq!(refused.rewrapped, 0);
     assert_eq!(refused.failed.len(), 3, "{refused:?}");
     assert_eq!(refused.remaining, 3);

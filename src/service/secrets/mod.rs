@@ -10,7 +10,7 @@ pub use self::store::SecretInput;
 use self::store::{to_row, to_sealed, validate};
 use super::Context;
 use crate::db::account_secrets as secret_db;
-use crate::db::{self, DbPool};
+use crate::db::{self, DbConnection};
 use crate::error::{AppError, ErrorCode};
 use crate::secrets::{self, KeyRing, MasterKey, SecretText};
 
@@ -88,22 +88,21 @@ pub struct Rotation {
 /// Re-wraps every data key not yet under `to`, `batch` rows per transaction. Each update is
 /// conditional on the row still holding the wrapped key that was read, so a secret replaced
 /// meanwhile is left as its writer stored it; a later pass takes it if it is still under an old
-/// key. `ring` opens the old data keys.
+/// key. `ring` opens the old data keys. It runs on one connection of its own (the command opens
+/// it with `db::connect_one`), beside a serving instance's pool.
 pub fn rotate(
-    pool: &DbPool,
+    conn: &mut DbConnection,
     ring: &KeyRing,
     to: &MasterKey,
     batch: i64,
 ) -> Result<Rotation, AppError> {
     let mut rotation = Rotation::default();
     let to_id = to.id().to_string();
-    // One connection for the whole run: the pool opens no others meanwhile.
-    let mut conn = pool.get()?;
     for _pass in 0..5 {
         let mut after = 0_i64;
         let mut progressed = false;
         loop {
-            let (seen, last) = db::write_transaction(&mut conn, |conn| {
+            let (seen, last) = db::write_transaction(conn, |conn| {
                 let rows = secret_db::not_wrapped_by(conn, &to_id, after, batch)?;
                 let mut last = after;
                 for row in &rows {
@@ -131,7 +130,7 @@ pub fn rotate(
                 break;
             }
         }
-        rotation.remaining = secret_db::count_not_wrapped_by(&mut conn, &to_id)?;
+        rotation.remaining = secret_db::count_not_wrapped_by(conn, &to_id)?;
         let failed = i64::try_from(rotation.failed.len()).unwrap_or(i64::MAX);
         if rotation.remaining <= failed || !progressed {
             break;
