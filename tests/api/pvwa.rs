@@ -20,6 +20,7 @@ on_both_backends!(
     a_404_reads_the_same_for_another_users_request_and_for_none,
     after_logoff_the_token_is_refused_in_pvwa_format,
     onlywaiting_and_expired_filter_the_lists,
+    float_dates_as_powershell_7_writes_them_are_whole_seconds,
 );
 
 const SAFE: &str = "Fin_Ops";
@@ -864,4 +865,46 @@ async fn ids(app: &TestApp, token: &str, path: &str, key: &str) -> Vec<String> {
         .iter()
         .map(|r| r["RequestID"].as_str().expect("RequestID").to_owned())
         .collect()
+}
+
+/// psPAS on PowerShell 7 sends `FromDate`/`ToDate` as `1796139298.0`: a float with no fraction
+/// is those seconds; one with a fraction is refused, naming the field.
+async fn float_dates_as_powershell_7_writes_them_are_whole_seconds(app: TestApp) {
+    let setup = set_up(&app).await;
+    let (from, to) = window();
+    let body = |from: f64, to: f64| {
+        json!({
+            "AccountId": setup.account_id.to_string(),
+            "Reason": "Patch the database server tonight",
+            "MultipleAccessRequired": true,
+            "FromDate": from,
+            "ToDate": to,
+        })
+    };
+    assert!(
+        body(from as f64, to as f64)
+            .to_string()
+            .contains(&format!("{from}.0")),
+        "serde_json writes the float as PowerShell 7 does"
+    );
+    let path = "/PasswordVault/API/MyRequests";
+    let token = Some(setup.requester.as_str());
+    let created = pvwa(
+        &app,
+        Method::POST,
+        path,
+        token,
+        Some(body(from as f64, to as f64)),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{created:?}");
+    assert_eq!(created.body["AccessFrom"], from);
+    assert_eq!(created.body["AccessTo"], to);
+
+    let fraction = body(from as f64 + 0.5, to as f64 + 3600.0);
+    let refused = pvwa(&app, Method::POST, path, token, Some(fraction)).await;
+    assert_eq!(pvwa_error(&refused, 400), "RQDWS001E");
+    let message = refused.body["ErrorMessage"].as_str().expect("a message");
+    assert!(message.contains("FromDate"), "{message}");
+    assert!(!message.contains("ToDate"), "{message}");
 }

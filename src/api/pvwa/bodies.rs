@@ -28,6 +28,32 @@ pub enum AccountId {
     Text(String),
 }
 
+/// A date in Unix seconds. psPAS on PowerShell 7 writes whole numbers as floats
+/// (`1796139298.0`), so a float is taken when it has no fraction; the conversion refuses any
+/// other, naming the field.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(untagged)]
+pub enum UnixSeconds {
+    Whole(i64),
+    Float(f64),
+}
+
+impl UnixSeconds {
+    /// The whole number of seconds, if it is one that fits.
+    pub fn whole(self) -> Option<i64> {
+        match self {
+            Self::Whole(secs) => Some(secs),
+            // i64::MAX as f64 rounds up to 2^63, so the upper bound is exclusive.
+            Self::Float(secs)
+                if secs.fract() == 0.0 && secs >= -(2f64.powi(63)) && secs < 2f64.powi(63) =>
+            {
+                Some(secs as i64)
+            }
+            Self::Float(_) => None,
+        }
+    }
+}
+
 /// `true`/`false`, also as text.
 #[derive(Deserialize, ToSchema)]
 #[serde(untagged)]
@@ -74,9 +100,11 @@ pub struct NewRequestBody {
     /// (the default).
     pub multiple_access_required: Option<bool>,
     /// Start of the window, Unix seconds (default now).
-    pub from_date: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub from_date: Option<UnixSeconds>,
     /// End of the window, Unix seconds (default: the longest the safe allows).
-    pub to_date: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub to_date: Option<UnixSeconds>,
     /// 1 open, 2 get file, 4 get password, 7 all (the default). Not a PVWA field.
     pub operation_type: Option<i32>,
     pub additional_info: Option<NewAdditionalInfo>,

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
-use super::bodies::{AccountId, Flag, NewRequestBody, parse_flag};
+use super::bodies::{AccountId, Flag, NewRequestBody, UnixSeconds, parse_flag};
 use super::views::{
     AccountDetails, AccountProperties, PersonDetails, PvwaAdditionalInfo, PvwaConfirmer,
     PvwaMember, PvwaRequest, TicketingSystemProperties,
@@ -59,9 +59,11 @@ impl NewRequestBody {
         if account_id.is_none() {
             errors.push(FieldError::new("AccountId", "must be an account id"));
         }
-        let mut date = |field: &str, value: Option<i64>| {
+        let mut date = |field: &str, value: Option<UnixSeconds>| {
             value.and_then(|secs| {
-                let date = DateTime::<Utc>::from_timestamp(secs, 0);
+                let date = secs
+                    .whole()
+                    .and_then(|secs| DateTime::<Utc>::from_timestamp(secs, 0));
                 if date.is_none() {
                     errors.push(FieldError::new(field, "must be a date in Unix seconds"));
                 }
