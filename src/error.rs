@@ -243,6 +243,20 @@ pub enum AppError {
 impl AppError {
     /// An error that is just its code and a sentence saying what went wrong.
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        // These have variants of their own, which carry what their answer needs (the invalid
+        // fields, `Allow`, `Retry-After`) or keep the cause of a 500 out of the answer.
+        debug_assert!(
+            !matches!(
+                code,
+                ErrorCode::ValidationFailed
+                    | ErrorCode::MethodNotAllowed
+                    | ErrorCode::PayloadTooLarge
+                    | ErrorCode::TooManyRequests
+                    | ErrorCode::ServiceUnavailable
+                    | ErrorCode::InternalError
+            ),
+            "{code} has an AppError variant of its own"
+        );
         Self::Refused {
             code,
             detail: detail.into(),
@@ -357,6 +371,12 @@ mod tests {
                 "README lists {entry:?}, which is no code"
             );
         }
+    }
+
+    #[test]
+    #[should_panic(expected = "internal_error has an AppError variant of its own")]
+    fn a_code_with_a_variant_of_its_own_is_not_built_with_new() {
+        let _ = AppError::new(ErrorCode::InternalError, "the cause would reach the client");
     }
 
     #[test]

@@ -150,6 +150,21 @@ impl ResponseError for PvwaError {
 mod tests {
     use super::*;
 
+    /// An error with `code`, built the way the service builds one.
+    fn an_error_with(code: ErrorCode) -> AppError {
+        match code {
+            ErrorCode::ValidationFailed => AppError::validation("field", "x"),
+            ErrorCode::MethodNotAllowed => AppError::MethodNotAllowed { allow: vec![] },
+            ErrorCode::PayloadTooLarge => AppError::PayloadTooLarge { limit: 1 },
+            ErrorCode::TooManyRequests => AppError::TooManyRequests {
+                retry_after_secs: 1,
+            },
+            ErrorCode::ServiceUnavailable => AppError::Unavailable("x".to_owned()),
+            ErrorCode::InternalError => AppError::Internal("x".to_owned()),
+            other => AppError::new(other, "x"),
+        }
+    }
+
     /// Every native code maps to a PVWA code that README's PVWA table lists with the same status.
     #[test]
     fn every_native_error_code_has_a_documented_pvwa_code() {
@@ -164,7 +179,7 @@ mod tests {
             })
             .collect();
         for code in ErrorCode::ALL {
-            let error = PvwaError::from(AppError::new(code, "x"));
+            let error = PvwaError::from(an_error_with(code));
             assert_eq!(error.status, code.status(), "{code}");
             assert!(
                 documented.contains(&(error.status, error.code)),
