@@ -13,6 +13,7 @@
 //! `bodies` and `views` the wire types read and written; `convert` the translation between them
 //! and the native model.
 
+pub mod account_ids;
 pub mod bodies;
 pub mod convert;
 pub mod error;
