@@ -97,6 +97,6 @@ mod tests {
         let id = PvwaAccountId::of(12, 34);
         assert!(id.names_safe(12));
         assert!(!id.names_safe(13));
-        assert!(PvwaAccountId::parse("34").unwrap().names_safe(13));
+        assert!(PvwaAccountId::parse("34").is_some_and(|id| id.names_safe(13)));
     }
 }
