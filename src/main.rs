@@ -69,7 +69,14 @@ fn migrate(settings: &Settings) -> Result<(), String> {
 }
 
 fn create_admin(settings: &Settings, username: &str, email: Option<&str>) -> Result<(), String> {
-    let ctx = startup::build_context(settings).map_err(|e| e.to_string())?;
+    // A pool of one: with more, r2d2 opens a replacement in the background while the command
+    // holds its connection, and exiting while that thread is inside libpq's connect crashes
+    // the process (as it did rotate-secrets-key's).
+    let settings = Settings {
+        pool_size: 1,
+        ..settings.clone()
+    };
+    let ctx = startup::build_context(&settings).map_err(|e| e.to_string())?;
     let password = settings.admin_password.as_ref().map(|p| p.expose());
     match bootstrap::create_or_reset_admin(&ctx, username, email, password)
         .map_err(|e| e.to_string())?
