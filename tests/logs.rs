@@ -302,6 +302,7 @@ async fn no_log_line_holds_an_account_secret_or_the_master_key() {
         .find(|line| line["fields"]["message"] == "access used")
         .unwrap_or_else(|| panic!("the use is logged: {used:?}"));
     assert_eq!(line["fields"]["secret_retrieved"], true, "{line}");
+    assert_eq!(line["fields"]["account.id"], 1, "{line}");
 
     let lines = lines_of("log-test-secret-1");
     let set = lines

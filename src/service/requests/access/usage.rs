@@ -63,14 +63,14 @@ pub fn use_access(
 ) -> Result<AccessGrant, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
     let now = ctx.clock.now_naive();
-    let grant = db::write_transaction(&mut conn, |conn| {
+    let (grant, account_id) = db::write_transaction(&mut conn, |conn| {
         let request = require_request(conn, id, Some(me.id))?.request;
         match spend(ctx, conn, &me, &request, now, origin, Retrieval::IfAllowed)? {
-            Some(grant) => Ok(grant),
+            Some(spent) => Ok(spent),
             None => Err(refusal_now(conn, id, now)?),
         }
     })?;
-    log_use(&me, &grant);
+    log_use(&me, &grant, account_id);
     Ok(grant)
 }
 
@@ -89,7 +89,7 @@ pub fn retrieve_secret(
     let (mut conn, me) = ctx.authenticate(token)?;
     let now = ctx.clock.now_naive();
     let not_found = || AppError::new(ErrorCode::NotFound, format!("no account {account_id}"));
-    let grant = db::write_transaction(&mut conn, |conn| {
+    let (grant, account_id) = db::write_transaction(&mut conn, |conn| {
         let account = safe_db::find_account(conn, account_id, safe_id)?.ok_or_else(not_found)?;
         let entries = safe_db::entries_for(conn, account.safe_id, me.id, me.role)?;
         if entries.is_empty() && !me.is_admin() {
@@ -108,20 +108,20 @@ pub fn retrieve_secret(
                     None => refusal_for_account(&mine, now),
                 });
             };
-            if let Some(grant) = spend(ctx, conn, &me, request, now, origin, Retrieval::Required)? {
-                return Ok(grant);
+            if let Some(spent) = spend(ctx, conn, &me, request, now, origin, Retrieval::Required)? {
+                return Ok(spent);
             }
             // A concurrent use spent it first: look again.
         }
         let mine = req_db::of_requester_for_account(conn, me.id, account.id, CANDIDATES)?;
         Err(refusal_for_account(&mine, now))
     })?;
-    log_use(&me, &grant);
+    log_use(&me, &grant, account_id);
     Ok(grant)
 }
 
 /// Records the use of `request` inside the caller's transaction and builds the answer, with the
-/// secret as `retrieval` asks. `None` when the conditional update changed nothing: the request
+/// secret as `retrieval` asks, and the account's id. `None` when the conditional update changed nothing: the request
 /// is not usable now (a concurrent use may just have spent it). A refusal returned from here
 /// rolls the use back with the transaction.
 fn spend(
@@ -132,7 +132,7 @@ fn spend(
     now: NaiveDateTime,
     origin: UseOrigin<'_>,
     retrieval: Retrieval,
-) -> Result<Option<AccessGrant>, AppError> {
+) -> Result<Option<(AccessGrant, i64)>, AppError> {
     let (Some(safe_id), Some(account_id)) = (request.safe_id, request.account_id) else {
         return Err(AppError::new(
             ErrorCode::NotAnAccessRequest,
@@ -183,7 +183,7 @@ fn spend(
             client_address: origin.address,
         },
     )?;
-    Ok(Some(AccessGrant {
+    let grant = AccessGrant {
         request_id: request.id,
         address: account.address,
         user_name: account.user_name,
@@ -194,7 +194,8 @@ fn spend(
         spent: request.access_type == Some(AccessType::OneTime),
         secret_type: secret.as_ref().map(|(_, secret_type)| *secret_type),
         secret: secret.map(|(secret, _)| RevealedSecret(secret)),
-    }))
+    };
+    Ok(Some((grant, account.id)))
 }
 
 /// What the trail says of a retrieval: that the secret was handed over, and the caller's reason.
@@ -208,10 +209,11 @@ fn trail_detail(reason: Option<&str>) -> String {
     }
 }
 
-fn log_use(me: &CurrentUser, grant: &AccessGrant) {
+fn log_use(me: &CurrentUser, grant: &AccessGrant, account_id: i64) {
     tracing::info!(
         request.id = grant.request_id,
         user.name = %me.username,
+        account.id = account_id,
         secret_retrieved = grant.secret.is_some(),
         "access used"
     );
