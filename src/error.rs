@@ -32,6 +32,18 @@ pub enum ErrorCode {
     NotAConfirmer,
     /// 403 `not_allowed_to_request`: The caller may not request in this safe.
     NotAllowedToRequest,
+    /// 403 `access_not_approved`: No approved access request of the caller's for this (waiting,
+    /// rejected, expired, cancelled or made invalid), so nothing may be used or retrieved.
+    AccessNotApproved,
+    /// 403 `access_not_started`: The approved access window has not started yet.
+    AccessNotStarted,
+    /// 403 `access_window_over`: The approved access window is over.
+    AccessWindowOver,
+    /// 403 `access_already_used`: The one-time access has already been used.
+    AccessAlreadyUsed,
+    /// 403 `retrieval_not_allowed`: The request's operation type (`open`, `get_file`) does not
+    /// allow retrieving the secret.
+    RetrievalNotAllowed,
     /// 403 `cors_refused`: A CORS preflight from an origin, or asking for a method or header, that
     /// `REQUESTDESK_CORS_ORIGINS` and the API do not allow.
     CorsRefused,
@@ -67,8 +79,8 @@ pub enum ErrorCode {
     MissingSupervisors,
     /// 409 `confirmation_settings_changed`: The safe's confirmation settings changed while the request was being made.
     ConfirmationSettingsChanged,
-    /// 409 `access_not_usable`: The access is not usable now.
-    AccessNotUsable,
+    /// 409 `no_secret_stored`: The account holds no secret to retrieve.
+    NoSecretStored,
     /// 409 `not_an_access_request`: The request is not an access request.
     NotAnAccessRequest,
     /// 413 `payload_too_large`: The body is over the size limit.
@@ -85,7 +97,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of the README's table.
-    pub const ALL: [ErrorCode; 36] = [
+    pub const ALL: [ErrorCode; 41] = [
         Self::ValidationFailed,
         Self::MalformedJson,
         Self::UnreadableBody,
@@ -98,6 +110,11 @@ impl ErrorCode {
         Self::OwnRequest,
         Self::NotAConfirmer,
         Self::NotAllowedToRequest,
+        Self::AccessNotApproved,
+        Self::AccessNotStarted,
+        Self::AccessWindowOver,
+        Self::AccessAlreadyUsed,
+        Self::RetrievalNotAllowed,
         Self::CorsRefused,
         Self::NotFound,
         Self::MethodNotAllowed,
@@ -115,7 +132,7 @@ impl ErrorCode {
         Self::OverlappingRequest,
         Self::MissingSupervisors,
         Self::ConfirmationSettingsChanged,
-        Self::AccessNotUsable,
+        Self::NoSecretStored,
         Self::NotAnAccessRequest,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
@@ -139,6 +156,11 @@ impl ErrorCode {
             Self::OwnRequest => "own_request",
             Self::NotAConfirmer => "not_a_confirmer",
             Self::NotAllowedToRequest => "not_allowed_to_request",
+            Self::AccessNotApproved => "access_not_approved",
+            Self::AccessNotStarted => "access_not_started",
+            Self::AccessWindowOver => "access_window_over",
+            Self::AccessAlreadyUsed => "access_already_used",
+            Self::RetrievalNotAllowed => "retrieval_not_allowed",
             Self::CorsRefused => "cors_refused",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -156,7 +178,7 @@ impl ErrorCode {
             Self::OverlappingRequest => "overlapping_request",
             Self::MissingSupervisors => "missing_supervisors",
             Self::ConfirmationSettingsChanged => "confirmation_settings_changed",
-            Self::AccessNotUsable => "access_not_usable",
+            Self::NoSecretStored => "no_secret_stored",
             Self::NotAnAccessRequest => "not_an_access_request",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
@@ -178,6 +200,11 @@ impl ErrorCode {
             | Self::OwnRequest
             | Self::NotAConfirmer
             | Self::NotAllowedToRequest
+            | Self::AccessNotApproved
+            | Self::AccessNotStarted
+            | Self::AccessWindowOver
+            | Self::AccessAlreadyUsed
+            | Self::RetrievalNotAllowed
             | Self::CorsRefused => 403,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
@@ -195,7 +222,7 @@ impl ErrorCode {
             | Self::OverlappingRequest
             | Self::MissingSupervisors
             | Self::ConfirmationSettingsChanged
-            | Self::AccessNotUsable
+            | Self::NoSecretStored
             | Self::NotAnAccessRequest => 409,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,

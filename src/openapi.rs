@@ -13,7 +13,7 @@ use utoipa_actix_web::AppExt;
 
 use crate::api;
 use crate::api::problem::{
-    BadRequest, Conflict, Forbidden, InvalidCredentials, MalformedRequest, NotFound,
+    AccessRefused, BadRequest, Conflict, Forbidden, InvalidCredentials, MalformedRequest, NotFound,
     PayloadTooLarge, Problem, ServiceUnavailable, TooManyRequests, Unauthorized,
     UnsupportedMediaType, UserSuspended,
 };
@@ -53,7 +53,7 @@ pub const OPENAPI_PATH: &str = "/api/v3/openapi.json";
         responses(
             BadRequest, Unauthorized, InvalidCredentials, Forbidden, UserSuspended, NotFound,
             Conflict, PayloadTooLarge, UnsupportedMediaType, TooManyRequests, ServiceUnavailable,
-            MalformedRequest
+            MalformedRequest, AccessRefused
         )
     ),
     modifiers(&BearerScheme),

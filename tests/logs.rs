@@ -241,7 +241,8 @@ async fn a_clients_malformed_http_is_logged_below_error() {
 
 const ACCOUNT_SECRET: &str = "s3cr3t-in-logs-never";
 
-/// Setting and replacing an account's secret is logged, and no line holds the secret or the master key.
+/// Setting, replacing and retrieving an account's secret is logged, and no line holds the secret
+/// or the master key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_log_line_holds_an_account_secret_or_the_master_key() {
     let (base, settings, _dir) = start(|_| {}).await;
@@ -288,6 +289,21 @@ async fn no_log_line_holds_an_account_secret_or_the_master_key() {
         assert_eq!(response.status(), 204);
     }
 
+    // The requester of an approved access retrieves it, natively and through PVWA.
+    let retrieved = retrieve_as_a_requester(&client, &base, &token).await;
+    assert_eq!(
+        retrieved,
+        ["s3cr3t-in-logs-replaced", "s3cr3t-in-logs-replaced"],
+        "both retrievals answered the secret"
+    );
+    let used = lines_of("log-test-retrieve-native");
+    let line = used
+        .iter()
+        .find(|line| line["fields"]["message"] == "access used")
+        .unwrap_or_else(|| panic!("the use is logged: {used:?}"));
+    assert_eq!(line["fields"]["secret_retrieved"], true, "{line}");
+    assert_eq!(line["fields"]["account.id"], 1, "{line}");
+
     let lines = lines_of("log-test-secret-1");
     let set = lines
         .iter()
@@ -310,4 +326,99 @@ async fn no_log_line_holds_an_account_secret_or_the_master_key() {
         !everything.contains(key.trim()),
         "a log line holds the master key"
     );
+}
+
+/// Signs up `dev`, lets them request in `Linux` and the admin confirm there, approves a multiple
+/// access to account 1 for the next hour, and retrieves its secret with `use` and with PVWA's
+/// Retrieve: the two secrets answered.
+async fn retrieve_as_a_requester(client: &reqwest::Client, base: &str, admin: &str) -> Vec<String> {
+    let call = |method: reqwest::Method, path: &str, token: &str, body: Value| {
+        client
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    let signed_up = client
+        .post(format!("{base}/api/v3/users"))
+        .json(
+            &serde_json::json!({"username": "dev", "password": "correct horse battery",
+            "name": "Dev", "email": "dev@example.com"}),
+        )
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(signed_up.status(), 201);
+    for (who, can_request, level) in [("dev", true, None), ("admin", false, Some(1))] {
+        let response = call(
+            reqwest::Method::PUT,
+            &format!("/api/v3/safes/Linux/members/{who}"),
+            admin,
+            serde_json::json!({"can_request": can_request, "confirm_level": level}),
+        )
+        .await
+        .expect("an answer");
+        assert_eq!(response.status(), 200, "{who}");
+    }
+    let logged_in = client
+        .post(format!("{base}/api/v3/users/sessions"))
+        .json(&serde_json::json!({"username": "dev", "password": "correct horse battery"}))
+        .send()
+        .await
+        .expect("an answer");
+    let dev = logged_in.json::<Value>().await.expect("a body")["token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    let now = chrono::Utc::now();
+    let submitted = call(
+        reqwest::Method::POST,
+        "/api/v3/myrequests",
+        &dev,
+        serde_json::json!({"type": "access", "account_id": 1, "reason": "Patch the server tonight",
+            "access_type": "multiple", "operation_type": "get_password",
+            "access_from": now.to_rfc3339(),
+            "access_to": (now + chrono::Duration::minutes(60)).to_rfc3339()}),
+    )
+    .await
+    .expect("an answer");
+    assert_eq!(submitted.status(), 201);
+    let id = submitted.json::<Value>().await.expect("a body")["id"]
+        .as_i64()
+        .expect("an id");
+    let confirmed = call(
+        reqwest::Method::POST,
+        &format!("/api/v3/incoming-requests/{id}/confirm"),
+        admin,
+        serde_json::json!({}),
+    )
+    .await
+    .expect("an answer");
+    assert_eq!(confirmed.status(), 200);
+    let native = client
+        .post(format!("{base}/api/v3/myrequests/{id}/use"))
+        .header("x-request-id", "log-test-retrieve-native")
+        .bearer_auth(&dev)
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(native.status(), 200);
+    let native = native.json::<Value>().await.expect("a body")["secret"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let pvwa = client
+        .post(format!(
+            "{base}/PasswordVault/API/Accounts/1/Password/Retrieve"
+        ))
+        .header("x-request-id", "log-test-retrieve-pvwa")
+        .header("Authorization", &dev)
+        .json(&serde_json::json!({"reason": "s3cr3t-in-logs is not a reason either"}))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(pvwa.status(), 200);
+    let pvwa: String =
+        serde_json::from_str(&pvwa.text().await.expect("a body")).expect("a JSON string");
+    vec![native, pvwa]
 }

@@ -1,5 +1,6 @@
 //! Extractors: JSON bodies and query strings that report the exact field at fault, and bearer
-//! tokens. Each failure becomes an [`AppError`], so it answers in the one problem format.
+//! tokens, and the client address a use records. Each failure becomes an [`AppError`], so it
+//! answers in the one problem format.
 //!
 //! Text holding U+0000 is refused here, where every body and query string passes (path segments
 //! are refused by `middleware::refuse_nul_in_path`): PostgreSQL cannot store the character
@@ -296,6 +297,13 @@ fn verify(req: &HttpRequest, token: &str) -> Result<VerifiedToken, AppError> {
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::Internal("application state is missing".to_owned()))?;
     state.ctx.tokens.verify(token)
+}
+
+/// The client's address as this service sees it: the peer of the TCP connection, without its
+/// port. Behind a proxy that is the proxy's address: forwarded headers are not trusted, since any
+/// client can write them.
+pub fn client_address(req: &HttpRequest) -> Option<String> {
+    req.peer_addr().map(|peer| peer.ip().to_string())
 }
 
 #[cfg(test)]

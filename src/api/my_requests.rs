@@ -1,14 +1,17 @@
 //! `/api/v3/myrequests`: the caller's own requests. Anything not theirs answers 404.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::http::header::ContentType;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
+use super::caching;
+use super::extract::client_address;
 use super::extract::{ApiJson, ApiQuery, Authenticated, from_value};
 use super::problem::{
-    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized,
-    UnsupportedMediaType,
+    AccessRefused, BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable,
+    Unauthorized, UnsupportedMediaType,
 };
 use chrono::{DateTime, Utc};
 
@@ -16,8 +19,8 @@ use crate::domain::access::{AccessGrant, AccessType, AdditionalInfo, OperationTy
 use crate::domain::pagination::PageRequest;
 use crate::domain::request::{Dashboard, RequestDetail, RequestStats, RequestStatus, RequestType};
 use crate::error::AppError;
-use crate::service::requests::AccessInput;
 use crate::service::requests::{self, NewRequest, RequestListQuery};
+use crate::service::requests::{AccessInput, UseOrigin};
 
 /// The documented certificate request: a real CSR (ECDSA P-256, made once with openssl) for
 /// `build.example.com`, a name the default CA policy accepts, so Swagger UI's "Try it out" works.
@@ -349,20 +352,26 @@ pub async fn cancel_request(
     Ok(HttpResponse::Ok().json(detail))
 }
 
-/// Use an access request.
+/// Use an access request, and retrieve the account's secret.
 ///
 /// An approved access request, inside its window, answers how to reach the account (address,
-/// user name, safe, name) and records the use. A one-time request is spent by its first use. A
-/// requester who may no longer request in the safe: 403. Not approved, spent, or outside the
-/// window: 409.
+/// user name, safe, name) and records the use: a `used` event naming the caller's address, and
+/// the account's last-used date. When the request's operation type allows retrieval
+/// (`get_password`, `all`) and the account holds a secret, the answer also carries `secret` and
+/// `secret_type`; a connect-only request (`open`, `get_file`), or an account with no secret,
+/// answers without them (omitted, never null). Only the requester uses a request; another
+/// user's is 404. A one-time request is spent by its first use: of concurrent uses exactly one
+/// succeeds. The answer is `Cache-Control: no-store`. Not usable: 403 with a code saying why; a
+/// certificate request: 409 `not_an_access_request`.
 #[utoipa::path(
     tag = "my requests",
     params(RequestPath),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "How to reach the account", body = AccessGrant),
+        (status = 200, description = "How to reach the account, with its secret when the operation type allows it", body = AccessGrant,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
         (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
+        (status = 403, response = AccessRefused),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 503, response = ServiceUnavailable),
@@ -373,10 +382,23 @@ pub async fn use_request(
     state: web::Data<AppState>,
     auth: Authenticated,
     path: web::Path<RequestPath>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let id = path.id;
-    let grant = state
-        .run(move |ctx| requests::use_access(ctx, &auth.0, id))
+    let address = client_address(&req);
+    let body = state
+        .run(move |ctx| {
+            let origin = UseOrigin {
+                address: address.as_deref(),
+                reason: None,
+            };
+            let grant = requests::use_access(ctx, &auth.0, id, origin)?;
+            // The body is built here and the grant dropped with it: the plaintext is wiped.
+            serde_json::to_vec(&grant).map_err(|e| AppError::Internal(e.to_string()))
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(grant))
+    Ok(HttpResponse::Ok()
+        .insert_header(caching::NO_STORE)
+        .content_type(ContentType::json())
+        .body(body))
 }

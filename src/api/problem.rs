@@ -193,3 +193,45 @@ problem_response!(
         (400) or header fields too large (431). No body."
 )]
 pub struct MalformedRequest;
+
+/// The refusals of a use or a retrieval: one code for each reason.
+#[derive(ToResponse)]
+#[response(
+    description = "No usable access: `access_not_approved` (no approved request: waiting, \
+        rejected, expired, cancelled or made invalid), `access_not_started` (the window has not \
+        started), `access_window_over`, `access_already_used` (a one-time access was spent), or \
+        `not_allowed_to_request` (the requester may no longer request in the safe).",
+    content_type = "application/problem+json",
+    examples(
+        ("access_already_used" = (value = json!({
+            "type": "urn:requestdesk:problem:access_already_used",
+            "title": "Forbidden",
+            "status": 403,
+            "detail": "this one-time access has already been used",
+            "code": "access_already_used"
+        }))),
+        ("access_not_started" = (value = json!({
+            "type": "urn:requestdesk:problem:access_not_started",
+            "title": "Forbidden",
+            "status": 403,
+            "detail": "the access window has not started yet",
+            "code": "access_not_started"
+        }))),
+        ("access_window_over" = (value = json!({
+            "type": "urn:requestdesk:problem:access_window_over",
+            "title": "Forbidden",
+            "status": 403,
+            "detail": "the access window is over",
+            "code": "access_window_over"
+        }))),
+        ("access_not_approved" = (value = json!({
+            "type": "urn:requestdesk:problem:access_not_approved",
+            "title": "Forbidden",
+            "status": 403,
+            "detail": "the request is not approved yet",
+            "code": "access_not_approved"
+        })))
+    )
+)]
+#[expect(dead_code, reason = "exists only to document the response")]
+pub struct AccessRefused(Problem);

@@ -98,6 +98,7 @@ diesel::table! {
         event -> Text,
         detail -> Nullable<Text>,
         created_at -> Timestamp,
+        client_address -> Nullable<Text>,
     }
 }
 

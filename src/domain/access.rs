@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::secrets::{SecretText, SecretType};
+
 /// Once, or as often as needed inside the window.
 #[derive(diesel::AsExpression, diesel::FromSqlRow)]
 #[diesel(sql_type = diesel::sql_types::Text)]
@@ -73,6 +75,12 @@ impl OperationType {
 
     pub fn parse(value: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|op| op.as_str() == value)
+    }
+
+    /// Whether a request for this operation may retrieve the account's secret: `get_password`
+    /// and `all` may; `open` and `get_file` (connect-only) may not.
+    pub fn allows_retrieval(self) -> bool {
+        matches!(self, OperationType::GetPassword | OperationType::All)
     }
 }
 
@@ -253,7 +261,8 @@ pub struct AccessDetails {
     pub confirmers: Vec<Confirmer>,
 }
 
-/// What `use` answers: how to reach the account. No secret is stored or returned.
+/// What `use` answers: how to reach the account and, when the request's operation type allows
+/// retrieval (`get_password`, `all`) and the account holds one, its secret.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AccessGrant {
     pub request_id: i64,
@@ -270,6 +279,27 @@ pub struct AccessGrant {
     pub access_to: DateTime<Utc>,
     /// Whether this was the one use of a one-time request.
     pub spent: bool,
+    /// The account's secret, in the clear. Omitted (never null) when the operation type does not
+    /// allow retrieval (`open`, `get_file`) or the account holds no secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, required = false, example = "Tr0ub4dor&3")]
+    pub secret: Option<RevealedSecret>,
+    /// What the secret is; present with `secret`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = SecretType, required = false)]
+    pub secret_type: Option<SecretType>,
+}
+
+/// A secret handed to the requester of an approved access: the one value that serializes a
+/// secret in the clear, so only an answer that means to show it holds one. `Debug` redacts it,
+/// and the plaintext is wiped when it is dropped.
+#[derive(Debug, Clone)]
+pub struct RevealedSecret(pub SecretText);
+
+impl Serialize for RevealedSecret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0.expose())
+    }
 }
 
 /// A safe and its confirmation policy.

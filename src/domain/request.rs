@@ -211,7 +211,8 @@ pub struct DecisionView {
 /// One entry of a request's append-only trail.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EventView {
-    /// `submitted`, `confirmed`, `approved`, `issued`, `rejected`, `cancelled`.
+    /// `submitted`, `confirmed`, `level_2_opened`, `approved`, `issued`, `rejected`, `cancelled`,
+    /// `invalidated`, `used`, `revoked`.
     #[schema(example = "submitted")]
     pub event: String,
     /// Who did it; absent for what the service did itself.
@@ -219,6 +220,10 @@ pub struct EventView {
     pub actor: Option<String>,
     pub detail: Option<String>,
     pub at: DateTime<Utc>,
+    /// The client's address, on the entries that record one (every `used`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "192.0.2.10")]
+    pub address: Option<String>,
 }
 
 /// Everything about one request.

@@ -414,7 +414,9 @@ async fn an_eligible_confirmers_rejection_ends_the_request(app: TestApp) {
         "nothing is needed any more"
     );
     assert_eq!(app.confirm(&s.apr1, id).await.status, 409, "it is over");
-    assert_eq!(app.use_request(&s.requester, id).await.status, 409);
+    let refused = app.use_request(&s.requester, id).await;
+    assert_eq!(refused.status, 403, "{refused:?}");
+    assert_eq!(refused.problem_code(), "access_not_approved");
 }
 
 async fn requests_expire_when_they_wait_too_long(app: TestApp) {
@@ -442,7 +444,8 @@ async fn a_one_time_access_is_spent_by_its_first_use(app: TestApp) {
         .submitted(&s.requester, &access_body(s.account, "one_time", None))
         .await;
     let pending = app.use_request(&s.requester, id).await;
-    assert_eq!(pending.status, 409, "not approved yet: {pending:?}");
+    assert_eq!(pending.status, 403, "not approved yet: {pending:?}");
+    assert_eq!(pending.problem_code(), "access_not_approved");
     assert_eq!(app.confirm(&s.lead, id).await.body["status"], "approved");
     let grant = app.use_request(&s.requester, id).await;
     assert_eq!(grant.status, 200, "{grant:?}");
@@ -452,8 +455,8 @@ async fn a_one_time_access_is_spent_by_its_first_use(app: TestApp) {
     assert_eq!(grant.body["name"], "root-db01");
     assert_eq!(grant.body["spent"], true);
     let again = app.use_request(&s.requester, id).await;
-    assert_eq!(again.status, 409, "{again:?}");
-    assert_eq!(again.problem_code(), "access_not_usable");
+    assert_eq!(again.status, 403, "{again:?}");
+    assert_eq!(again.problem_code(), "access_already_used");
     let now = app.request_detail(&s.requester, id).await;
     assert_eq!(
         (now["status"].clone(), reasons(&now)),
@@ -483,7 +486,8 @@ async fn multiple_access_is_used_inside_its_window_only(app: TestApp) {
         .await;
     app.confirm(&s.lead, id).await;
     let early = app.use_request(&s.requester, id).await;
-    assert_eq!(early.status, 409, "the window has not started: {early:?}");
+    assert_eq!(early.status, 403, "the window has not started: {early:?}");
+    assert_eq!(early.problem_code(), "access_not_started");
     app.clock.advance(Duration::minutes(61));
     let requester = app.token_for("req", PASSWORD).await;
     for round in 1..=2 {
@@ -497,7 +501,8 @@ async fn multiple_access_is_used_inside_its_window_only(app: TestApp) {
     app.clock.advance(Duration::minutes(120));
     let requester = app.token_for("req", PASSWORD).await;
     let late = app.use_request(&requester, id).await;
-    assert_eq!(late.status, 409, "the window is over: {late:?}");
+    assert_eq!(late.status, 403, "the window is over: {late:?}");
+    assert_eq!(late.problem_code(), "access_window_over");
     let now = app.request_detail(&requester, id).await;
     assert_eq!(
         (now["status"].clone(), reasons(&now)),
@@ -612,7 +617,9 @@ async fn deleting_the_account_invalidates_its_requests(app: TestApp) {
             "the detail still names the account"
         );
     }
-    assert_eq!(app.use_request(&s.requester, approved).await.status, 409);
+    let refused = app.use_request(&s.requester, approved).await;
+    assert_eq!(refused.status, 403, "{refused:?}");
+    assert_eq!(refused.problem_code(), "access_not_approved");
 }
 
 async fn invalid_requests_show_the_same_in_lists_stats_and_queues(app: TestApp) {

@@ -66,13 +66,19 @@ fn pvwa_code(code: ErrorCode) -> &'static str {
         | ErrorCode::CertificateExists
         | ErrorCode::SafeExists
         | ErrorCode::ConfirmationSettingsChanged
-        | ErrorCode::AccessNotUsable
         | ErrorCode::NotAnAccessRequest => "RQDWS016E",
         ErrorCode::PayloadTooLarge => "RQDWS017E",
         ErrorCode::UnsupportedMediaType => "RQDWS018E",
         ErrorCode::TooManyRequests => "RQDWS019E",
         ErrorCode::ServiceUnavailable => "RQDWS020E",
         ErrorCode::InternalError => "RQDWS021E",
+        // The retrieval refusals, numbered from 30 so other additions keep the range below.
+        ErrorCode::AccessNotApproved => "RQDWS030E",
+        ErrorCode::AccessNotStarted => "RQDWS031E",
+        ErrorCode::AccessWindowOver => "RQDWS032E",
+        ErrorCode::AccessAlreadyUsed => "RQDWS033E",
+        ErrorCode::RetrievalNotAllowed => "RQDWS034E",
+        ErrorCode::NoSecretStored => "RQDWS035E",
     }
 }
 

@@ -45,6 +45,7 @@ pub fn configure(config: &mut ServiceConfig) {
             .service(handlers::incoming_requests::list_pvwa_incoming_requests)
             .service(handlers::incoming_requests::get_pvwa_incoming_request)
             .service(handlers::incoming_requests::confirm_pvwa_request)
-            .service(handlers::incoming_requests::reject_pvwa_request),
+            .service(handlers::incoming_requests::reject_pvwa_request)
+            .service(handlers::passwords::retrieve_pvwa_account_password),
     );
 }

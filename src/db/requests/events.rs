@@ -15,6 +15,9 @@ pub struct NewEvent<'a> {
     pub event: EventKind,
     pub detail: Option<&'a str>,
     pub created_at: NaiveDateTime,
+    /// The client's address, for what a user did over HTTP and the service records it for (the
+    /// uses of an access).
+    pub client_address: Option<&'a str>,
 }
 
 pub fn insert_event(conn: &mut DbConnection, event: &NewEvent<'_>) -> QueryResult<()> {
@@ -32,6 +35,7 @@ pub struct EventRow {
     pub actor: Option<String>,
     pub detail: Option<String>,
     pub created_at: NaiveDateTime,
+    pub client_address: Option<String>,
 }
 
 /// The trails of these requests, oldest first.
@@ -46,6 +50,7 @@ pub fn events(conn: &mut DbConnection, request_ids: &[i64]) -> QueryResult<Vec<E
             users::username.nullable(),
             request_events::detail,
             request_events::created_at,
+            request_events::client_address,
         ))
         .load(conn)
 }
@@ -67,6 +72,7 @@ pub fn record_event(
             event,
             detail,
             created_at: now,
+            client_address: None,
         },
     )
 }

@@ -209,3 +209,21 @@ pub fn pending_in_safe(conn: &mut DbConnection, safe_id: i64) -> QueryResult<Vec
         .select(RequestRow::as_select())
         .load(conn)
 }
+
+/// The newest `limit` access requests of a user for an account, newest first: where a PVWA
+/// retrieval, which names the account and not the request, looks for one to use.
+pub fn of_requester_for_account(
+    conn: &mut DbConnection,
+    requester_id: i64,
+    account_id: i64,
+    limit: i64,
+) -> QueryResult<Vec<RequestRow>> {
+    requests::table
+        .filter(requests::requester_id.eq(requester_id))
+        .filter(requests::request_type.eq(RequestType::Access))
+        .filter(requests::account_id.eq(account_id))
+        .order((requests::created_at.desc(), requests::id.desc()))
+        .limit(limit)
+        .select(RequestRow::as_select())
+        .load(conn)
+}

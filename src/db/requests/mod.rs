@@ -22,7 +22,10 @@ pub use decisions::{
     DecisionRow, NewDecision, decided_by, decisions, group_decided, insert_decision,
 };
 pub use events::{EventRow, NewEvent, events, insert_event, record_event};
-pub use filters::{RequestFilter, Reviewer, count, find, list, page, pending_in_safe, recent};
+pub use filters::{
+    RequestFilter, Reviewer, count, find, list, of_requester_for_account, page, pending_in_safe,
+    recent,
+};
 pub use names::{SafeAndAccountNames, safe_and_account_names};
 pub use rows::{
     NewAccessColumns, NewCertificateColumns, NewRequestRow, PersonRow, RequestRow,

@@ -2,7 +2,9 @@
 //! request was no longer in the state the change needs (someone else got there first).
 
 use chrono::NaiveDateTime;
+use diesel::dsl::case_when;
 use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text};
 
 use super::rows::NewRequestRow;
 use super::status::{live_pending, stored, timed_out_pending, waiting};
@@ -178,6 +180,11 @@ pub fn advance_to_level_two(
 /// Records one use of an approved access request inside its window. A one-time request is spent
 /// by it: it becomes invalid with `already_used`. Returns false when the request is not the
 /// caller's, not approved, spent, or outside its window.
+///
+/// One conditional `UPDATE`: the `WHERE` says the request is usable now, and a `CASE` on its
+/// access type spends a one-time request in the same statement. Of concurrent uses of a one-time
+/// request exactly one changes the row (on PostgreSQL the others wait for its lock, then find
+/// the status changed and update nothing), so exactly one is handed the secret.
 pub fn record_use(
     conn: &mut DbConnection,
     id: i64,
@@ -191,26 +198,21 @@ pub fn record_use(
         .filter(stored(RequestStatus::Approved))
         .filter(requests::access_from.le(now))
         .filter(requests::access_to.gt(now));
-    let one_time = diesel::update(usable.filter(requests::access_type.eq(AccessType::OneTime)))
+    let one_time = || requests::access_type.eq(AccessType::OneTime);
+    let status =
+        case_when::<_, _, Text>(one_time(), RequestStatus::Invalid).otherwise(requests::status);
+    let flags = case_when::<_, _, Integer>(one_time(), InvalidReason::AlreadyUsed.flag())
+        .otherwise(requests::invalid_flags);
+    diesel::update(usable)
         .set((
             requests::use_count.eq(requests::use_count + 1),
             requests::last_used_at.eq(now),
-            requests::status.eq(RequestStatus::Invalid),
-            requests::invalid_flags.eq(InvalidReason::AlreadyUsed.flag()),
+            requests::status.eq(status),
+            requests::invalid_flags.eq(flags),
             requests::updated_at.eq(now),
         ))
-        .execute(conn)?;
-    if one_time == 1 {
-        return Ok(true);
-    }
-    let multiple = diesel::update(usable.filter(requests::access_type.eq(AccessType::Multiple)))
-        .set((
-            requests::use_count.eq(requests::use_count + 1),
-            requests::last_used_at.eq(now),
-            requests::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(multiple == 1)
+        .execute(conn)
+        .map(|updated| updated == 1)
 }
 
 /// Whether the user has an open access request (live pending, or approved and not over) for the

@@ -27,7 +27,8 @@ mod status;
 mod views;
 
 pub use access::{
-    AccessInput, invalidate_on_safe, recheck_for_user, recheck_safe, to_account, use_access,
+    AccessInput, UseOrigin, invalidate_on_safe, recheck_for_user, recheck_safe, retrieve_secret,
+    to_account, use_access,
 };
 pub use kind::NewRequest;
 pub use lifecycle::{CANCELLED_BY_REQUESTER, cancel, confirm, reject, submit};

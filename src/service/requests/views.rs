@@ -216,6 +216,7 @@ pub(super) fn load_details(
             actor: event.actor,
             detail: event.detail,
             at: utc(event.created_at),
+            address: event.client_address,
         });
     }
     let names = req_db::safe_and_account_names(conn, &row_refs)?;

@@ -12,7 +12,7 @@ use super::Context;
 use crate::db::account_secrets as secret_db;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, ErrorCode};
-use crate::secrets::{self, KeyRing, MasterKey, SecretText};
+use crate::secrets::{self, KeyRing, MasterKey, SecretText, SecretType};
 
 /// Sets or replaces the secret of an account. Administrators only; an unknown safe or account,
 /// or one in another safe, is not found.
@@ -58,19 +58,29 @@ pub fn put_secret(
     Ok(())
 }
 
-/// Opens the stored secret of an account: for the retrieval rules and the tests. `None` when the
-/// account has no secret.
+/// Opens the stored secret of an account: for the tests. `None` when the account has no secret.
 pub fn open_secret(
     ring: &KeyRing,
     conn: &mut db::DbConnection,
     account_id: i64,
 ) -> Result<Option<SecretText>, AppError> {
+    Ok(open_typed(ring, conn, account_id)?.map(|(secret, _)| secret))
+}
+
+/// Opens the stored secret of an account with its type: for the retrieval rules, on the
+/// caller's connection (inside its transaction). `None` when the account has no secret; an
+/// envelope that does not open is a 500 whose cause is logged, never garbage.
+pub fn open_typed(
+    ring: &KeyRing,
+    conn: &mut db::DbConnection,
+    account_id: i64,
+) -> Result<Option<(SecretText, SecretType)>, AppError> {
     let Some(row) = secret_db::find(conn, account_id)? else {
         return Ok(None);
     };
     let sealed = to_sealed(&row).map_err(|e| AppError::Internal(e.to_string()))?;
     secrets::open(ring, account_id, &sealed)
-        .map(Some)
+        .map(|secret| Some((secret, sealed.secret_type)))
         .map_err(|e| AppError::Internal(format!("opening a secret: {e}")))
 }
 

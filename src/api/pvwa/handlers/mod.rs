@@ -3,6 +3,7 @@
 
 pub mod incoming_requests;
 pub mod my_requests;
+pub mod passwords;
 pub mod sessions;
 
 use utoipa::IntoParams;
