@@ -11,6 +11,7 @@ pub mod schema;
 pub mod sessions;
 pub mod users;
 pub mod values;
+pub mod vault_search;
 
 pub use pool::{
     DbConnectionManager, DbPool, POOL_TIMEOUTS, POOL_WAIT, PoolOptions, PooledDb, connect,

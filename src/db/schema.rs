@@ -153,6 +153,8 @@ diesel::table! {
         last_used_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         deleted_at -> Nullable<Timestamp>,
+        /// The platform PVWA clients name (`platformId`); empty when none was given.
+        platform_id -> Text,
     }
 }
 

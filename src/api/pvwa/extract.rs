@@ -70,6 +70,10 @@ impl BodyKeys for NewRequestBody {
     const KEYS: &'static [&'static str] = BODY_KEYS;
 }
 
+impl BodyKeys for super::vault_bodies::AddAccountBody {
+    const KEYS: &'static [&'static str] = super::vault_bodies::ADD_ACCOUNT_KEYS;
+}
+
 impl BodyKeys for DecisionBody {
     const KEYS: &'static [&'static str] = DECISION_KEYS;
 }
