@@ -2,6 +2,7 @@
 //! PostgreSQL; the backend is chosen from the URL scheme, never guessed.
 
 pub mod account_secrets;
+pub mod bulk_actions;
 pub mod certificates;
 pub mod login_attempts;
 mod pool;

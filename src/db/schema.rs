@@ -211,6 +211,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// PVWA bulk decisions and their outcome (a JSON document), for their author.
+    bulk_actions (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+        outcome -> Text,
+    }
+}
+
 diesel::joinable!(safe_accounts -> safes (safe_id));
 diesel::joinable!(account_secrets -> safe_accounts (account_id));
 diesel::joinable!(safe_members -> safes (safe_id));
@@ -232,4 +242,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     safe_accounts,
     safe_members,
     account_secrets,
+    bulk_actions,
 );

@@ -47,6 +47,7 @@ fn secured_operations() -> Vec<Secured> {
                     .replace("{request_id}", "Vault_1")
                     .replace("{account_id}", "1_1")
                     .replace("{safe_name}", "Vault")
+                    .replace("{bulk_action_id}", "1")
                     .replace("{safe}", "Vault")
                     .replace("{username}", "amy")
                     .replace("{role}", "developer");

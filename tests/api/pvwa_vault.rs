@@ -24,6 +24,7 @@ on_both_backends!(
     a_safe_by_name_keeps_its_case_and_hides_from_outsiders,
     safe_members_have_pvwa_permissions_a_count_and_pages,
     add_account_creates_it_with_its_platform_and_sealed_secret_admin_only,
+    bulk_decisions_decide_each_item_and_keep_the_outcome_for_their_author,
 );
 
 /// Two safes: `Linux` (dave requests there, carol confirms, directly) with two accounts, `Windows` (the
@@ -579,4 +580,147 @@ async fn add_account_creates_it_with_its_platform_and_sealed_secret_admin_only(a
             .is_some_and(|m| m.starts_with("secretType:")),
         "{invalid:?}"
     );
+}
+
+async fn request(app: &TestApp, token: &str, account: &str) -> String {
+    let reply = pvwa(
+        app,
+        Method::POST,
+        "/PasswordVault/API/MyRequests",
+        Some(token),
+        Some(json!({"AccountId": account, "Reason": "Patch the database server tonight"})),
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{reply:?}");
+    reply.body["RequestID"]
+        .as_str()
+        .expect("RequestID")
+        .to_owned()
+}
+
+async fn bulk_decisions_decide_each_item_and_keep_the_outcome_for_their_author(app: TestApp) {
+    let (admin, dave, ..) = set_up(&app).await;
+    create_account(&app, &admin, "Linux", "web-03").await;
+    let carol = app.token_for("carol", crate::helpers::PASSWORD).await;
+    let first = request(&app, &dave, "1_1").await;
+    let second = request(&app, &dave, "1_2").await;
+    let third = request(&app, &dave, "1_4").await;
+    let reply = pvwa(
+        &app,
+        Method::POST,
+        "/PasswordVault/API/IncomingRequests/Confirm/Bulk",
+        Some(&carol),
+        Some(json!({"BulkItems": [
+            {"RequestId": first, "Reason": "ok"},
+            {"RequestId": "Linux_99", "Reason": "ok"},
+            {"RequestId": second}
+        ]})),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let id = reply.body.as_i64().expect("a bare number");
+    let status = pvwa(
+        &app,
+        Method::GET,
+        &format!("/PasswordVault/API/bulkactions/{id}"),
+        Some(&carol),
+        None,
+    )
+    .await;
+    assert_eq!(status.status, 200, "{status:?}");
+    let action = &status.body;
+    assert_eq!(action["Id"], id);
+    assert_eq!(action["Source"], "IncomingRequests");
+    assert_eq!(action["Action"], "Confirm");
+    assert_eq!(action["Status"], "CompletedWithErrors");
+    assert_eq!(
+        action["Result"],
+        json!({"Total": 3, "Succeeded": 2, "Failed": 1})
+    );
+    assert_eq!(
+        action["SucceededItems"],
+        json!({"Total": 2, "Items": [{"Index": 0, "RequestId": first}, {"Index": 2, "RequestId": second}]})
+    );
+    assert_eq!(
+        action["FailedItems"],
+        json!({"Total": 1, "Items": [{"Index": 1, "RequestId": "Linux_99",
+            "Error": {"ErrorCode": "RQDWS010E", "ErrorMessage": "no request Linux_99"}}]})
+    );
+    for confirmed in [&first, &second] {
+        let detail = pvwa(
+            &app,
+            Method::GET,
+            &format!("/PasswordVault/API/MyRequests/{confirmed}"),
+            Some(&dave),
+            None,
+        )
+        .await;
+        assert_eq!(detail.body["Status"], 2, "{detail:?}");
+    }
+    let foreign = pvwa(
+        &app,
+        Method::GET,
+        &format!("/PasswordVault/API/BulkActions/{id}"),
+        Some(&dave),
+        None,
+    )
+    .await;
+    assert_eq!(pvwa_error(&foreign, 404), "RQDWS010E");
+    let rejected = pvwa(
+        &app,
+        Method::POST,
+        "/PasswordVault/API/incomingrequests/reject/bulk",
+        Some(&carol),
+        Some(json!({"bulkitems": [{"requestid": third}, {"RequestId": third, "Reason": "Not tonight"},
+            {"RequestId": first, "Reason": "Too late"}]})),
+    )
+    .await;
+    assert_eq!(rejected.status, 200, "{rejected:?}");
+    let rejected_id = rejected.body.as_i64().expect("id");
+    assert_ne!(rejected_id, id);
+    let status = pvwa(
+        &app,
+        Method::GET,
+        &format!("/PasswordVault/API/bulkactions/{rejected_id}"),
+        Some(&carol),
+        None,
+    )
+    .await;
+    let failed = &status.body["FailedItems"]["Items"];
+    assert_eq!(status.body["Action"], "Reject", "{status:?}");
+    assert_eq!(
+        status.body["Result"],
+        json!({"Total": 3, "Succeeded": 1, "Failed": 2})
+    );
+    assert_eq!(failed[0]["Index"], 0);
+    assert_eq!(
+        failed[0]["Error"]["ErrorCode"], "RQDWS001E",
+        "a reason is required"
+    );
+    assert_eq!(failed[1]["Index"], 2);
+    assert_eq!(
+        failed[1]["Error"]["ErrorCode"], "RQDWS012E",
+        "no longer waiting"
+    );
+    let detail = pvwa(
+        &app,
+        Method::GET,
+        &format!("/PasswordVault/API/MyRequests/{third}"),
+        Some(&dave),
+        None,
+    )
+    .await;
+    assert_eq!(detail.body["Status"], 7, "{detail:?}");
+    assert_eq!(detail.body["InvalidRequestReason"], 128);
+    for body in [json!({"BulkItems": []}), json!({})] {
+        let empty = pvwa(
+            &app,
+            Method::POST,
+            "/PasswordVault/API/IncomingRequests/Confirm/Bulk",
+            Some(&carol),
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(pvwa_error(&empty, 400), "RQDWS001E", "{body}");
+    }
 }

@@ -57,7 +57,10 @@ pub fn configure(config: &mut ServiceConfig) {
             .service(handlers::accounts::get_pvwa_account)
             .service(handlers::safes::list_pvwa_safes)
             .service(handlers::safes::get_pvwa_safe)
-            .service(handlers::safes::list_pvwa_safe_members),
+            .service(handlers::safes::list_pvwa_safe_members)
+            .service(handlers::bulk::confirm_pvwa_requests_in_bulk)
+            .service(handlers::bulk::reject_pvwa_requests_in_bulk)
+            .service(handlers::bulk::get_pvwa_bulk_action),
     );
     // The version probes `New-PASSession` makes, outside `/API`.
     config.service(

@@ -1,4 +1,5 @@
-//! What the PVWA vault calls read: `Add-PASAccount`'s body (keys regardless of case).
+//! What the PVWA vault calls read: `Add-PASAccount`'s body and the bulk decisions' (keys
+//! regardless of case).
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -60,3 +61,29 @@ pub const ADD_ACCOUNT_KEYS: &[&str] = &[
     "secretManagement",
     "remoteMachinesAccess",
 ];
+
+/// One item of a bulk decision.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct BulkItem {
+    /// `SafeName_N`, as in the single calls.
+    pub request_id: String,
+    /// Required to reject.
+    pub reason: Option<String>,
+}
+
+/// `IncomingRequests/Confirm/Bulk`'s and `/Reject/Bulk`'s body, as `Approve-PASRequest` and
+/// `Deny-PASRequest` send it for several requests. Keys match regardless of case.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+#[schema(example = json!({"BulkItems": [
+    {"RequestId": "Finance_42", "Reason": "Checked with the service owner"},
+    {"RequestId": "Finance_43", "Reason": "Checked with the service owner"}
+]}))]
+pub struct BulkDecisionBody {
+    /// 1 to 100 items, each decided on its own.
+    pub bulk_items: Vec<BulkItem>,
+}
+
+/// The keys of [`BulkDecisionBody`].
+pub const BULK_KEYS: &[&str] = &["BulkItems", "RequestId", "Reason"];

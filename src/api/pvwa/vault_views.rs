@@ -5,10 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::account_ids::PvwaAccountId;
+use super::error::PvwaErrorBody;
 use crate::domain::access::{MemberType, SafeMember};
 use crate::secrets::SecretType;
 use crate::service::safes::search::{FoundAccount, FoundSafe};
@@ -414,4 +415,105 @@ pub struct PvwaSafeMemberList {
     pub value: Vec<PvwaSafeMember>,
     /// How many members the safe has in all.
     pub count: i64,
+}
+
+/// How many items a bulk action had, and how they went.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct BulkResult {
+    pub total: usize,
+    pub succeeded: usize,
+    pub failed: usize,
+}
+
+/// One item of a bulk action and, when it failed, why (PVWA's error body for that item).
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct BulkItemOutcome {
+    /// The item's place in `BulkItems`, from 0.
+    pub index: usize,
+    #[schema(example = "Finance_42")]
+    pub request_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<PvwaErrorBody>,
+}
+
+/// The items that succeeded or failed.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct BulkItems {
+    pub total: usize,
+    pub items: Vec<BulkItemOutcome>,
+}
+
+/// `GET /API/bulkactions/{id}`: a bulk decision, decided when it was posted.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct PvwaBulkAction {
+    /// The id the bulk call answered.
+    #[schema(example = 7)]
+    pub id: i64,
+    /// Always `IncomingRequests`.
+    #[schema(example = "IncomingRequests")]
+    pub source: String,
+    /// `Confirm` or `Reject`.
+    #[schema(example = "Confirm")]
+    pub action: String,
+    /// Unix seconds.
+    #[schema(example = 1795464000)]
+    pub creation_time: i64,
+    /// `Completed` (every item succeeded), `CompletedWithErrors` or `Failed` (none did).
+    #[schema(example = "Completed")]
+    pub status: String,
+    pub result: BulkResult,
+    pub succeeded_items: BulkItems,
+    pub failed_items: BulkItems,
+}
+
+impl PvwaBulkAction {
+    /// The action over its items' outcomes (`Err` holding why an item failed); its id and
+    /// creation time are set once it is stored.
+    pub fn decided(action: &str, outcomes: Vec<(String, Result<(), PvwaErrorBody>)>) -> Self {
+        let mut succeeded = Vec::new();
+        let mut failed = Vec::new();
+        for (index, (request_id, outcome)) in outcomes.into_iter().enumerate() {
+            match outcome {
+                Ok(()) => succeeded.push(BulkItemOutcome {
+                    index,
+                    request_id,
+                    error: None,
+                }),
+                Err(error) => failed.push(BulkItemOutcome {
+                    index,
+                    request_id,
+                    error: Some(error),
+                }),
+            }
+        }
+        let status = match (succeeded.is_empty(), failed.is_empty()) {
+            (_, true) => "Completed",
+            (true, false) => "Failed",
+            (false, false) => "CompletedWithErrors",
+        };
+        Self {
+            id: 0,
+            source: "IncomingRequests".to_owned(),
+            action: action.to_owned(),
+            creation_time: 0,
+            status: status.to_owned(),
+            result: BulkResult {
+                total: succeeded.len() + failed.len(),
+                succeeded: succeeded.len(),
+                failed: failed.len(),
+            },
+            succeeded_items: BulkItems {
+                total: succeeded.len(),
+                items: succeeded,
+            },
+            failed_items: BulkItems {
+                total: failed.len(),
+                items: failed,
+            },
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! request the caller may see, and the list query.
 
 pub mod accounts;
+pub mod bulk;
 pub mod incoming_requests;
 pub mod my_requests;
 pub mod safes;
