@@ -90,6 +90,7 @@ impl SubmitRequest {
             },
             Self::Access(body) => NewRequest::Access(AccessInput {
                 account_id: body.account_id,
+                safe_id: None,
                 reason: body.reason,
                 access_type: body.access_type,
                 access_from: body.access_from,

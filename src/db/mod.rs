@@ -2,6 +2,7 @@
 //! PostgreSQL; the backend is chosen from the URL scheme, never guessed.
 
 pub mod account_secrets;
+pub mod bulk_actions;
 pub mod certificates;
 pub mod login_attempts;
 mod pool;
@@ -11,6 +12,7 @@ pub mod schema;
 pub mod sessions;
 pub mod users;
 pub mod values;
+pub mod vault_search;
 
 pub use pool::{
     DbConnectionManager, DbPool, POOL_TIMEOUTS, POOL_WAIT, PoolOptions, PooledDb, connect,

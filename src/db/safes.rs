@@ -70,6 +70,7 @@ pub struct AccountRow {
     pub last_used_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub deleted_at: Option<NaiveDateTime>,
+    pub platform_id: String,
 }
 
 #[derive(Debug, Insertable)]
@@ -80,6 +81,7 @@ pub struct NewAccountRow<'a> {
     pub folder: &'a str,
     pub address: &'a str,
     pub user_name: &'a str,
+    pub platform_id: &'a str,
     pub created_at: NaiveDateTime,
 }
 

@@ -154,6 +154,8 @@ diesel::table! {
         last_used_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         deleted_at -> Nullable<Timestamp>,
+        /// The platform PVWA clients name (`platformId`); empty when none was given.
+        platform_id -> Text,
     }
 }
 
@@ -210,6 +212,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// PVWA bulk decisions and their outcome (a JSON document), for their author.
+    bulk_actions (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+        outcome -> Text,
+    }
+}
+
 diesel::joinable!(safe_accounts -> safes (safe_id));
 diesel::joinable!(account_secrets -> safe_accounts (account_id));
 diesel::joinable!(safe_members -> safes (safe_id));
@@ -231,4 +243,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     safe_accounts,
     safe_members,
     account_secrets,
+    bulk_actions,
 );

@@ -170,11 +170,17 @@ pub struct AdditionalInfo {
     pub emergency: bool,
 }
 
-/// A privileged account kept in a safe. No secret is stored.
+/// A privileged account kept in a safe. No secret is ever shown.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Account {
     #[schema(example = 12)]
     pub id: i64,
+    /// The safe's id, for the PVWA account id (`<safe id>_<account id>`); not shown natively.
+    #[serde(skip)]
+    pub safe_id: i64,
+    /// The PVWA platform (`platformId`), empty when none was given; not shown natively.
+    #[serde(skip)]
+    pub platform_id: String,
     #[schema(example = "Finance")]
     pub safe: String,
     #[schema(example = "root-db01")]

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod bootstrap;
+pub mod bulk_actions;
 pub mod certificates;
 mod lockout;
 pub mod passwords;

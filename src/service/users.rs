@@ -127,6 +127,12 @@ pub fn show(ctx: &Context, token: &VerifiedToken, username: &str) -> Result<User
     Ok(User::from(require_user(&mut conn, username)?))
 }
 
+/// The caller's own record.
+pub fn me(ctx: &Context, token: &VerifiedToken) -> Result<User, AppError> {
+    let (mut conn, me) = ctx.authenticate(token)?;
+    Ok(User::from(require_user(&mut conn, &me.username)?))
+}
+
 /// Applies an update to `target` (oneself when `None`).
 pub fn update(
     ctx: &Context,

@@ -45,6 +45,9 @@ fn secured_operations() -> Vec<Secured> {
                 let path = path
                     .replace("{id}", "1")
                     .replace("{request_id}", "Vault_1")
+                    .replace("{account_id}", "1_1")
+                    .replace("{safe_name}", "Vault")
+                    .replace("{bulk_action_id}", "1")
                     .replace("{safe}", "Vault")
                     .replace("{username}", "amy")
                     .replace("{role}", "developer");

@@ -13,6 +13,7 @@ mod metrics;
 mod my_requests;
 mod openapi;
 mod pvwa;
+mod pvwa_vault;
 mod retrieval;
 mod safes;
 mod secrets;

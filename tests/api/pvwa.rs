@@ -232,7 +232,8 @@ async fn a_request_made_through_pvwa_answers_every_field_of_the_details_object(a
     assert_eq!(
         d["AccountDetails"],
         json!({
-            "AccountID": setup.account_id.to_string(),
+            // `<safe id>_<account id>`: the safe is the first one made.
+            "AccountID": format!("1_{}", setup.account_id),
             "Properties": {
                 "Name": "root-db01", "Folder": "Root", "Safe": SAFE,
                 "Address": "db01.example.com", "UserName": "root", "LastUsedDate": 0

@@ -79,7 +79,7 @@ pub struct NewAdditionalInfo {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 #[schema(example = json!({
-    "AccountId": "12",
+    "AccountId": "3_12",
     "Reason": "Patch the database server tonight",
     "TicketingSystemName": "ServiceNow",
     "TicketId": "CHG0012345",
@@ -89,7 +89,8 @@ pub struct NewAdditionalInfo {
     "AdditionalInfo": {"Reference No": "CHG-2026-118", "EmergencyIndication": false}
 }))]
 pub struct NewRequestBody {
-    /// The account's id (`AccountDetails.AccountID`), as text or a number.
+    /// The account's id as the account list writes it (`<safe id>_<account id>`, also in
+    /// `AccountDetails.AccountID`); a bare account id, as text or a number, is read too.
     pub account_id: AccountId,
     /// Why access is needed: at least 10 characters once trimmed.
     pub reason: String,

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
+use super::account_ids::PvwaAccountId;
 use super::bodies::{AccountId, Flag, NewRequestBody, UnixSeconds, parse_flag};
 use super::views::{
     AccountDetails, AccountProperties, PersonDetails, PvwaAdditionalInfo, PvwaConfirmer,
@@ -38,6 +39,8 @@ const FIELD_NAMES: &[(&str, &str)] = &[
         "additional_info.reference_no",
         "AdditionalInfo.Reference No",
     ),
+    ("user_name", "userName"),
+    ("platform_id", "platformId"),
 ];
 
 /// A native field name as PVWA clients know it.
@@ -53,11 +56,17 @@ impl NewRequestBody {
     pub fn into_input(self) -> Result<AccessInput, Vec<FieldError>> {
         let mut errors = Vec::new();
         let account_id = match self.account_id {
-            AccountId::Number(id) => Some(id),
-            AccountId::Text(text) => text.trim().parse().ok(),
+            AccountId::Number(id) => (id > 0).then_some(PvwaAccountId {
+                safe_id: None,
+                account_id: id,
+            }),
+            AccountId::Text(text) => PvwaAccountId::parse(&text),
         };
         if account_id.is_none() {
-            errors.push(FieldError::new("AccountId", "must be an account id"));
+            errors.push(FieldError::new(
+                "AccountId",
+                "must be an account id (<safe id>_<account id>)",
+            ));
         }
         let mut date = |field: &str, value: Option<UnixSeconds>| {
             value.and_then(|secs| {
@@ -119,7 +128,8 @@ impl NewRequestBody {
         };
         match (account_id, operation_type) {
             (Some(account_id), Some(operation_type)) if errors.is_empty() => Ok(AccessInput {
-                account_id,
+                account_id: account_id.account_id,
+                safe_id: account_id.safe_id,
                 reason: self.reason,
                 access_type: if self.multiple_access_required.unwrap_or(false) {
                     AccessType::Multiple
@@ -289,7 +299,7 @@ pub fn to_pvwa(detail: &RequestDetail) -> Option<PvwaRequest> {
             emergency_indication: access.additional_info.emergency,
         },
         account_details: AccountDetails {
-            account_id: account.id.to_string(),
+            account_id: PvwaAccountId::of(account.safe_id, account.id).to_string(),
             properties: AccountProperties {
                 name: account.name.clone(),
                 folder: account.folder.clone(),

@@ -23,7 +23,7 @@ pub struct PvwaError {
 }
 
 /// The error body of every failure under `/PasswordVault/API`.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, serde::Deserialize, ToSchema)]
 #[schema(example = json!({"ErrorCode": "RQDWS012E", "ErrorMessage": "no request Finance_42"}))]
 pub struct PvwaErrorBody {
     /// A stable code to branch on (see the README's table).
@@ -83,6 +83,14 @@ fn pvwa_code(code: ErrorCode) -> &'static str {
 }
 
 impl PvwaError {
+    /// The body this error answers with.
+    pub(super) fn body(&self) -> PvwaErrorBody {
+        PvwaErrorBody {
+            error_code: self.code.to_owned(),
+            error_message: self.message.clone(),
+        }
+    }
+
     pub(super) fn invalid(errors: Vec<crate::domain::FieldError>) -> Self {
         Self::from(AppError::Validation(errors))
     }
@@ -145,10 +153,7 @@ impl ResponseError for PvwaError {
         {
             response.insert_header((name.clone(), value));
         }
-        response.json(PvwaErrorBody {
-            error_code: self.code.to_owned(),
-            error_message: self.message.clone(),
-        })
+        response.json(self.body())
     }
 }
 

@@ -70,6 +70,14 @@ impl BodyKeys for NewRequestBody {
     const KEYS: &'static [&'static str] = BODY_KEYS;
 }
 
+impl BodyKeys for super::vault_bodies::AddAccountBody {
+    const KEYS: &'static [&'static str] = super::vault_bodies::ADD_ACCOUNT_KEYS;
+}
+
+impl BodyKeys for super::vault_bodies::BulkDecisionBody {
+    const KEYS: &'static [&'static str] = super::vault_bodies::BULK_KEYS;
+}
+
 impl BodyKeys for DecisionBody {
     const KEYS: &'static [&'static str] = DECISION_KEYS;
 }
@@ -104,7 +112,8 @@ impl<T: DeserializeOwned + BodyKeys + 'static> FromRequest for PvwaJson<T> {
     }
 }
 
-/// `value` with each object key that matches a known key regardless of case spelled as known.
+/// `value` with each object key that matches a known key regardless of case spelled as known,
+/// in nested objects and arrays too (`BulkItems[].RequestId`).
 fn canonical_keys(value: Value, keys: &[&str]) -> Value {
     match value {
         Value::Object(object) => Value::Object(
@@ -117,6 +126,12 @@ fn canonical_keys(value: Value, keys: &[&str]) -> Value {
                         .map_or(key, |known| (*known).to_owned());
                     (key, canonical_keys(value, keys))
                 })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|item| canonical_keys(item, keys))
                 .collect(),
         ),
         other => other,

@@ -10,8 +10,9 @@
 //! What each file owns: this one the routes; `error` the error body and the code table; `paths`
 //! the path normalisation; `middleware` the middleware that applies it and converts native
 //! errors; `extract` the token, body and filter extractors; `handlers` the endpoints, by area;
-//! `bodies` and `views` the wire types read and written; `convert` the translation between them
-//! and the native model.
+//! `bodies`, `vault_bodies`, `vault_query`, `views` and `vault_views` the wire types read and written;
+//! `convert` the translation between them and the native model; `account_ids` PVWA's
+//! `<safe id>_<account id>`.
 
 pub mod account_ids;
 pub mod bodies;
@@ -21,6 +22,9 @@ pub mod extract;
 pub mod handlers;
 pub mod middleware;
 pub mod paths;
+pub mod vault_bodies;
+pub mod vault_query;
+pub mod vault_views;
 pub mod views;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -46,6 +50,23 @@ pub fn configure(config: &mut ServiceConfig) {
             .service(handlers::incoming_requests::get_pvwa_incoming_request)
             .service(handlers::incoming_requests::confirm_pvwa_request)
             .service(handlers::incoming_requests::reject_pvwa_request)
-            .service(handlers::passwords::retrieve_pvwa_account_password),
+            // The calls around a request: accounts and their passwords, safes, bulk decisions.
+            .service(handlers::accounts::list_pvwa_accounts)
+            .service(handlers::accounts::create_pvwa_account)
+            .service(handlers::accounts::get_pvwa_account_search_properties)
+            .service(handlers::accounts::get_pvwa_account)
+            .service(handlers::passwords::retrieve_pvwa_account_password)
+            .service(handlers::safes::list_pvwa_safes)
+            .service(handlers::safes::get_pvwa_safe)
+            .service(handlers::safes::list_pvwa_safe_members)
+            .service(handlers::bulk::confirm_pvwa_requests_in_bulk)
+            .service(handlers::bulk::reject_pvwa_requests_in_bulk)
+            .service(handlers::bulk::get_pvwa_bulk_action),
+    );
+    // The version probes `New-PASSession` makes, outside `/API`.
+    config.service(
+        utoipa_actix_web::scope("/passwordvault/webservices/pimservices.svc")
+            .service(handlers::server::get_pvwa_server)
+            .service(handlers::server::get_pvwa_logged_on_user),
     );
 }

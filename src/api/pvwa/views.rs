@@ -67,9 +67,10 @@ pub struct AccountProperties {
 /// The account the request is for.
 #[derive(Serialize, ToSchema)]
 pub struct AccountDetails {
-    /// Our account id, as text: send it back as `AccountId` to request it.
+    /// The account's id as PVWA writes it, `<safe id>_<account id>`: send it back as
+    /// `AccountId` to request it.
     #[serde(rename = "AccountID")]
-    #[schema(rename = "AccountID", example = "12")]
+    #[schema(rename = "AccountID", example = "3_12")]
     pub account_id: String,
     #[serde(rename = "Properties")]
     #[schema(rename = "Properties")]

@@ -91,6 +91,7 @@ pub async fn create_account(
         folder: body.folder,
         address: body.address,
         user_name: body.user_name,
+        platform_id: None,
         secret: body.secret.map(|secret| SecretInput {
             secret,
             secret_type: body.secret_type.unwrap_or(SecretType::Password),

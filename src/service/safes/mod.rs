@@ -3,6 +3,7 @@
 //! confirmation policy, a deleted account or safe, confirmers removed) invalidate it at once.
 
 mod rules;
+pub mod search;
 
 use self::rules::{Policy, PolicyInput, ValidAccount, parse_safe_name, to_safe};
 use crate::db::requests::Ends;
@@ -48,6 +49,8 @@ pub struct AccountInput {
     pub folder: Option<String>,
     pub address: String,
     pub user_name: String,
+    /// The PVWA platform (`platformID` of Add-PASAccount); none natively.
+    pub platform_id: Option<String>,
     /// A secret to seal and store with the account, in the same transaction.
     pub secret: Option<crate::service::secrets::store::SecretInput>,
 }
@@ -220,6 +223,7 @@ pub fn create_account(
                 folder: &valid.folder,
                 address: &valid.address,
                 user_name: &valid.user_name,
+                platform_id: &valid.platform_id,
                 created_at: ctx.clock.now_naive(),
             },
         )?;
@@ -371,7 +375,12 @@ pub fn list_members(
 ) -> Result<Vec<SafeMember>, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
     let safe = visible_safe(&mut conn, &me, safe)?;
-    Ok(safe_db::members(&mut conn, safe.id)?
+    members_of(&mut conn, &safe)
+}
+
+/// The members of a safe, users and groups.
+fn members_of(conn: &mut DbConnection, safe: &SafeRow) -> Result<Vec<SafeMember>, AppError> {
+    Ok(safe_db::members(conn, safe.id)?
         .into_iter()
         .map(|entry| SafeMember {
             member_type: if entry.member.user_id.is_some() {

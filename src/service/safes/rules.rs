@@ -97,6 +97,7 @@ pub(super) struct ValidAccount {
     pub(super) folder: String,
     pub(super) address: String,
     pub(super) user_name: String,
+    pub(super) platform_id: String,
 }
 
 impl ValidAccount {
@@ -118,6 +119,10 @@ impl ValidAccount {
         let name = text("name", &input.name, 128);
         let folder = text("folder", input.folder.as_deref().unwrap_or("Root"), 128);
         let user_name = text("user_name", &input.user_name, 128);
+        let platform_id = input
+            .platform_id
+            .as_deref()
+            .map_or(String::new(), |platform| text("platform_id", platform, 100));
         let address = input.address.trim().to_lowercase();
         if !is_host_or_ip(&address) {
             errors.push(FieldError::new(
@@ -133,6 +138,7 @@ impl ValidAccount {
             folder,
             address,
             user_name,
+            platform_id,
         })
     }
 }

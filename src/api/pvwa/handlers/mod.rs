@@ -1,9 +1,13 @@
 //! The PVWA endpoints, by area, and what they share: the `SafeName_N` path, its resolution to a
 //! request the caller may see, and the list query.
 
+pub mod accounts;
+pub mod bulk;
 pub mod incoming_requests;
 pub mod my_requests;
 pub mod passwords;
+pub mod safes;
+pub mod server;
 pub mod sessions;
 
 use utoipa::IntoParams;

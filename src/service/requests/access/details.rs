@@ -197,6 +197,8 @@ fn confirmer(
 pub fn to_account(row: AccountRow, safe: &str) -> Account {
     Account {
         id: row.id,
+        safe_id: row.safe_id,
+        platform_id: row.platform_id,
         safe: safe.to_owned(),
         name: row.name,
         folder: row.folder,

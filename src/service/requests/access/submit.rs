@@ -26,6 +26,9 @@ const MAX_DAYS_AHEAD: i64 = 365;
 #[derive(Debug, Clone)]
 pub struct AccessInput {
     pub account_id: i64,
+    /// The safe the client named with the account (PVWA's `<safe id>_<account id>`): the
+    /// account must be in it. `None`: any safe.
+    pub safe_id: Option<i64>,
     pub reason: String,
     pub access_type: AccessType,
     pub access_from: Option<DateTime<Utc>>,
@@ -42,7 +45,7 @@ pub(in crate::service::requests) fn submit(
     me: &CurrentUser,
     input: AccessInput,
 ) -> Result<i64, AppError> {
-    let account = safe_db::find_account(conn, input.account_id, None)?
+    let account = safe_db::find_account(conn, input.account_id, input.safe_id)?
         .ok_or_else(|| AppError::validation("account_id", "no such account"))?;
     let safe = safe_db::find_safe_by_id(conn, account.safe_id)?;
     let entries = safe_db::entries_for(conn, safe.id, me.id, me.role)?;

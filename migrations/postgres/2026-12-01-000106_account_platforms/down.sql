@@ -1,0 +1,1 @@
+ALTER TABLE safe_accounts DROP COLUMN platform_id;

@@ -1,0 +1,315 @@
+//! The queries of PVWA's lists: accounts (`search`, `searchType`, `filter=safeName eq X`,
+//! `offset`, `limit`, `sort`), safes (`search`, `offset`, `limit`) and safe members (`offset`,
+//! `limit`); names regardless of case, as psPAS and PVWA write them; and the `nextLink` that
+//! continues a list.
+
+use utoipa::IntoParams;
+
+use crate::domain::FieldError;
+use crate::service::safes::search::{AccountSearch, SearchType, SortBy};
+
+/// Pages hold at most this many accounts; a larger `limit` is cut to it (follow `nextLink`).
+pub const MAX_LIMIT: i64 = 100;
+/// PVWA's default page size.
+pub const DEFAULT_LIMIT: i64 = 50;
+
+/// The parameters of `GET /PasswordVault/API/Accounts` (names regardless of case).
+#[derive(Debug, Clone, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AccountsQuery {
+    /// Words, each of which must appear in the name, address, user name, platform or safe name
+    /// (regardless of case).
+    pub search: Option<String>,
+    /// `contains` (the default) or `startswith`: how each word must match.
+    #[param(rename = "searchType")]
+    pub search_type: Option<String>,
+    /// `safeName eq <name>` (the name may be in double quotes); only this filter is supported.
+    #[param(example = "safeName eq Finance")]
+    pub filter: Option<String>,
+    /// How many accounts to skip (default 0).
+    #[param(minimum = 0)]
+    pub offset: Option<i64>,
+    /// Page size, 1 to 1000 (default 50); pages hold at most 100: follow `nextLink`.
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
+    /// A property (`name`, `address`, `userName`, `safeName`, `platformId`, `createdTime`) and
+    /// optionally `asc` or `desc`, as `name desc`; later properties are ignored.
+    pub sort: Option<String>,
+}
+
+impl AccountsQuery {
+    /// Reads a raw query string; unknown parameters are ignored, as PVWA does.
+    pub fn parse(query: &str) -> Self {
+        let mut parsed = Self::default();
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            let value = value.into_owned();
+            match key.to_ascii_lowercase().as_str() {
+                "search" => parsed.search = Some(value),
+                "searchtype" => parsed.search_type = Some(value),
+                "filter" => parsed.filter = Some(value),
+                "offset" => parsed.offset = Some(number(&value)),
+                "limit" => parsed.limit = Some(number(&value)),
+                "sort" => parsed.sort = Some(value),
+                _ => {}
+            }
+        }
+        parsed
+    }
+
+    /// The search for the service, or every parameter at fault.
+    pub fn to_search(&self) -> Result<AccountSearch, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let search_type = match self.search_type.as_deref().map(str::to_ascii_lowercase) {
+            None => SearchType::Contains,
+            Some(kind) if kind == "contains" => SearchType::Contains,
+            Some(kind) if kind == "startswith" => SearchType::StartsWith,
+            Some(_) => {
+                errors.push(FieldError::new(
+                    "searchType",
+                    "must be contains or startswith",
+                ));
+                SearchType::Contains
+            }
+        };
+        let safe_name = match self.filter.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(filter) => safe_name_filter(filter).or_else(|| {
+                errors.push(FieldError::new(
+                    "filter",
+                    "only `safeName eq <name>` is supported",
+                ));
+                None
+            }),
+        };
+        let offset = self.offset.unwrap_or(0);
+        if offset < 0 {
+            errors.push(FieldError::new("offset", "must be a number, 0 or more"));
+        }
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=1000).contains(&limit) {
+            errors.push(FieldError::new("limit", "must be a number from 1 to 1000"));
+        }
+        let (sort, descending) = match self.sort.as_deref() {
+            None => Some((SortBy::Name, false)),
+            Some(sort) => parse_sort(sort),
+        }
+        .unwrap_or_else(|| {
+            errors.push(FieldError::new(
+                "sort",
+                "must be name, address, userName, safeName, platformId or createdTime, \
+                 optionally followed by asc or desc",
+            ));
+            (SortBy::Name, false)
+        });
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(AccountSearch {
+            words: self
+                .search
+                .as_deref()
+                .unwrap_or("")
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            search_type,
+            safe_name,
+            sort,
+            descending,
+            offset,
+            limit: limit.min(MAX_LIMIT),
+        })
+    }
+
+    /// The `nextLink` after a page of `shown` accounts out of `total`, relative to
+    /// `/PasswordVault` with no leading `/` (psPAS requests `$BaseURI/$nextLink`); `None` after
+    /// the last page.
+    pub fn next_link(&self, search: &AccountSearch, shown: usize, total: i64) -> Option<String> {
+        let next = search.offset + i64::try_from(shown).ok()?;
+        if shown == 0 || next >= total {
+            return None;
+        }
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (key, value) in [
+            ("search", &self.search),
+            ("searchType", &self.search_type),
+            ("filter", &self.filter),
+            ("sort", &self.sort),
+        ] {
+            if let Some(value) = value {
+                query.append_pair(key, value);
+            }
+        }
+        query.append_pair("offset", &next.to_string());
+        query.append_pair("limit", &search.limit.to_string());
+        Some(format!("api/Accounts?{}", query.finish()))
+    }
+}
+
+/// The parameters of `GET /PasswordVault/API/Safes` and of a safe's members (names regardless
+/// of case; members take no `search`).
+#[derive(Debug, Clone, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SafesQuery {
+    /// Words, each of which must appear in the safe's name or description (any case).
+    pub search: Option<String>,
+    /// How many to skip (default 0).
+    #[param(minimum = 0)]
+    pub offset: Option<i64>,
+    /// Page size, 1 to 1000 (default 25); pages hold at most 100.
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
+}
+
+/// A checked page: where it starts and how many it holds at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// PVWA's default page of safes and members.
+pub const DEFAULT_SAFE_LIMIT: i64 = 25;
+
+impl SafesQuery {
+    /// Reads a raw query string; unknown parameters are ignored, as PVWA does.
+    pub fn parse(query: &str) -> Self {
+        let mut parsed = Self::default();
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            match key.to_ascii_lowercase().as_str() {
+                "search" => parsed.search = Some(value.into_owned()),
+                "offset" => parsed.offset = Some(number(&value)),
+                "limit" => parsed.limit = Some(number(&value)),
+                _ => {}
+            }
+        }
+        parsed
+    }
+
+    /// The search words and the page, or every parameter at fault.
+    pub fn to_window(&self) -> Result<(Vec<String>, Window), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let offset = self.offset.unwrap_or(0);
+        if offset < 0 {
+            errors.push(FieldError::new("offset", "must be a number, 0 or more"));
+        }
+        let limit = self.limit.unwrap_or(DEFAULT_SAFE_LIMIT);
+        if !(1..=1000).contains(&limit) {
+            errors.push(FieldError::new("limit", "must be a number from 1 to 1000"));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let words = self
+            .search
+            .as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        Ok((
+            words,
+            Window {
+                offset,
+                limit: limit.min(MAX_LIMIT),
+            },
+        ))
+    }
+
+    /// The `nextLink` of the safe list after `shown` safes out of `total` (see
+    /// [`AccountsQuery::next_link`]).
+    pub fn next_link(&self, window: Window, shown: usize, total: i64) -> Option<String> {
+        let next = window.offset + i64::try_from(shown).ok()?;
+        if shown == 0 || next >= total {
+            return None;
+        }
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        if let Some(search) = &self.search {
+            query.append_pair("search", search);
+        }
+        query.append_pair("offset", &next.to_string());
+        query.append_pair("limit", &window.limit.to_string());
+        Some(format!("api/Safes?{}", query.finish()))
+    }
+}
+
+/// A number, or -1 (refused by the range checks) for anything else.
+fn number(value: &str) -> i64 {
+    value.trim().parse().unwrap_or(-1)
+}
+
+/// The safe name of `safeName eq <name>` (any case; the name may be in double quotes).
+fn safe_name_filter(filter: &str) -> Option<String> {
+    let (property, rest) = filter.split_once(char::is_whitespace)?;
+    let (operator, value) = rest.trim_start().split_once(char::is_whitespace)?;
+    if !property.eq_ignore_ascii_case("safeName") || !operator.eq_ignore_ascii_case("eq") {
+        return None;
+    }
+    let value = value.trim();
+    let value = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(value);
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
+fn parse_sort(sort: &str) -> Option<(SortBy, bool)> {
+    let first = sort.split(',').next()?;
+    let mut words = first.split_whitespace();
+    let property = match words.next()?.to_ascii_lowercase().as_str() {
+        "name" => SortBy::Name,
+        "address" => SortBy::Address,
+        "username" => SortBy::UserName,
+        "safename" => SortBy::SafeName,
+        "platformid" => SortBy::PlatformId,
+        "createdtime" => SortBy::CreatedTime,
+        _ => return None,
+    };
+    let descending = match words.next().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(_) => return None,
+    };
+    Some((property, descending))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_pspas_queries() {
+        let query = AccountsQuery::parse(
+            "search=db01%20root&searchType=startswith&filter=safeName%20eq%20%22Fin%20Ops%22&limit=500&SORT=userName%20desc",
+        );
+        let search = query.to_search().expect("valid");
+        assert_eq!(search.words, ["db01", "root"]);
+        assert_eq!(search.search_type, SearchType::StartsWith);
+        assert_eq!(search.safe_name.as_deref(), Some("Fin Ops"));
+        assert_eq!(search.limit, MAX_LIMIT);
+        assert_eq!((search.sort, search.descending), (SortBy::UserName, true));
+        let link = query.next_link(&search, 100, 250).expect("more");
+        assert!(link.starts_with("api/Accounts?search=db01+root&"), "{link}");
+        assert!(link.ends_with("&offset=100&limit=100"), "{link}");
+        assert_eq!(query.next_link(&search, 100, 100), None);
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_answer_naming_the_parameter() {
+        for (raw, field) in [
+            ("searchType=fuzzy", "searchType"),
+            ("filter=modificationTime%20gte%201", "filter"),
+            ("limit=0", "limit"),
+            ("limit=x", "limit"),
+            ("offset=-1", "offset"),
+            ("sort=secret", "sort"),
+        ] {
+            let errors = AccountsQuery::parse(raw)
+                .to_search()
+                .err()
+                .unwrap_or_default();
+            assert_eq!(errors.len(), 1, "{raw}");
+            assert_eq!(errors[0].field, field, "{raw}");
+        }
+    }
+}
