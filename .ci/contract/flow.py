@@ -6,6 +6,7 @@ makes the CSRs and checks what the service hands back, as a user would.
 """
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -22,24 +23,44 @@ from requestdesk_client.api.my_requests import (
     get_my_request,
     get_request_stats,
     submit_request,
+    use_request,
 )
-from requestdesk_client.api.pvwa_compatibility import create_pvwa_session, list_pvwa_my_requests
+from requestdesk_client.api.pvwa_compatibility import (
+    create_pvwa_session,
+    list_pvwa_my_requests,
+    retrieve_pvwa_account_password,
+)
+from requestdesk_client.api.safes import create_account, create_safe, put_safe_member
 from requestdesk_client.api.sessions import create_session
 from requestdesk_client.api.users import create_user
 from requestdesk_client.models import (
+    AccessGrant,
+    AccessKind,
+    AccessRequest,
+    AccessType,
+    Account,
     CertificateKind,
     CertificateRequest,
+    CreateAccount,
+    CreateSafe,
     CreateUserRequest,
     Dashboard,
     DownloadCertificateFormat,
     LoginRequest,
     LoginResponse,
     LogonBody,
+    Membership,
     MyRequestsList,
+    OperationType,
     Problem,
+    PvwaErrorBody,
     RequestDetail,
     RequestStats,
     RequestStatus,
+    RetrieveBody,
+    Safe,
+    SafeMember,
+    SecretType,
     User,
 )
 from requestdesk_client.types import File, Response
@@ -200,6 +221,7 @@ def flow(base_url: str, admin_password: str, workdir: Path) -> None:
     check(refused.code == "invalid_credentials" and refused.status == 401, "its code", refused)
 
     pvwa_step(anonymous, base_url)
+    access_step(anonymous, admin, me, base_url)
 
 
 def pvwa_step(anonymous: Client, base_url: str) -> None:
@@ -222,6 +244,102 @@ def pvwa_step(anonymous: Client, base_url: str) -> None:
         MyRequestsList,
         "the PVWA token works on the next PVWA call",
     )
+
+
+SECRET = 'flow-s3cr3t "quoted" \\ é'
+
+
+def approved_access(me: AuthenticatedClient, admin: AuthenticatedClient, account: int, step: str) -> int:
+    """A one-time access to `account` that may retrieve its secret, submitted and approved."""
+    body = AccessRequest(
+        type_=AccessKind.ACCESS,
+        account_id=account,
+        reason="Rotate the root password of the flow host",
+        access_type=AccessType.ONE_TIME,
+        operation_type=OperationType.GET_PASSWORD,
+    )
+    detail = expect(
+        submit_request.sync_detailed(client=me, body=body), HTTPStatus.CREATED, RequestDetail, step
+    )
+    decided = expect(
+        confirm_request.sync_detailed(detail.id, client=admin),
+        HTTPStatus.OK,
+        RequestDetail,
+        f"{step}: confirmed",
+    )
+    check(decided.status == RequestStatus.APPROVED, f"{step}: approved", decided.status)
+    return detail.id
+
+
+def access_step(
+    anonymous: Client, admin: AuthenticatedClient, me: AuthenticatedClient, base_url: str
+) -> None:
+    """Dual control guarding a secret: an admin stores one with an account, the user's approved
+    request hands it over once through `use`, and PVWA's Retrieve answers the next one as psPAS
+    reads it: a JSON string under text/plain, decoded once more."""
+    expect(
+        create_safe.sync_detailed(client=admin, body=CreateSafe(name="Flow")),
+        HTTPStatus.CREATED,
+        Safe,
+        "an admin creates a safe",
+    )
+    account = expect(
+        create_account.sync_detailed(
+            "Flow",
+            client=admin,
+            body=CreateAccount(
+                name="root-flow", address="flow.example.com", user_name="root", secret=SECRET
+            ),
+        ),
+        HTTPStatus.CREATED,
+        Account,
+        "an account with its secret",
+    )
+    for username, membership in [
+        ("flow", Membership(can_request=True)),
+        ("admin", Membership(can_request=False, confirm_level=1)),
+    ]:
+        expect(
+            put_safe_member.sync_detailed("Flow", username, client=admin, body=membership),
+            HTTPStatus.OK,
+            SafeMember,
+            f"{username} is a member",
+        )
+    first = approved_access(me, admin, account.id, "an access that may retrieve the secret")
+    grant = expect(
+        use_request.sync_detailed(first, client=me), HTTPStatus.OK, AccessGrant, "use it"
+    )
+    check(grant.secret == SECRET, "use hands the secret over", grant.secret == SECRET)
+    check(grant.secret_type == SecretType.PASSWORD and grant.spent, "a password, spent", grant)
+    again = expect(
+        use_request.sync_detailed(first, client=me), HTTPStatus.FORBIDDEN, Problem, "use it again"
+    )
+    check(again.code == "access_already_used", "a one-time access gives it once", again.code)
+
+    approved_access(me, admin, account.id, "another access, for PVWA")
+    token = expect(
+        create_pvwa_session.sync_detailed(
+            client=anonymous, body=LogonBody(username="flow", password=PASSWORD)
+        ),
+        HTTPStatus.OK,
+        str,
+        "PVWA logon",
+    )
+    pvwa = AuthenticatedClient(base_url=base_url, token=token, prefix="")
+    retrieved = retrieve_pvwa_account_password.sync_detailed(
+        str(account.id), client=pvwa, body=RetrieveBody(reason="Monthly rotation")
+    )
+    text = expect(retrieved, HTTPStatus.OK, str, "PVWA Retrieve")
+    content_type = retrieved.headers.get("content-type", "")
+    check("application/json" not in content_type, "answered as text", content_type)
+    check(json.loads(text) == SECRET, "its text, decoded as psPAS decodes it, is the secret", text)
+    refused = expect(
+        retrieve_pvwa_account_password.sync_detailed(str(account.id), client=pvwa),
+        HTTPStatus.FORBIDDEN,
+        PvwaErrorBody,
+        "PVWA Retrieve again",
+    )
+    check(refused.error_code == "RQDWS033E", "spent: PVWA's error body", refused.error_code)
 
 
 def main() -> int:

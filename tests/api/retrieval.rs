@@ -551,6 +551,16 @@ async fn pvwa_refusals_are_pvwa_error_bodies_with_a_code_for_each_reason(app: Te
         "RQDWS030E",
         "no request at all: {none:?}"
     );
+    let not_json = app
+        .send(
+            app.client
+                .post(app.url(&retrieve_path(&account)))
+                .header("Authorization", &token)
+                .header("Content-Type", "text/plain")
+                .body("reason=x"),
+        )
+        .await;
+    assert_eq!(pvwa_error(&not_json, 415), "RQDWS018E", "{not_json:?}");
     let pending = app
         .submitted(
             &s.requester,

@@ -101,6 +101,8 @@ impl BodyKeys for RetrieveBody {
             example = json!({"ErrorCode": "RQDWS033E", "ErrorMessage": "this one-time access has already been used"})),
         (status = 404, description = "No such account for the caller (RQDWS010E)", body = PvwaErrorBody),
         (status = 409, description = "The account holds no password (RQDWS035E)", body = PvwaErrorBody),
+        (status = 413, description = "Body too large (RQDWS017E)", body = PvwaErrorBody),
+        (status = 415, description = "Body not JSON (RQDWS018E)", body = PvwaErrorBody),
         (status = 503, description = "Unavailable (RQDWS020E)", body = PvwaErrorBody),
     )
 )]

@@ -111,7 +111,9 @@ pub fn retrieve_secret(
             if let Some(spent) = spend(ctx, conn, &me, request, now, origin, Retrieval::Required)? {
                 return Ok(spent);
             }
-            // A concurrent use spent it first: look again.
+            // A concurrent use spent it first: look again (open requests of one user for one
+            // account never overlap, so this is the rare case of one spent just as another
+            // window opens).
         }
         let mine = req_db::of_requester_for_account(conn, me.id, account.id, CANDIDATES)?;
         Err(refusal_for_account(&mine, now))
@@ -121,9 +123,9 @@ pub fn retrieve_secret(
 }
 
 /// Records the use of `request` inside the caller's transaction and builds the answer, with the
-/// secret as `retrieval` asks, and the account's id. `None` when the conditional update changed nothing: the request
-/// is not usable now (a concurrent use may just have spent it). A refusal returned from here
-/// rolls the use back with the transaction.
+/// secret as `retrieval` asks, and the account's id. `None` when the conditional update changed
+/// nothing: the request is not usable now (a concurrent use may just have spent it). A refusal
+/// returned from here rolls the use back with the transaction.
 fn spend(
     ctx: &Context,
     conn: &mut DbConnection,
