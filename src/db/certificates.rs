@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{certificate_counts, certificate_expiry_counts, certificates, users};
+use super::values::IssuedSource;
 use super::{DbConnection, MultiBackend};
 use crate::domain::certificate::{CertificateSource, CertificateStatus};
 use crate::pki::RevocationReason;
@@ -204,9 +205,10 @@ pub fn revoke(
 /// certificates do not count: anyone can import a public certificate, so its revocation must
 /// not refuse someone else's key.
 pub fn key_compromised(conn: &mut DbConnection, public_key_fingerprint: &str) -> QueryResult<bool> {
+    // `'issued'` as a literal: bound, it would make SQLite recompile this on every call.
     diesel::select(diesel::dsl::exists(
         certificates::table
-            .filter(certificates::source.eq(CertificateSource::Issued))
+            .filter(certificates::source.eq(IssuedSource))
             .filter(certificates::public_key_fingerprint.eq(public_key_fingerprint))
             .filter(certificates::revocation_reason.eq(RevocationReason::KeyCompromise)),
     ))

@@ -2,6 +2,7 @@
 //! PostgreSQL; the backend is chosen from the URL scheme, never guessed.
 
 pub mod account_secrets;
+mod cached;
 pub mod certificates;
 pub mod login_attempts;
 mod pool;
@@ -12,6 +13,7 @@ pub mod sessions;
 pub mod users;
 pub mod values;
 
+pub(crate) use cached::Cached;
 pub use pool::{
     DbConnectionManager, DbPool, POOL_TIMEOUTS, POOL_WAIT, PoolOptions, PooledDb, connect,
     connect_one, is_unavailable, with_network_timeouts,

@@ -183,22 +183,29 @@ pub fn recent(
 }
 
 /// A request with its requester; with `requester_id`, only if it is theirs.
+///
+/// Not boxed and with no `LIMIT` (the id is the key), so diesel keeps the statement prepared and
+/// SQLite never compiles it again: SQLite recompiles, on every execution, a statement whose
+/// `LIMIT` is a bound parameter, and diesel's `first` binds it (issue 13's S9 profile).
 pub fn find(
     conn: &mut DbConnection,
     id: i64,
     requester_id: Option<i64>,
 ) -> QueryResult<Option<RequestWithRequester>> {
-    let mut query = requests::table
+    let one = requests::table
         .inner_join(users::table)
-        .filter(requests::id.eq(id))
-        .into_boxed();
-    if let Some(owner) = requester_id {
-        query = query.filter(requests::requester_id.eq(owner));
+        .filter(requests::id.eq(id));
+    match requester_id {
+        Some(owner) => one
+            .filter(requests::requester_id.eq(owner))
+            .select(RequestWithRequester::as_select())
+            .get_result(conn)
+            .optional(),
+        None => one
+            .select(RequestWithRequester::as_select())
+            .get_result(conn)
+            .optional(),
     }
-    query
-        .select(RequestWithRequester::as_select())
-        .first(conn)
-        .optional()
 }
 
 /// The requests of a safe stored as pending, for re-checking that they can still be decided.
