@@ -8,7 +8,7 @@
 //! `WHERE` is plain DSL): diesel then keeps it prepared, keyed by that type.
 
 use diesel::backend::Backend;
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::{QueryResult, RunQueryDsl};
 
 /// A statement whose SQL its type alone determines, to be kept prepared. Wrap only statements
@@ -36,3 +36,49 @@ where
 }
 
 impl<Q, Conn> RunQueryDsl<Conn> for Cached<Q> {}
+
+/// `query LIMIT n OFFSET m` with the two numbers written into the SQL text, for a boxed list
+/// query (which diesel compiles on every call anyway). Bound, as diesel's `limit` binds it,
+/// SQLite would compile the statement twice per call: once to prepare it, and again because a
+/// bound `LIMIT` marks it for recompiling when bound.
+#[derive(Debug, Clone, Copy)]
+pub struct Paged<Q> {
+    query: Q,
+    limit: i64,
+    offset: i64,
+}
+
+impl<Q> Paged<Q> {
+    pub fn new(query: Q, offset: i64, limit: i64) -> Self {
+        Self {
+            query,
+            limit,
+            offset,
+        }
+    }
+}
+
+impl<Q> QueryId for Paged<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: Query> Query for Paged<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q, DB> QueryFragment<DB> for Paged<Q>
+where
+    DB: Backend,
+    Q: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        // The numbers are in the text, so the text differs per page: never cache it.
+        out.unsafe_to_cache_prepared();
+        self.query.walk_ast(out.reborrow())?;
+        out.push_sql(&format!(" LIMIT {} OFFSET {}", self.limit, self.offset));
+        Ok(())
+    }
+}
+
+impl<Q, Conn> RunQueryDsl<Conn> for Paged<Q> {}

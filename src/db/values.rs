@@ -162,6 +162,8 @@ macro_rules! stored_literal {
 stored_literal! {
     /// `'issued'`, a certificate's source, as SQL text.
     IssuedSource = CertificateSource::Issued;
+    /// `'pending'`, a request's stored status, as SQL text.
+    PendingStatus = RequestStatus::Pending;
 }
 
 #[cfg(test)]

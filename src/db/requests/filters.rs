@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use super::rows::{RequestRow, RequestWithRequester};
 use super::status::{Condition, shows, stored};
 use crate::db::schema::{request_decisions, requests, safe_members, users};
-use crate::db::{DbConnection, MultiBackend};
+use crate::db::{DbConnection, MultiBackend, Paged};
 use crate::domain::request::{RequestStatus, RequestType};
 use crate::domain::user::Role;
 
@@ -158,12 +158,14 @@ pub fn page(
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<RequestWithRequester>> {
-    filtered(filter, now)
-        .order((requests::created_at.desc(), requests::id.desc()))
-        .offset(offset)
-        .limit(limit)
-        .select(RequestWithRequester::as_select())
-        .load(conn)
+    Paged::new(
+        filtered(filter, now)
+            .order((requests::created_at.desc(), requests::id.desc()))
+            .select(RequestWithRequester::as_select()),
+        offset,
+        limit,
+    )
+    .load(conn)
 }
 
 /// The newest requests of a user since `since`, at most `limit`.
