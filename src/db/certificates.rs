@@ -4,7 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{certificate_counts, certificate_expiry_counts, certificates, users};
-use super::{DbConnection, MultiBackend};
+use super::values::IssuedSource;
+use super::{DbConnection, MultiBackend, Paged};
 use crate::domain::certificate::{CertificateSource, CertificateStatus};
 use crate::pki::RevocationReason;
 
@@ -132,20 +133,22 @@ pub fn page(
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<CertificateWithOwner>> {
-    filtered(filter, now)
-        .order((certificates::created_at.desc(), certificates::id.desc()))
-        .offset(offset)
-        .limit(limit)
-        .select(CertificateWithOwner::as_select())
-        .load(conn)
+    Paged::new(
+        filtered(filter, now)
+            .order((certificates::created_at.desc(), certificates::id.desc()))
+            .select(CertificateWithOwner::as_select()),
+        offset,
+        limit,
+    )
+    .load(conn)
 }
 
 /// How many certificates the user owns, from the counter the database's triggers keep.
 pub fn owned_total(conn: &mut DbConnection, owner_id: i64) -> QueryResult<i64> {
     Ok(certificate_counts::table
-        .find(owner_id)
+        .filter(certificate_counts::owner_id.eq(owner_id))
         .select(certificate_counts::n)
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .unwrap_or(0))
 }
@@ -204,9 +207,10 @@ pub fn revoke(
 /// certificates do not count: anyone can import a public certificate, so its revocation must
 /// not refuse someone else's key.
 pub fn key_compromised(conn: &mut DbConnection, public_key_fingerprint: &str) -> QueryResult<bool> {
+    // `'issued'` as a literal: bound, it would make SQLite recompile this on every call.
     diesel::select(diesel::dsl::exists(
         certificates::table
-            .filter(certificates::source.eq(CertificateSource::Issued))
+            .filter(certificates::source.eq(IssuedSource))
             .filter(certificates::public_key_fingerprint.eq(public_key_fingerprint))
             .filter(certificates::revocation_reason.eq(RevocationReason::KeyCompromise)),
     ))

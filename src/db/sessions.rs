@@ -24,7 +24,8 @@ pub fn insert(conn: &mut DbConnection, session: &NewSession<'_>) -> QueryResult<
         .map(drop)
 }
 
-/// The active user behind a live session, in one indexed lookup.
+/// The active user behind a live session, in one indexed lookup. The session id is the key, so
+/// there is no `LIMIT`: a bound `LIMIT` makes SQLite recompile the statement on every call.
 pub fn find_live_user(
     conn: &mut DbConnection,
     session_id: &str,
@@ -38,7 +39,7 @@ pub fn find_live_user(
         .filter(users::username.eq(username))
         .filter(users::status.eq(UserStatus::Active))
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -122,6 +122,50 @@ stored_as_text! {
     OperationType { Open, GetFile, GetPassword, All }
 }
 
+/// Defines a unit type that writes one stored value into the SQL text as a literal instead of
+/// binding it. For a comparison with a column that a partial index's `WHERE` names (`status =
+/// 'pending'`, `source = 'issued'`): SQLite compiles a statement again on every call when a
+/// bound value could decide whether such an index applies. Each type has a query id of its own,
+/// so diesel keeps the statement prepared.
+macro_rules! stored_literal {
+    ($($(#[$doc:meta])* $name:ident = $ty:ident::$variant:ident;)+) => { $(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+        pub struct $name;
+
+        impl diesel::expression::Expression for $name {
+            type SqlType = Text;
+        }
+
+        impl<DB: Backend> diesel::query_builder::QueryFragment<DB> for $name {
+            fn walk_ast<'b>(
+                &'b self,
+                mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+            ) -> diesel::QueryResult<()> {
+                out.push_sql("'");
+                out.push_sql($ty::$variant.stored());
+                out.push_sql("'");
+                Ok(())
+            }
+        }
+
+        impl<QS> diesel::expression::AppearsOnTable<QS> for $name {}
+
+        impl<QS> diesel::expression::SelectableExpression<QS> for $name {}
+
+        impl diesel::expression::ValidGrouping<()> for $name {
+            type IsAggregate = diesel::expression::is_aggregate::Never;
+        }
+    )+ };
+}
+
+stored_literal! {
+    /// `'issued'`, a certificate's source, as SQL text.
+    IssuedSource = CertificateSource::Issued;
+    /// `'pending'`, a request's stored status, as SQL text.
+    PendingStatus = RequestStatus::Pending;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,6 +181,22 @@ mod tests {
             );
         }
         assert_eq!(T::from_stored("no such value"), None);
+    }
+
+    /// A literal is written between single quotes unescaped: no stored text may hold one.
+    #[test]
+    fn stored_texts_need_no_escaping_as_sql_literals() {
+        fn plain<T: StoredText>() {
+            for value in T::ALL {
+                let text = value.stored();
+                assert!(
+                    text.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                    "{text}"
+                );
+            }
+        }
+        plain::<RequestStatus>();
+        plain::<CertificateSource>();
     }
 
     #[test]

@@ -53,25 +53,34 @@ pub struct DecisionRow {
     pub created_at: NaiveDateTime,
 }
 
-/// The decisions taken on these requests, oldest first.
+/// The decisions taken on these requests, oldest first. One request (a detail) is read with
+/// `=`, which diesel keeps prepared; `IN (...)` is compiled again on every call on SQLite.
 pub fn decisions(conn: &mut DbConnection, request_ids: &[i64]) -> QueryResult<Vec<DecisionRow>> {
-    request_decisions::table
+    let columns = (
+        request_decisions::request_id,
+        users::id,
+        users::username,
+        users::name,
+        users::email,
+        request_decisions::decision,
+        request_decisions::reason,
+        request_decisions::level,
+        request_decisions::group_role,
+        request_decisions::created_at,
+    );
+    let all = request_decisions::table
         .inner_join(users::table)
-        .filter(request_decisions::request_id.eq_any(request_ids))
-        .order(request_decisions::id.asc())
-        .select((
-            request_decisions::request_id,
-            users::id,
-            users::username,
-            users::name,
-            users::email,
-            request_decisions::decision,
-            request_decisions::reason,
-            request_decisions::level,
-            request_decisions::group_role,
-            request_decisions::created_at,
-        ))
-        .load(conn)
+        .order(request_decisions::id.asc());
+    match request_ids {
+        [one] => all
+            .filter(request_decisions::request_id.eq(*one))
+            .select(columns)
+            .load(conn),
+        many => all
+            .filter(request_decisions::request_id.eq_any(many))
+            .select(columns)
+            .load(conn),
+    }
 }
 
 /// Whether the group (a role) has already decided the request at this level.

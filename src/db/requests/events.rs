@@ -38,21 +38,30 @@ pub struct EventRow {
     pub client_address: Option<String>,
 }
 
-/// The trails of these requests, oldest first.
+/// The trails of these requests, oldest first. One request (a detail) is read with `=`, which
+/// diesel keeps prepared; `IN (...)` is compiled again on every call on SQLite.
 pub fn events(conn: &mut DbConnection, request_ids: &[i64]) -> QueryResult<Vec<EventRow>> {
-    request_events::table
+    let columns = (
+        request_events::request_id,
+        request_events::event,
+        users::username.nullable(),
+        request_events::detail,
+        request_events::created_at,
+        request_events::client_address,
+    );
+    let all = request_events::table
         .left_join(users::table)
-        .filter(request_events::request_id.eq_any(request_ids))
-        .order(request_events::id.asc())
-        .select((
-            request_events::request_id,
-            request_events::event,
-            users::username.nullable(),
-            request_events::detail,
-            request_events::created_at,
-            request_events::client_address,
-        ))
-        .load(conn)
+        .order(request_events::id.asc());
+    match request_ids {
+        [one] => all
+            .filter(request_events::request_id.eq(*one))
+            .select(columns)
+            .load(conn),
+        many => all
+            .filter(request_events::request_id.eq_any(many))
+            .select(columns)
+            .load(conn),
+    }
 }
 
 /// Writes one entry on a request's trail; `actor_id` is absent for what the service did itself.

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use super::rows::{RequestRow, RequestWithRequester};
 use super::status::{Condition, shows, stored};
 use crate::db::schema::{request_decisions, requests, safe_members, users};
-use crate::db::{DbConnection, MultiBackend};
+use crate::db::{DbConnection, MultiBackend, Paged};
 use crate::domain::request::{RequestStatus, RequestType};
 use crate::domain::user::Role;
 
@@ -158,12 +158,14 @@ pub fn page(
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<RequestWithRequester>> {
-    filtered(filter, now)
-        .order((requests::created_at.desc(), requests::id.desc()))
-        .offset(offset)
-        .limit(limit)
-        .select(RequestWithRequester::as_select())
-        .load(conn)
+    Paged::new(
+        filtered(filter, now)
+            .order((requests::created_at.desc(), requests::id.desc()))
+            .select(RequestWithRequester::as_select()),
+        offset,
+        limit,
+    )
+    .load(conn)
 }
 
 /// The newest requests of a user since `since`, at most `limit`.
@@ -183,22 +185,29 @@ pub fn recent(
 }
 
 /// A request with its requester; with `requester_id`, only if it is theirs.
+///
+/// Not boxed and with no `LIMIT` (the id is the key), so diesel keeps the statement prepared and
+/// SQLite never compiles it again: SQLite recompiles, on every execution, a statement whose
+/// `LIMIT` is a bound parameter, and diesel's `first` binds it (issue 13's S9 profile).
 pub fn find(
     conn: &mut DbConnection,
     id: i64,
     requester_id: Option<i64>,
 ) -> QueryResult<Option<RequestWithRequester>> {
-    let mut query = requests::table
+    let one = requests::table
         .inner_join(users::table)
-        .filter(requests::id.eq(id))
-        .into_boxed();
-    if let Some(owner) = requester_id {
-        query = query.filter(requests::requester_id.eq(owner));
+        .filter(requests::id.eq(id));
+    match requester_id {
+        Some(owner) => one
+            .filter(requests::requester_id.eq(owner))
+            .select(RequestWithRequester::as_select())
+            .get_result(conn)
+            .optional(),
+        None => one
+            .select(RequestWithRequester::as_select())
+            .get_result(conn)
+            .optional(),
     }
-    query
-        .select(RequestWithRequester::as_select())
-        .first(conn)
-        .optional()
 }
 
 /// The requests of a safe stored as pending, for re-checking that they can still be decided.

@@ -12,6 +12,7 @@ use diesel::sql_types::Bool;
 use super::rows::RequestRow;
 use crate::db::MultiBackend;
 use crate::db::schema::{requests, users};
+use crate::db::values::PendingStatus;
 use crate::domain::access::InvalidReason;
 use crate::domain::request::RequestStatus;
 
@@ -136,18 +137,28 @@ pub(super) fn stored(status: RequestStatus) -> Stored {
     requests::status.eq(status)
 }
 
-pub(super) type LivePending = dsl::And<Stored, dsl::Gt<requests::expires_at, NaiveDateTime>>;
+pub(super) type StoredPending = dsl::Eq<requests::status, PendingStatus>;
+
+/// Stored as pending, with `'pending'` written as a literal: the partial index
+/// `requests_pending_key_idx` names it, and a bound status would make SQLite compile the
+/// statement again on every call.
+pub(super) fn stored_pending() -> StoredPending {
+    requests::status.eq(PendingStatus)
+}
+
+pub(super) type LivePending = dsl::And<StoredPending, dsl::Gt<requests::expires_at, NaiveDateTime>>;
 
 /// Pending and not timed out: it can still be decided (unless its access window is over).
 pub(super) fn live_pending(now: NaiveDateTime) -> LivePending {
-    stored(RequestStatus::Pending).and(requests::expires_at.gt(now))
+    stored_pending().and(requests::expires_at.gt(now))
 }
 
-pub(super) type TimedOutPending = dsl::And<Stored, dsl::Le<requests::expires_at, NaiveDateTime>>;
+pub(super) type TimedOutPending =
+    dsl::And<StoredPending, dsl::Le<requests::expires_at, NaiveDateTime>>;
 
 /// Stored as pending although its time ran out: it shows as expired.
 pub(super) fn timed_out_pending(now: NaiveDateTime) -> TimedOutPending {
-    stored(RequestStatus::Pending).and(requests::expires_at.le(now))
+    stored_pending().and(requests::expires_at.le(now))
 }
 
 pub(super) type Waiting = dsl::And<LivePending, WindowOpen>;

@@ -8,8 +8,8 @@ use diesel::sql_types::{Integer, Text};
 
 use super::rows::NewRequestRow;
 use super::status::{live_pending, stored, timed_out_pending, waiting};
-use crate::db::DbConnection;
 use crate::db::schema::requests;
+use crate::db::{Cached, DbConnection};
 use crate::domain::access::{AccessType, InvalidReason};
 use crate::domain::request::{RequestStatus, RequestType};
 
@@ -132,30 +132,34 @@ pub fn add_confirmation(
         .filter(requests::current_level.eq(level))
         .filter(waiting(now));
     let updated = if level == 2 {
-        diesel::update(target)
-            .set((
-                requests::level2_given.eq(requests::level2_given + 1),
-                requests::updated_at.eq(now),
-            ))
-            .execute(conn)?
+        Cached(diesel::update(target).set((
+            requests::level2_given.eq(requests::level2_given + 1),
+            requests::updated_at.eq(now),
+        )))
+        .execute(conn)?
     } else {
-        diesel::update(target)
-            .set((
-                requests::confirmations_given.eq(requests::confirmations_given + 1),
-                requests::updated_at.eq(now),
-            ))
-            .execute(conn)?
+        Cached(diesel::update(target).set((
+            requests::confirmations_given.eq(requests::confirmations_given + 1),
+            requests::updated_at.eq(now),
+        )))
+        .execute(conn)?
     };
     if updated == 0 {
         return Ok(None);
     }
-    let column = requests::table.find(id);
+    // Read back by key, with no `LIMIT` (SQLite recompiles a statement with a bound `LIMIT` on
+    // every call) and no `RETURNING` (diesel does not keep SQLite statements with one prepared):
+    // both statements stay prepared.
+    let column = requests::table.filter(requests::id.eq(id));
     if level == 2 {
-        column.select(requests::level2_given).first(conn).map(Some)
+        column
+            .select(requests::level2_given)
+            .get_result(conn)
+            .map(Some)
     } else {
         column
             .select(requests::confirmations_given)
-            .first(conn)
+            .get_result(conn)
             .map(Some)
     }
 }
@@ -244,17 +248,19 @@ pub fn approve(
     certificate_id: Option<i64>,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    diesel::update(
-        requests::table
-            .filter(requests::id.eq(id))
-            .filter(stored(RequestStatus::Pending)),
+    Cached(
+        diesel::update(
+            requests::table
+                .filter(requests::id.eq(id))
+                .filter(stored(RequestStatus::Pending)),
+        )
+        .set((
+            requests::status.eq(RequestStatus::Approved),
+            requests::approved_at.eq(now),
+            requests::certificate_id.eq(certificate_id),
+            requests::updated_at.eq(now),
+        )),
     )
-    .set((
-        requests::status.eq(RequestStatus::Approved),
-        requests::approved_at.eq(now),
-        requests::certificate_id.eq(certificate_id),
-        requests::updated_at.eq(now),
-    ))
     .execute(conn)
     .map(|updated| updated == 1)
 }

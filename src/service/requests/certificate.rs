@@ -14,7 +14,7 @@ use crate::domain::certificate::CertificateSource;
 use crate::domain::request::{EventKind, RequestStatus, RequestType};
 use crate::domain::time::utc;
 use crate::error::{AppError, ErrorCode};
-use crate::pki::{self, ParsedCsr};
+use crate::pki::{self, IssuedCertificate, ParsedCsr};
 use crate::service::Context;
 use crate::service::auth::CurrentUser;
 
@@ -103,13 +103,36 @@ fn to_field_error(error: pki::ValidationError) -> FieldError {
     FieldError::new(error.field, error.message)
 }
 
-/// Signs the certificate for an approved request and stores it. Returns its id.
-pub(super) fn issue(
+/// A certificate signed ahead of the write transaction, for a request that the confirmation
+/// about to be recorded is expected to approve. Signing is the slow part of issuing; done before
+/// the transaction, it runs beside other confirmations instead of under SQLite's single write
+/// lock. It is only a candidate: [`issue`] stores it if, and only if, the transaction approves
+/// that request; otherwise it is dropped, never stored nor shown.
+pub(super) struct Presigned {
+    request_id: i64,
+    public_key_fingerprint: String,
+    issued: IssuedCertificate,
+}
+
+/// Signs, outside any transaction, the certificate `request` would get if approved at `now`.
+/// `None` when it cannot be signed: the transaction then signs it itself and reports why not,
+/// at the point and with the error it always has.
+pub(super) fn presign(
     ctx: &Context,
-    conn: &mut DbConnection,
     request: &RequestRow,
     now: NaiveDateTime,
-) -> Result<i64, AppError> {
+) -> Option<Presigned> {
+    let (parsed, days) = checked_csr(ctx, request).ok()?;
+    let issued = ctx.ca.issue(&parsed, days, utc(now)).ok()?;
+    Some(Presigned {
+        request_id: request.id,
+        public_key_fingerprint: parsed.public_key_fingerprint,
+        issued,
+    })
+}
+
+/// The request's CSR, checked again against the CA's policy, and the validity to issue for.
+fn checked_csr(ctx: &Context, request: &RequestRow) -> Result<(ParsedCsr, u32), AppError> {
     let csr_pem = request
         .csr_pem
         .as_deref()
@@ -120,17 +143,47 @@ pub(super) fn issue(
             format!("the CA policy no longer accepts this request: {e}"),
         )
     })?;
-    if cert_db::key_compromised(conn, &parsed.public_key_fingerprint)? {
+    let days = request
+        .validity_days
+        .and_then(|d| u32::try_from(d).ok())
+        .unwrap_or(ctx.ca.policy().default_validity_days);
+    Ok((parsed, days))
+}
+
+fn refuse_compromised(
+    conn: &mut DbConnection,
+    public_key_fingerprint: &str,
+) -> Result<(), AppError> {
+    if cert_db::key_compromised(conn, public_key_fingerprint)? {
         return Err(AppError::new(
             ErrorCode::KeyCompromised,
             "this key was revoked for key compromise",
         ));
     }
-    let days = request
-        .validity_days
-        .and_then(|d| u32::try_from(d).ok())
-        .unwrap_or(ctx.ca.policy().default_validity_days);
-    let issued = ctx.ca.issue(&parsed, days, utc(now))?;
+    Ok(())
+}
+
+/// Stores the certificate for an approved request: the one `presigned` for it, or one signed
+/// now. Returns its id. The key's compromise is checked here, inside the approving transaction,
+/// in both cases.
+pub(super) fn issue(
+    ctx: &Context,
+    conn: &mut DbConnection,
+    request: &RequestRow,
+    now: NaiveDateTime,
+    presigned: Option<Presigned>,
+) -> Result<i64, AppError> {
+    let issued = match presigned {
+        Some(p) if p.request_id == request.id => {
+            refuse_compromised(conn, &p.public_key_fingerprint)?;
+            p.issued
+        }
+        _ => {
+            let (parsed, days) = checked_csr(ctx, request)?;
+            refuse_compromised(conn, &parsed.public_key_fingerprint)?;
+            ctx.ca.issue(&parsed, days, utc(now))?
+        }
+    };
     let names = serde_json::to_string(&issued.subject_alt_names)
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let id = cert_db::insert(

@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 
 use super::access::{self, AccessData, AccessInput, Capacity};
 use super::certificate;
+pub(super) use super::certificate::Presigned;
 use crate::db::DbConnection;
 use crate::db::requests::{DecisionRow, RequestRow};
 use crate::domain::access::AccessDetails;
@@ -97,17 +98,44 @@ impl Kind {
         }
     }
 
+    /// Whether `me` decides requests of this kind in a way [`Kind::presign`] may prepare for
+    /// without reading anything: an approver, for a certificate request. Access requests have
+    /// nothing to prepare.
+    pub(super) fn may_presign_for(self, me: &CurrentUser) -> bool {
+        match self {
+            Kind::Certificate => me.is_approver(),
+            Kind::Access { .. } => false,
+        }
+    }
+
+    /// The slow part of approval, done before the write transaction when a confirmation is
+    /// expected to approve: a certificate request's certificate is signed (kept only if the
+    /// transaction approves); an access request has nothing to prepare.
+    pub(super) fn presign(
+        self,
+        ctx: &Context,
+        request: &RequestRow,
+        now: NaiveDateTime,
+    ) -> Option<Presigned> {
+        match self {
+            Kind::Certificate => certificate::presign(ctx, request, now),
+            Kind::Access { .. } => None,
+        }
+    }
+
     /// What approval does besides the status: a certificate request's certificate is signed
     /// and stored (its id returned); an access request needs nothing more.
+    /// `presigned` is what [`Kind::presign`] prepared before the transaction, if anything.
     pub(super) fn on_approval(
         self,
         ctx: &Context,
         conn: &mut DbConnection,
         request: &RequestRow,
         now: NaiveDateTime,
+        presigned: Option<Presigned>,
     ) -> Result<Option<i64>, AppError> {
         match self {
-            Kind::Certificate => certificate::issue(ctx, conn, request, now).map(Some),
+            Kind::Certificate => certificate::issue(ctx, conn, request, now, presigned).map(Some),
             Kind::Access { .. } => Ok(None),
         }
     }

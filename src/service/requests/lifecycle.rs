@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 
 use super::access::Capacity;
 use super::events::record_event;
-use super::kind::{Kind, NewRequest};
+use super::kind::{Kind, NewRequest, Presigned};
 use super::lookups::{RequestRef, already_decided, not_pending, own_request, require_request};
 use super::reason::parse_reason;
 use super::status::{AfterConfirmation, after_confirmation, is_waiting};
@@ -63,7 +63,8 @@ pub fn cancel<'r>(
 
 /// Records the caller's confirmation at the request's current level. When a level has all it
 /// needs, level 2 opens or the request is approved (and its certificate issued) in the same
-/// transaction.
+/// transaction. A certificate this confirmation is expected to issue is signed before the
+/// transaction (see [`presign`]); the transaction decides everything again.
 pub fn confirm<'r>(
     ctx: &Context,
     token: &VerifiedToken,
@@ -77,6 +78,7 @@ pub fn confirm<'r>(
         .transpose()
         .map_err(|e| AppError::Validation(vec![e]))?;
     let now = ctx.clock.now_naive();
+    let presigned = presign(ctx, &mut conn, &me, id, now)?;
     db::write_transaction(&mut conn, |conn| {
         let (request, capacity) = decidable(conn, &me, id, now)?;
         let level = request.current_level;
@@ -111,10 +113,47 @@ pub fn confirm<'r>(
                     now,
                 )?)
             }
-            AfterConfirmation::Approve => approve(ctx, conn, &request, now),
+            AfterConfirmation::Approve => approve(ctx, conn, &request, now, presigned),
         }
     })?;
     load_detail(ctx, &mut conn, id, None)
+}
+
+/// Before the write transaction, and only when this caller's confirmation would approve the
+/// request as it reads now (it is pending, not theirs, theirs to decide as a reviewer of its
+/// kind, and this is the last confirmation it needs): its kind's slow part of approval, the
+/// signing of its certificate. Nothing is decided or written here. If the request changes
+/// meanwhile, the transaction sees it: a certificate it does not need is dropped, one it needs
+/// but was not prepared is signed inside it, as before.
+fn presign(
+    ctx: &Context,
+    conn: &mut DbConnection,
+    me: &CurrentUser,
+    id: i64,
+    now: NaiveDateTime,
+) -> Result<Option<Presigned>, AppError> {
+    let Some(found) = req_db::find(conn, id, None)? else {
+        return Ok(None);
+    };
+    let request = found.request;
+    let Ok(kind) = Kind::of(&request) else {
+        return Ok(None);
+    };
+    if request.requester_id == me.id || !is_waiting(&request, now) {
+        return Ok(None);
+    }
+    let level = request.current_level;
+    let given = if level == 2 {
+        request.level2_given
+    } else {
+        request.confirmations_given
+    };
+    if after_confirmation(&request, level, given + 1) != AfterConfirmation::Approve
+        || !kind.may_presign_for(me)
+    {
+        return Ok(None);
+    }
+    Ok(kind.presign(ctx, &request, now))
 }
 
 /// Rejects a request with a reason; any eligible confirmer's rejection ends it.
@@ -215,8 +254,9 @@ fn approve(
     conn: &mut DbConnection,
     request: &RequestRow,
     now: NaiveDateTime,
+    presigned: Option<Presigned>,
 ) -> Result<(), AppError> {
-    let certificate_id = Kind::of(request)?.on_approval(ctx, conn, request, now)?;
+    let certificate_id = Kind::of(request)?.on_approval(ctx, conn, request, now, presigned)?;
     if !req_db::approve(conn, request.id, certificate_id, now)? {
         return Err(not_pending());
     }
