@@ -95,6 +95,7 @@ impl SubmitRequest {
                 operation_type: body.operation_type,
                 ticketing_system: body.ticketing_system,
                 additional_info: body.additional_info,
+                extras: Default::default(),
             }),
         }
     }

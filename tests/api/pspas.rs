@@ -224,7 +224,7 @@ async fn add_account(admin: &PsPas<'_>, name: &str) -> String {
 async fn new_request(session: &PsPas<'_>, account_id: &str, hours_from_now: i64) -> Value {
     let from = (Utc::now() + Duration::hours(hours_from_now)).timestamp();
     let body = format!(
-        "{{\n  \"AccountId\": \"{account_id}\",\n  \"Reason\": \"Patch the database server tonight\",\n  \"TicketingSystemName\": \"ServiceNow\",\n  \"TicketID\": \"CHG0012345\",\n  \"MultipleAccessRequired\": true,\n  \"FromDate\": {from}.0,\n  \"ToDate\": {}.0,\n  \"AdditionalInfo\": {{\n    \"Reference No\": \"CHG-2026-118\"\n  }}\n}}",
+        "{{\n  \"AccountId\": \"{account_id}\",\n  \"Reason\": \"Patch the database server tonight\",\n  \"TicketingSystemName\": \"ServiceNow\",\n  \"TicketID\": \"CHG0012345\",\n  \"MultipleAccessRequired\": true,\n  \"FromDate\": {from}.0,\n  \"ToDate\": {}.0,\n  \"UseConnect\": true,\n  \"ConnectionComponent\": \"PSM-SSH\",\n  \"ConnectionParams\": {{\n    \"AllowMappingLocalDrives\": {{\n      \"value\": \"No\",\n      \"ShouldSave\": false\n    }}\n  }},\n  \"AdditionalInfo\": {{\n    \"Reference No\": \"CHG-2026-118\",\n    \"Change Window\": \"Saturday\"\n  }}\n}}",
         from + 3600
     );
     let reply = session.post("/API/MyRequests", Some(body)).await;
@@ -353,6 +353,29 @@ async fn a_pspas_session_finds_an_account_requests_it_and_sees_it_decided(app: T
     assert_request_shape(&detail);
     assert_eq!(detail["Status"], 1);
     assert_eq!(detail["AdditionalInfo"]["Reference No"], "CHG-2026-118");
+    assert_eq!(detail["AdditionalInfo"]["Change Window"], "Saturday");
+    assert_eq!(detail["UseConnect"], true);
+    assert_eq!(detail["ConnectionComponent"], "PSM-SSH");
+    assert_eq!(
+        detail["ConnectionParams"]["AllowMappingLocalDrives"]["value"],
+        "No"
+    );
+    // New-PASRequest -BulkItems (13.2): not taken, and the 400 names the field.
+    let bulk = dave
+        .post(
+            "/API/MyRequests",
+            Some(ps7(
+                &json!({"BulkItems": [{"Operation": "Add", "Item": {"AccountId": ids[0]}}]}),
+            )),
+        )
+        .await;
+    assert_eq!(bulk.status, 400, "{bulk:?}");
+    assert!(
+        bulk.body["ErrorMessage"]
+            .as_str()
+            .is_some_and(|m| m.contains("BulkItems")),
+        "{bulk:?}"
+    );
     assert_eq!(detail["TicketingSystemProperties"]["Number"], "CHG0012345");
 
     // Remove-PASRequest: DELETE with the JSON content type and no body.
@@ -413,6 +436,23 @@ async fn a_pspas_session_finds_an_account_requests_it_and_sees_it_decided(app: T
     assert_eq!(decided["Status"], 2, "{decided}");
     assert_eq!(decided["ConfirmationsLeft"], 0);
     dave.close().await;
+
+    // New-PASSession -newPassword: the password changes under the native rules.
+    let reply = PsPas::new(&app)
+        .post(
+            "/api/Auth/CyberArk/Logon",
+            Some(ps7(&json!({"username": "dave", "password": PASSWORD,
+                "newPassword": "a brand new passphrase"}))),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let old = PsPas::new(&app)
+        .post(
+            "/api/Auth/CyberArk/Logon",
+            Some(ps7(&json!({"username": "dave", "password": PASSWORD}))),
+        )
+        .await;
+    assert_eq!(old.status, 401, "{old:?}");
 }
 
 async fn pspas_bulk_approve_and_deny_and_the_bulk_status(app: TestApp) {
