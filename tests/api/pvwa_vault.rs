@@ -27,6 +27,7 @@ on_both_backends!(
     bulk_decisions_decide_each_item_and_keep_the_outcome_for_their_author,
     new_password_at_logon_changes_it_under_the_native_rules,
     additional_info_keys_and_connection_fields_are_kept_and_shown_back,
+    a_bulk_confirm_racing_a_bulk_reject_has_one_winner_per_item,
 );
 
 /// Two safes: `Linux` (dave requests there, carol confirms, directly) with two accounts, `Windows` (the
@@ -868,6 +869,73 @@ async fn additional_info_keys_and_connection_fields_are_kept_and_shown_back(app:
                 .as_str()
                 .is_some_and(|m| m.starts_with(&format!("{field}:"))),
             "{field}: {refused:?}"
+        );
+    }
+}
+
+async fn a_bulk_confirm_racing_a_bulk_reject_has_one_winner_per_item(app: TestApp) {
+    let (admin, dave, ..) = set_up(&app).await;
+    app.developer("erin").await;
+    put_member(&app, &admin, "Linux", "erin", false, Some(1)).await;
+    let carol = app.token_for("carol", crate::helpers::PASSWORD).await;
+    let erin = app.token_for("erin", crate::helpers::PASSWORD).await;
+    for round in 0..4 {
+        let account = create_account(&app, &admin, "Linux", &format!("race-{round}")).await;
+        let id = request(&app, &dave, &format!("1_{account}")).await;
+        let body = json!({"BulkItems": [{"RequestId": id, "Reason": "Raced on purpose"}]});
+        let (confirmed, rejected) = tokio::join!(
+            pvwa(
+                &app,
+                Method::POST,
+                "/PasswordVault/API/IncomingRequests/Confirm/Bulk",
+                Some(&carol),
+                Some(body.clone()),
+            ),
+            pvwa(
+                &app,
+                Method::POST,
+                "/PasswordVault/API/IncomingRequests/Reject/Bulk",
+                Some(&erin),
+                Some(body.clone()),
+            ),
+        );
+        let mut succeeded = 0;
+        let mut final_status = None;
+        for (reply, token, status) in [(&confirmed, &carol, 2), (&rejected, &erin, 7)] {
+            assert_eq!(reply.status, 200, "round {round}: {reply:?}");
+            let outcome = pvwa(
+                &app,
+                Method::GET,
+                &format!("/PasswordVault/API/bulkactions/{}", reply.body),
+                Some(token),
+                None,
+            )
+            .await;
+            match outcome.body["Status"].as_str() {
+                Some("Completed") => {
+                    succeeded += 1;
+                    final_status = Some(status);
+                }
+                Some("Failed") => assert_eq!(
+                    outcome.body["FailedItems"]["Items"][0]["Error"]["ErrorCode"], "RQDWS012E",
+                    "round {round}: the loser finds it decided: {outcome:?}"
+                ),
+                other => panic!("round {round}: {other:?} in {outcome:?}"),
+            }
+        }
+        assert_eq!(succeeded, 1, "round {round}: exactly one winner");
+        let detail = pvwa(
+            &app,
+            Method::GET,
+            &format!("/PasswordVault/API/MyRequests/{id}"),
+            Some(&dave),
+            None,
+        )
+        .await;
+        assert_eq!(
+            Some(detail.body["Status"].clone()),
+            final_status.map(Value::from),
+            "round {round}"
         );
     }
 }
