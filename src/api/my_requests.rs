@@ -98,6 +98,7 @@ impl SubmitRequest {
                 operation_type: body.operation_type,
                 ticketing_system: body.ticketing_system,
                 additional_info: body.additional_info,
+                extras: Default::default(),
             }),
         }
     }

@@ -74,6 +74,8 @@ diesel::table! {
         invalid_flags -> Integer,
         use_count -> Integer,
         last_used_at -> Nullable<Timestamp>,
+        /// PVWA-only request fields, a JSON object (NULL: none).
+        pvwa_extras -> Nullable<Text>,
     }
 }
 

@@ -1,6 +1,8 @@
 //! Privileged access requests and the safes that hold the accounts: access types, operations,
 //! invalid reasons (PVWA's bit flags), confirmers, and the safe, account and member views.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -170,6 +172,29 @@ pub struct AdditionalInfo {
     pub emergency: bool,
 }
 
+/// What a PVWA client sent with an access request beyond the native fields, kept as sent and
+/// shown back in the request's details (PVWA's API only: the native one neither takes nor shows
+/// it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientExtras {
+    /// `AdditionalInfo` keys other than `Reference No` and `EmergencyIndication`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub additional_info: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_connect: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_component: Option<String>,
+    /// As sent: an object of PSM connection settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_params: Option<serde_json::Value>,
+}
+
+impl ClientExtras {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// A privileged account kept in a safe. No secret is ever shown.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Account {
@@ -258,6 +283,9 @@ pub struct AccessDetails {
     pub access_to: DateTime<Utc>,
     pub ticketing_system: Option<Ticket>,
     pub additional_info: AdditionalInfo,
+    /// What a PVWA client sent beyond the native fields (not shown natively).
+    #[serde(skip)]
+    pub extras: ClientExtras,
     /// 1, or 2 once level 1 has all it needs.
     pub current_confirmation_level: i32,
     /// Confirmations still needed at level 2.

@@ -12,6 +12,7 @@ mod incoming_requests;
 mod metrics;
 mod my_requests;
 mod openapi;
+mod pspas;
 mod pvwa;
 mod pvwa_vault;
 mod retrieval;

@@ -25,6 +25,9 @@ on_both_backends!(
     safe_members_have_pvwa_permissions_a_count_and_pages,
     add_account_creates_it_with_its_platform_and_sealed_secret_admin_only,
     bulk_decisions_decide_each_item_and_keep_the_outcome_for_their_author,
+    new_password_at_logon_changes_it_under_the_native_rules,
+    additional_info_keys_and_connection_fields_are_kept_and_shown_back,
+    a_bulk_confirm_racing_a_bulk_reject_has_one_winner_per_item,
 );
 
 /// Two safes: `Linux` (dave requests there, carol confirms, directly) with two accounts, `Windows` (the
@@ -722,5 +725,217 @@ async fn bulk_decisions_decide_each_item_and_keep_the_outcome_for_their_author(a
         )
         .await;
         assert_eq!(pvwa_error(&empty, 400), "RQDWS001E", "{body}");
+    }
+}
+
+async fn logon_with(app: &TestApp, body: Value) -> crate::helpers::Reply {
+    pvwa(
+        app,
+        Method::POST,
+        "/PasswordVault/API/auth/Cyberark/Logon",
+        None,
+        Some(body),
+    )
+    .await
+}
+
+async fn new_password_at_logon_changes_it_under_the_native_rules(app: TestApp) {
+    let old_session = app.developer("dave").await;
+    let refused = logon_with(
+        &app,
+        json!({"username": "dave", "password": crate::helpers::PASSWORD, "newPassword": "short"}),
+    )
+    .await;
+    assert_eq!(pvwa_error(&refused, 400), "RQDWS001E");
+    assert!(
+        refused.body["ErrorMessage"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("newPassword:")),
+        "{refused:?}"
+    );
+    let still = app.get("/api/v3/users/dave", Some(&old_session)).await;
+    assert_eq!(still.status, 200, "nothing changed: {still:?}");
+    let changed = logon_with(
+        &app,
+        json!({"username": "dave", "password": crate::helpers::PASSWORD, "newPassword": "a much better passphrase"}),
+    )
+    .await;
+    assert_eq!(changed.status, 200, "{changed:?}");
+    let token = changed.body.as_str().expect("a token");
+    let works = pvwa(
+        &app,
+        Method::GET,
+        "/PasswordVault/API/MyRequests",
+        Some(token),
+        None,
+    )
+    .await;
+    assert_eq!(works.status, 200, "the new session stays: {works:?}");
+    let ended = app.get("/api/v3/users/dave", Some(&old_session)).await;
+    assert_eq!(
+        ended.status, 401,
+        "other sessions end, as with PATCH: {ended:?}"
+    );
+    let old = logon_with(
+        &app,
+        json!({"username": "dave", "password": crate::helpers::PASSWORD}),
+    )
+    .await;
+    assert_eq!(pvwa_error(&old, 401), "RQDWS004E");
+    let new = logon_with(
+        &app,
+        json!({"username": "dave", "password": "a much better passphrase"}),
+    )
+    .await;
+    assert_eq!(new.status, 200, "{new:?}");
+}
+
+async fn additional_info_keys_and_connection_fields_are_kept_and_shown_back(app: TestApp) {
+    let (_, dave, ..) = set_up(&app).await;
+    let reply = pvwa(
+        &app,
+        Method::POST,
+        "/PasswordVault/API/MyRequests",
+        Some(&dave),
+        Some(json!({
+            "AccountId": "1_1",
+            "Reason": "Patch the database server tonight",
+            "AdditionalInfo": {"Reference No": "CHG-1", "EmergencyIndication": "true",
+                "Change Window": "Saturday 22:00", "Approver Group": "DBA"},
+            "UseConnect": true,
+            "ConnectionComponent": "PSM-SSH",
+            "ConnectionParams": {"AllowMappingLocalDrives": {"value": "No", "ShouldSave": false}}
+        })),
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{reply:?}");
+    let id = reply.body["RequestID"].as_str().expect("id").to_owned();
+    let detail = pvwa(
+        &app,
+        Method::GET,
+        &format!("/PasswordVault/API/MyRequests/{id}"),
+        Some(&dave),
+        None,
+    )
+    .await;
+    for shown in [&reply.body, &detail.body] {
+        assert_eq!(
+            shown["AdditionalInfo"],
+            json!({"Reference No": "CHG-1", "EmergencyIndication": true,
+                "Change Window": "Saturday 22:00", "Approver Group": "DBA"}),
+            "{shown}"
+        );
+        assert_eq!(shown["UseConnect"], true);
+        assert_eq!(shown["ConnectionComponent"], "PSM-SSH");
+        assert_eq!(
+            shown["ConnectionParams"],
+            json!({"AllowMappingLocalDrives": {"value": "No", "ShouldSave": false}})
+        );
+    }
+    let plain = pvwa(
+        &app,
+        Method::POST,
+        "/PasswordVault/API/MyRequests",
+        Some(&dave),
+        Some(json!({"AccountId": "1_2", "Reason": "Patch the database server tonight"})),
+    )
+    .await;
+    assert_eq!(plain.body["UseConnect"], false, "{plain:?}");
+    assert_eq!(plain.body["ConnectionComponent"], "");
+    assert_eq!(plain.body["ConnectionParams"], json!({}));
+    for (body, field) in [
+        (
+            json!({"AdditionalInfo": {"Count": 3}}),
+            "AdditionalInfo.Count",
+        ),
+        (json!({"ConnectionParams": "x"}), "ConnectionParams"),
+    ] {
+        let mut request =
+            json!({"AccountId": "1_2", "Reason": "Patch the database server tonight"});
+        for (key, value) in body.as_object().expect("object") {
+            request[key] = value.clone();
+        }
+        let refused = pvwa(
+            &app,
+            Method::POST,
+            "/PasswordVault/API/MyRequests",
+            Some(&dave),
+            Some(request),
+        )
+        .await;
+        assert_eq!(pvwa_error(&refused, 400), "RQDWS001E", "{field}");
+        assert!(
+            refused.body["ErrorMessage"]
+                .as_str()
+                .is_some_and(|m| m.starts_with(&format!("{field}:"))),
+            "{field}: {refused:?}"
+        );
+    }
+}
+
+async fn a_bulk_confirm_racing_a_bulk_reject_has_one_winner_per_item(app: TestApp) {
+    let (admin, dave, ..) = set_up(&app).await;
+    app.developer("erin").await;
+    put_member(&app, &admin, "Linux", "erin", false, Some(1)).await;
+    let carol = app.token_for("carol", crate::helpers::PASSWORD).await;
+    let erin = app.token_for("erin", crate::helpers::PASSWORD).await;
+    for round in 0..4 {
+        let account = create_account(&app, &admin, "Linux", &format!("race-{round}")).await;
+        let id = request(&app, &dave, &format!("1_{account}")).await;
+        let body = json!({"BulkItems": [{"RequestId": id, "Reason": "Raced on purpose"}]});
+        let (confirmed, rejected) = tokio::join!(
+            pvwa(
+                &app,
+                Method::POST,
+                "/PasswordVault/API/IncomingRequests/Confirm/Bulk",
+                Some(&carol),
+                Some(body.clone()),
+            ),
+            pvwa(
+                &app,
+                Method::POST,
+                "/PasswordVault/API/IncomingRequests/Reject/Bulk",
+                Some(&erin),
+                Some(body.clone()),
+            ),
+        );
+        let mut succeeded = 0;
+        let mut final_status = None;
+        for (reply, token, status) in [(&confirmed, &carol, 2), (&rejected, &erin, 7)] {
+            assert_eq!(reply.status, 200, "round {round}: {reply:?}");
+            let outcome = pvwa(
+                &app,
+                Method::GET,
+                &format!("/PasswordVault/API/bulkactions/{}", reply.body),
+                Some(token),
+                None,
+            )
+            .await;
+            match outcome.body["Status"].as_str() {
+                Some("Completed") => {
+                    succeeded += 1;
+                    final_status = Some(status);
+                }
+                Some("Failed") => assert_eq!(
+                    outcome.body["FailedItems"]["Items"][0]["Error"]["ErrorCode"], "RQDWS012E",
+                    "round {round}: the loser finds it decided: {outcome:?}"
+                ),
+                other => panic!("round {round}: {other:?} in {outcome:?}"),
+            }
+        }
+        assert_eq!(succeeded, 1, "round {round}: exactly one winner");
+        let detail = pvwa(
+            &app,
+            Method::GET,
+            &format!("/PasswordVault/API/MyRequests/{id}"),
+            Some(&dave),
+            None,
+        )
+        .await;
+        assert_eq!(
+            Some(detail.body["Status"].clone()),
+            final_status.map(Value::from),
+            "round {round}"
+        );
     }
 }

@@ -1,7 +1,10 @@
 //! What the PVWA compatibility API reads: the bodies (PascalCase keys, matched regardless of
 //! case) and the list filters.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::FieldError;
@@ -18,6 +21,11 @@ pub struct LogonBody {
     #[serde(rename = "concurrentSession")]
     #[schema(rename = "concurrentSession")]
     pub concurrent_session: Option<bool>,
+    /// A new password to set at logon (`New-PASSession -newPassword`), under the same rules as
+    /// `PATCH /api/v3/users` with `current_password`; the session answered is kept.
+    #[serde(rename = "newPassword")]
+    #[schema(rename = "newPassword", write_only)]
+    pub new_password: Option<String>,
 }
 
 /// An account id, as a number or as the text of one.
@@ -62,9 +70,10 @@ pub enum Flag {
     Text(String),
 }
 
-/// `AdditionalInfo` of a new request.
+/// `AdditionalInfo` of a new request: PVWA's map of configured keys. `Reference No` and
+/// `EmergencyIndication` are read as such; any other key with a text value is kept as sent and
+/// shown back in the details.
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct NewAdditionalInfo {
     /// An external reference, at most 100 characters.
     #[serde(rename = "Reference No")]
@@ -73,6 +82,10 @@ pub struct NewAdditionalInfo {
     #[serde(rename = "EmergencyIndication")]
     #[schema(rename = "EmergencyIndication")]
     pub emergency_indication: Option<Flag>,
+    /// Every other key: text values, at most 20 keys of 100 characters, values of 1000.
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub other: BTreeMap<String, Value>,
 }
 
 /// `POST MyRequests`' body. Keys match regardless of case.
@@ -109,6 +122,14 @@ pub struct NewRequestBody {
     /// 1 open, 2 get file, 4 get password, 7 all (the default). Not a PVWA field.
     pub operation_type: Option<i32>,
     pub additional_info: Option<NewAdditionalInfo>,
+    /// Whether the access is to connect through PSM: kept and shown back.
+    pub use_connect: Option<bool>,
+    /// The PSM connection component (`PSM-SSH`), at most 100 characters: kept and shown back.
+    pub connection_component: Option<String>,
+    /// PSM connection settings, an object as psPAS nests them (at most 4000 bytes): kept and
+    /// shown back.
+    #[schema(value_type = Option<Object>)]
+    pub connection_params: Option<Value>,
 }
 
 /// Every key the bodies know, to match incoming keys regardless of case.
@@ -116,6 +137,7 @@ pub const BODY_KEYS: &[&str] = &[
     "username",
     "password",
     "concurrentSession",
+    "newPassword",
     "AccountId",
     "Reason",
     "TicketingSystemName",
@@ -127,6 +149,9 @@ pub const BODY_KEYS: &[&str] = &[
     "AdditionalInfo",
     "Reference No",
     "EmergencyIndication",
+    "UseConnect",
+    "ConnectionComponent",
+    "ConnectionParams",
 ];
 
 /// `Confirm`'s and `Reject`'s body (`Reason` is required to reject).

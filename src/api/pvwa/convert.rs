@@ -2,7 +2,7 @@
 //! Unix-second dates, PVWA's numeric codes, `SafeName_N` ids. Nothing here decides anything;
 //! every rule stays in the services.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -14,8 +14,8 @@ use super::views::{
 };
 use crate::domain::FieldError;
 use crate::domain::access::{
-    AccessDetails, AccessType, AdditionalInfo, Confirmer, ConfirmerAction, ConfirmerType,
-    OperationType, PersonView, Ticket,
+    AccessDetails, AccessType, AdditionalInfo, ClientExtras, Confirmer, ConfirmerAction,
+    ConfirmerType, OperationType, PersonView, Ticket,
 };
 use crate::domain::request::{RequestDetail, RequestStatus};
 use crate::service::requests::AccessInput;
@@ -39,6 +39,8 @@ const FIELD_NAMES: &[(&str, &str)] = &[
         "additional_info.reference_no",
         "AdditionalInfo.Reference No",
     ),
+    ("connection_component", "ConnectionComponent"),
+    ("connection_params", "ConnectionParams"),
     ("user_name", "userName"),
     ("platform_id", "platformId"),
 ];
@@ -106,9 +108,26 @@ impl NewRequestBody {
         if operation_type.is_none() {
             errors.push(FieldError::new("OperationType", "must be 1, 2, 4 or 7"));
         }
+        let mut extras = ClientExtras {
+            additional_info: BTreeMap::new(),
+            use_connect: self.use_connect,
+            connection_component: self.connection_component,
+            connection_params: self.connection_params,
+        };
         let additional_info = match self.additional_info {
             None => None,
             Some(info) => {
+                for (key, value) in info.other {
+                    match value {
+                        serde_json::Value::String(text) => {
+                            extras.additional_info.insert(key, text);
+                        }
+                        _ => errors.push(FieldError::new(
+                            format!("AdditionalInfo.{key}"),
+                            "must be text",
+                        )),
+                    }
+                }
                 let emergency = match info.emergency_indication {
                     None => Some(false),
                     Some(Flag::Bool(value)) => Some(value),
@@ -141,6 +160,7 @@ impl NewRequestBody {
                 operation_type,
                 ticketing_system,
                 additional_info,
+                extras,
             }),
             _ => Err(errors),
         }
@@ -297,6 +317,7 @@ pub fn to_pvwa(detail: &RequestDetail) -> Option<PvwaRequest> {
                 .clone()
                 .unwrap_or_default(),
             emergency_indication: access.additional_info.emergency,
+            other: access.extras.additional_info.clone(),
         },
         account_details: AccountDetails {
             account_id: PvwaAccountId::of(account.safe_id, account.id).to_string(),
@@ -311,6 +332,17 @@ pub fn to_pvwa(detail: &RequestDetail) -> Option<PvwaRequest> {
         },
         confirmers: access.confirmers.iter().map(confirmer).collect(),
         members,
+        use_connect: access.extras.use_connect.unwrap_or(false),
+        connection_component: access
+            .extras
+            .connection_component
+            .clone()
+            .unwrap_or_default(),
+        connection_params: access
+            .extras
+            .connection_params
+            .clone()
+            .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new())),
     })
 }
 

@@ -34,7 +34,8 @@ pub struct TicketingSystemProperties {
     pub status: i32,
 }
 
-/// Extra facts about the request.
+/// Extra facts about the request: `Reference No`, `EmergencyIndication`, and any other key the
+/// request was sent with.
 #[derive(Serialize, ToSchema)]
 pub struct PvwaAdditionalInfo {
     /// Empty when none was given.
@@ -44,6 +45,10 @@ pub struct PvwaAdditionalInfo {
     #[serde(rename = "EmergencyIndication")]
     #[schema(rename = "EmergencyIndication")]
     pub emergency_indication: bool,
+    /// Every other key sent with the request, as sent.
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub other: std::collections::BTreeMap<String, String>,
 }
 
 /// The account's properties.
@@ -172,4 +177,11 @@ pub struct PvwaRequest {
     pub confirmers: Vec<PvwaConfirmer>,
     /// Every user behind the confirmers, once each.
     pub members: Vec<PvwaMember>,
+    /// As sent with the request (false when not sent).
+    pub use_connect: bool,
+    /// As sent with the request (empty when not sent).
+    pub connection_component: String,
+    /// As sent with the request (`{}` when not sent).
+    #[schema(value_type = Object)]
+    pub connection_params: serde_json::Value,
 }

@@ -50,6 +50,7 @@ pub struct RequestRow {
     pub invalid_flags: i32,
     pub use_count: i32,
     pub last_used_at: Option<NaiveDateTime>,
+    pub pvwa_extras: Option<String>,
 }
 
 /// A new request: what every request has, and the columns of each kind (left empty by the other).
@@ -99,6 +100,7 @@ pub struct NewAccessColumns<'a> {
     pub emergency: Option<bool>,
     pub policy_version: Option<i32>,
     pub level2_required: i32,
+    pub pvwa_extras: Option<String>,
 }
 
 /// A user as others see them on a request, a decision or a safe: username, name and e-mail.

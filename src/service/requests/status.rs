@@ -132,6 +132,7 @@ mod tests {
             invalid_flags: 0,
             use_count: 0,
             last_used_at: None,
+            pvwa_extras: None,
         }
     }
 

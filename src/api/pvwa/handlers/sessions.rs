@@ -6,11 +6,15 @@ use crate::api::AppState;
 use crate::api::pvwa::bodies::LogonBody;
 use crate::api::pvwa::error::{PvwaError, PvwaErrorBody};
 use crate::api::pvwa::extract::{PvwaAuth, PvwaJson};
-use crate::service::auth;
+use crate::domain::FieldError;
+use crate::error::AppError;
+use crate::service::users::{self, UserUpdate};
+use crate::service::{Context, auth};
 
 /// Log on (PVWA).
 ///
-/// Exchanges a username and password for a session token. The answer is `application/json`
+/// Exchanges a username and password for a session token; with `newPassword`, the password is
+/// changed first, under the rules of `PATCH /api/v3/users`. The answer is `application/json`
 /// holding the token as one JSON string (`"eyJ..."`), as PVWA answers and psPAS reads it: parse
 /// it as JSON, then send the string back in `Authorization`, bare or as `Bearer <token>`. Public.
 /// Paths match regardless of case.
@@ -35,13 +39,56 @@ pub async fn create_pvwa_session(
     body: PvwaJson<LogonBody>,
 ) -> Result<HttpResponse, PvwaError> {
     let LogonBody {
-        username, password, ..
+        username,
+        password,
+        new_password,
+        ..
     } = body.0;
     let outcome = state
-        .run_hashing(move |ctx| auth::log_in(ctx, &username, &password))
+        .run_hashing(move |ctx| {
+            let outcome = auth::log_in(ctx, &username, &password)?;
+            if let Some(new_password) = new_password {
+                change_password(ctx, &outcome.token, password, new_password)?;
+            }
+            Ok(outcome)
+        })
         .await;
     state.metrics.log_in_answered(&outcome);
     Ok(HttpResponse::Ok().json(outcome?.token))
+}
+
+/// `newPassword` at logon: the native self-update with the logon password as the current one
+/// (the same length rules; the caller's other sessions end, this one stays). If it is refused,
+/// the session just opened is closed again and the refusal names `newPassword`.
+fn change_password(
+    ctx: &Context,
+    token: &str,
+    current: String,
+    new_password: String,
+) -> Result<(), AppError> {
+    let token = ctx.tokens.verify(token)?;
+    let update = UserUpdate {
+        password: Some(new_password),
+        current_password: Some(current),
+        ..UserUpdate::default()
+    };
+    users::update(ctx, &token, None, update).map(|_| ()).map_err(|error| {
+        if let Err(closing) = auth::log_out(ctx, &token) {
+            tracing::warn!(error = %closing, "could not close the session of a refused newPassword");
+        }
+        match error {
+            AppError::Validation(errors) => AppError::Validation(
+                errors
+                    .into_iter()
+                    .map(|e| match e.field.as_str() {
+                        "password" => FieldError::new("newPassword", e.message),
+                        _ => e,
+                    })
+                    .collect(),
+            ),
+            other => other,
+        }
+    })
 }
 
 /// Log off (PVWA).

@@ -106,6 +106,11 @@ impl AccessData {
                 reference_no: request.reference_no.clone(),
                 emergency: request.emergency.unwrap_or(false),
             },
+            extras: request
+                .pvwa_extras
+                .as_deref()
+                .and_then(|text| serde_json::from_str(text).ok())
+                .unwrap_or_default(),
             current_confirmation_level: request.current_level,
             required_confirmers_count_level2: if still_pending {
                 (request.level2_required - request.level2_given).max(0)

@@ -8,7 +8,7 @@ use crate::db::requests::{self as req_db, NewAccessColumns, NewRequestRow};
 use crate::db::safes::{self as safe_db, SafeRow};
 use crate::db::{self, DbConnection};
 use crate::domain::FieldError;
-use crate::domain::access::{AccessType, AdditionalInfo, OperationType, Ticket};
+use crate::domain::access::{AccessType, AdditionalInfo, ClientExtras, OperationType, Ticket};
 use crate::domain::request::{EventKind, RequestStatus, RequestType};
 use crate::error::{AppError, ErrorCode};
 use crate::service::Context;
@@ -16,6 +16,57 @@ use crate::service::auth::CurrentUser;
 use crate::service::requests::events::record_event;
 use crate::service::requests::reason::parse_reason;
 use crate::service::requests::status::Remaining;
+
+/// Bounds on what a PVWA client may send beyond the native fields.
+const MAX_EXTRA_KEYS: usize = 20;
+const MAX_EXTRA_KEY_CHARS: usize = 100;
+const MAX_EXTRA_VALUE_CHARS: usize = 1000;
+const MAX_CONNECTION_PARAMS_BYTES: usize = 4000;
+
+/// The extras as stored (a JSON object, `None` when there are none), the limits checked.
+fn check_extras(extras: &ClientExtras, errors: &mut Vec<FieldError>) -> Option<String> {
+    if extras.additional_info.len() > MAX_EXTRA_KEYS {
+        errors.push(FieldError::new(
+            "additional_info",
+            format!("may hold at most {MAX_EXTRA_KEYS} keys"),
+        ));
+    }
+    for (key, value) in &extras.additional_info {
+        if key.chars().count() > MAX_EXTRA_KEY_CHARS
+            || value.chars().count() > MAX_EXTRA_VALUE_CHARS
+        {
+            errors.push(FieldError::new(
+                format!("additional_info.{key}"),
+                format!(
+                    "keys may have at most {MAX_EXTRA_KEY_CHARS} characters and values {MAX_EXTRA_VALUE_CHARS}"
+                ),
+            ));
+        }
+    }
+    if extras
+        .connection_component
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > MAX_EXTRA_KEY_CHARS)
+    {
+        errors.push(FieldError::new(
+            "connection_component",
+            format!("must be at most {MAX_EXTRA_KEY_CHARS} characters"),
+        ));
+    }
+    if let Some(params) = &extras.connection_params
+        && (!params.is_object() || params.to_string().len() > MAX_CONNECTION_PARAMS_BYTES)
+    {
+        errors.push(FieldError::new(
+            "connection_params",
+            format!("must be an object of at most {MAX_CONNECTION_PARAMS_BYTES} bytes"),
+        ));
+    }
+    if extras.is_empty() {
+        None
+    } else {
+        serde_json::to_string(extras).ok()
+    }
+}
 
 /// A reason must say something.
 const MIN_REASON_CHARS: usize = 10;
@@ -36,6 +87,8 @@ pub struct AccessInput {
     pub operation_type: OperationType,
     pub ticketing_system: Option<Ticket>,
     pub additional_info: Option<AdditionalInfo>,
+    /// What a PVWA client sent beyond the native fields; kept as sent.
+    pub extras: ClientExtras,
 }
 
 /// Validates an access request and stores it, pending. Returns its id.
@@ -119,6 +172,7 @@ pub(in crate::service::requests) fn submit(
                     emergency: Some(input.additional_info.as_ref().is_some_and(|i| i.emergency)),
                     policy_version: Some(safe.policy_version),
                     level2_required: safe.level2_confirmations,
+                    pvwa_extras: valid.extras.clone(),
                 },
             },
         )?;
@@ -132,6 +186,8 @@ struct ValidAccess {
     reason: String,
     from: NaiveDateTime,
     to: NaiveDateTime,
+    /// The extras as stored.
+    extras: Option<String>,
 }
 
 impl ValidAccess {
@@ -189,11 +245,13 @@ impl ValidAccess {
                 "must be at most 100 characters",
             ));
         }
+        let extras = check_extras(&input.extras, &mut errors);
         match reason {
             Some(reason) if errors.is_empty() => Ok(Self {
                 reason,
                 from: from.naive_utc(),
                 to: to.naive_utc(),
+                extras,
             }),
             _ => Err(AppError::Validation(errors)),
         }
