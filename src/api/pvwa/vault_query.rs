@@ -35,6 +35,10 @@ pub struct AccountsQuery {
     /// A property (`name`, `address`, `userName`, `safeName`, `platformId`, `createdTime`) and
     /// optionally `asc` or `desc`, as `name desc`; later properties are ignored.
     pub sort: Option<String>,
+    /// Not supported (there are no saved filters): refused, rather than answering every
+    /// account.
+    #[param(rename = "savedFilter")]
+    pub saved_filter: Option<String>,
 }
 
 impl AccountsQuery {
@@ -50,6 +54,7 @@ impl AccountsQuery {
                 "offset" => parsed.offset = Some(number(&value)),
                 "limit" => parsed.limit = Some(number(&value)),
                 "sort" => parsed.sort = Some(value),
+                "savedfilter" => parsed.saved_filter = Some(value),
                 _ => {}
             }
         }
@@ -81,6 +86,12 @@ impl AccountsQuery {
                 None
             }),
         };
+        if self.saved_filter.is_some() {
+            errors.push(FieldError::new(
+                "savedFilter",
+                "is not supported: use search and filter",
+            ));
+        }
         let offset = self.offset.unwrap_or(0);
         if offset < 0 {
             errors.push(FieldError::new("offset", "must be a number, 0 or more"));
@@ -303,6 +314,7 @@ mod tests {
             ("limit=x", "limit"),
             ("offset=-1", "offset"),
             ("sort=secret", "sort"),
+            ("savedFilter=Favorites", "savedFilter"),
         ] {
             let errors = AccountsQuery::parse(raw)
                 .to_search()
