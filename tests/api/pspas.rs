@@ -435,6 +435,20 @@ async fn a_pspas_session_finds_an_account_requests_it_and_sees_it_decided(app: T
     let decided = dave.get(&format!("/API/MyRequests/{path_id}")).await;
     assert_eq!(decided["Status"], 2, "{decided}");
     assert_eq!(decided["ConfirmationsLeft"], 0);
+    // Get-PASAccountPassword -AccountID $id -Reason ... (Gen2): its bound parameters as the
+    // body, then Get-PASAccount -id for the user name. The approved window opens in an hour,
+    // so the vault refuses, saying why (tests/api/retrieval.rs retrieves inside a window).
+    let early = dave
+        .post(
+            &format!("/api/Accounts/{}/Password/Retrieve", ids[0]),
+            Some(ps7(&json!({"Reason": "Patch the database server tonight"}))),
+        )
+        .await;
+    assert_eq!(early.status, 403, "{early:?}");
+    assert_eq!(early.body["ErrorCode"], "RQDWS031E", "{early:?}");
+    assert!(early.body["ErrorMessage"].is_string(), "{early:?}");
+    let account = dave.get(&format!("/api/Accounts/{}", ids[0])).await;
+    assert_eq!(account["userName"], "root", "{account}");
     dave.close().await;
 
     // New-PASSession -newPassword: the password changes under the native rules.
