@@ -21,6 +21,8 @@ pub use pool::{
     connect_one, is_unavailable, with_network_timeouts,
 };
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{Connection, PgConnection, SqliteConnection};
@@ -119,7 +121,7 @@ where
     match conn {
         DbConnection::Postgres(_) => conn.transaction(work),
         DbConnection::Sqlite(sqlite) => {
-            let _turn = WriterTurn::wait();
+            let _turn = WriterTurn::wait()?;
             AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
             match work(conn) {
                 Ok(value) => {
@@ -139,29 +141,53 @@ where
 /// instead of in SQLite's busy handler. That handler polls: it sleeps 1, 2, 5, 10, ... up to 100
 /// ms between tries, so under many concurrent writers the write lock sat free while waiters
 /// slept, and S9's p99 was ten times its p50 (issue 13). A mutex hands the turn over as soon as
-/// the writer before commits. `busy_timeout` still covers other processes and the autocommit
-/// writes outside a transaction. One turn for the whole process (several SQLite files share
-/// it, which only orders their writers); a thread already holding it (a nested call) does not
-/// wait for itself.
-struct WriterTurn(Option<std::sync::MutexGuard<'static, ()>>);
+/// the writer before commits. A writer waits for its turn at most the database timeout (then it
+/// is "database is locked", a 503, as from SQLite's own wait); `busy_timeout` still covers
+/// other processes and the autocommit writes outside a transaction. One turn for the whole
+/// process (several SQLite files share it, which only orders their writers); a thread already
+/// holding it (a nested call) does not wait for itself.
+struct WriterTurn(Option<parking_lot::MutexGuard<'static, ()>>);
 
-static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static SQLITE_WRITER: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+
+/// How long a writer waits for its turn, in milliseconds: the database timeout the SQLite
+/// connections were given (`set_writer_wait`).
+static WRITER_WAIT_MS: AtomicU64 = AtomicU64::new(5_000);
+
+/// Sets how long a SQLite writer of this process waits for its turn.
+fn set_writer_wait(wait: std::time::Duration) {
+    let millis = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+    WRITER_WAIT_MS.store(millis, Ordering::Relaxed);
+}
 
 thread_local! {
     static HOLDS_TURN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 impl WriterTurn {
-    fn wait() -> Self {
+    fn wait() -> Result<Self, DieselError> {
+        let wait = std::time::Duration::from_millis(WRITER_WAIT_MS.load(Ordering::Relaxed));
+        Self::take(&SQLITE_WRITER, wait)
+    }
+
+    fn take(
+        turn: &'static parking_lot::Mutex<()>,
+        wait: std::time::Duration,
+    ) -> Result<Self, DieselError> {
         if HOLDS_TURN.with(std::cell::Cell::get) {
-            return Self(None);
+            return Ok(Self(None));
         }
-        // A writer that panicked leaves nothing to repair: SQLite rolled its transaction back.
-        let guard = SQLITE_WRITER
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let guard = turn.try_lock_for(wait).ok_or_else(|| {
+            DieselError::DatabaseError(
+                DatabaseErrorKind::Unknown,
+                Box::new(format!(
+                    "database is locked: no write turn within {} ms",
+                    wait.as_millis()
+                )),
+            )
+        })?;
         HOLDS_TURN.with(|held| held.set(true));
-        Self(Some(guard))
+        Ok(Self(Some(guard)))
     }
 }
 
@@ -182,5 +208,30 @@ pub fn unique_violation(error: &DieselError) -> Option<String> {
                 .to_owned(),
         ),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_writer_waits_for_its_turn_at_most_the_database_timeout() {
+        static TURN: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+        let held = TURN.lock();
+        let waiter = std::thread::spawn(|| {
+            let started = std::time::Instant::now();
+            let outcome = WriterTurn::take(&TURN, std::time::Duration::from_millis(50));
+            (outcome.map(drop), started.elapsed())
+        });
+        let (outcome, waited) = waiter.join().expect("the waiter ran");
+        let error = outcome.expect_err("no turn while another writer holds it");
+        assert!(is_unavailable(&error), "a 503: {error}");
+        assert!(waited >= std::time::Duration::from_millis(50), "{waited:?}");
+        drop(held);
+        let next = std::thread::spawn(|| {
+            WriterTurn::take(&TURN, std::time::Duration::from_millis(50)).map(drop)
+        });
+        assert!(next.join().expect("ran").is_ok(), "the turn once freed");
     }
 }

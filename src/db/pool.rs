@@ -274,6 +274,7 @@ struct ConnectionCustomizer {
 impl CustomizeConnection<DbConnection, PoolConnectionError> for ConnectionCustomizer {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), PoolConnectionError> {
         if let DbConnection::Sqlite(sqlite) = conn {
+            super::set_writer_wait(self.busy_timeout);
             let pragmas = format!(
                 "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                  PRAGMA foreign_keys = ON;",
