@@ -97,7 +97,8 @@ async fn decide_in_bulk(
     request_body = BulkDecisionBody,
     security(("pvwa" = [])),
     responses(
-        (status = 200, description = "The bulk action's id", body = i64, example = json!(7)),
+        (status = 200, description = "The bulk action's id, a bare JSON number", body = i64,
+            content_type = "application/json", example = json!(7)),
         (status = 400, description = "Invalid body (RQDWS001E, RQDWS002E)", body = PvwaErrorBody),
         (status = 401, description = "No valid token (RQDWS003E)", body = PvwaErrorBody),
         (status = 413, description = "Body too large (RQDWS017E)", body = PvwaErrorBody),
@@ -124,7 +125,8 @@ pub async fn confirm_pvwa_requests_in_bulk(
     request_body = BulkDecisionBody,
     security(("pvwa" = [])),
     responses(
-        (status = 200, description = "The bulk action's id", body = i64, example = json!(7)),
+        (status = 200, description = "The bulk action's id, a bare JSON number", body = i64,
+            content_type = "application/json", example = json!(7)),
         (status = 400, description = "Invalid body (RQDWS001E, RQDWS002E)", body = PvwaErrorBody),
         (status = 401, description = "No valid token (RQDWS003E)", body = PvwaErrorBody),
         (status = 413, description = "Body too large (RQDWS017E)", body = PvwaErrorBody),
