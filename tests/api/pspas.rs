@@ -293,6 +293,18 @@ async fn a_pspas_session_finds_an_account_requests_it_and_sees_it_decided(app: T
         .get("/api/Safes/Fin%20Ops/Members?limit=25&OffSet=25")
         .await;
     assert_eq!(page2["value"], json!([]), "psPAS's second page: {page2}");
+    // Get-PASSafeMember -SafeName "Fin Ops" -memberType User -membershipExpired $false
+    // -search car (12.1+): ConvertTo-FilterString joins the clauses with " AND ".
+    let users = dave
+        .get("/api/Safes/Fin%20Ops/Members?search=car&filter=memberType%20eq%20User%20AND%20membershipExpired%20eq%20False")
+        .await;
+    assert_eq!(users["count"], 1, "{users}");
+    assert_eq!(users["value"][0]["memberName"], "carol", "{users}");
+    assert_eq!(users["value"][0]["memberType"], "User", "{users}");
+    let groups = dave
+        .get("/api/Safes/Fin%20Ops/Members?filter=memberType%20eq%20Group")
+        .await;
+    assert_eq!(groups["count"], 0, "no group is a member: {groups}");
 
     // Get-PASAccount -search db -safeName "Fin Ops" -limit 1 at 14.6: the search properties
     // first, then the list, followed by nextLink.

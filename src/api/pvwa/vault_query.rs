@@ -1,11 +1,12 @@
 //! The queries of PVWA's lists: accounts (`search`, `searchType`, `filter=safeName eq X`,
-//! `offset`, `limit`, `sort`), safes (`search`, `offset`, `limit`) and safe members (`offset`,
-//! `limit`); names regardless of case, as psPAS and PVWA write them; and the `nextLink` that
+//! `offset`, `limit`, `sort`), safes (`search`, `offset`, `limit`) and safe members (`filter`,
+//! `search`, `offset`, `limit`); names regardless of case, as psPAS and PVWA write them; and the `nextLink` that
 //! continues a list.
 
 use utoipa::IntoParams;
 
 use crate::domain::FieldError;
+use crate::domain::access::{MemberType, SafeMember};
 use crate::service::safes::search::{AccountSearch, SearchType, SortBy};
 
 /// Pages hold at most this many accounts; a larger `limit` is cut to it (follow `nextLink`).
@@ -244,6 +245,103 @@ impl SafesQuery {
     }
 }
 
+/// The members list's `filter` and `search`, as Get-PASSafeMember writes them
+/// (`ConvertTo-FilterString`: `memberType eq User AND membershipExpired eq false AND
+/// includePredefinedUsers eq true`; names and values regardless of case).
+#[derive(Debug, Clone, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MembersQuery {
+    /// Clauses joined by `AND`: `memberType eq User|Group`, `membershipExpired eq true|false`
+    /// (memberships never expire here, so `true` keeps none), `includePredefinedUsers eq
+    /// true|false` (there are none; accepted).
+    #[param(example = "memberType eq User AND membershipExpired eq false")]
+    pub filter: Option<String>,
+}
+
+/// What the members' `filter` and `search` keep.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MembersFilter {
+    pub member_type: Option<MemberType>,
+    /// `membershipExpired eq true`: no membership expires, so nothing is kept.
+    pub expired_only: bool,
+    /// Words, each of which must appear in the member's name (any case).
+    pub words: Vec<String>,
+}
+
+impl MembersFilter {
+    /// Reads `filter` and `search` from a raw query string; a clause it cannot read is refused,
+    /// naming `filter`, rather than ignored (it would answer every member).
+    pub fn parse(query: &str) -> Result<Self, Vec<FieldError>> {
+        let mut parsed = Self::default();
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            match key.to_ascii_lowercase().as_str() {
+                "filter" => parsed.read_filter(&value)?,
+                "search" => {
+                    parsed.words = value.split_whitespace().map(str::to_lowercase).collect();
+                }
+                _ => {}
+            }
+        }
+        Ok(parsed)
+    }
+
+    fn read_filter(&mut self, filter: &str) -> Result<(), Vec<FieldError>> {
+        let refuse = || {
+            vec![FieldError::new(
+                "filter",
+                "must be clauses joined by AND: memberType eq User|Group, membershipExpired eq \
+                 true|false, includePredefinedUsers eq true|false",
+            )]
+        };
+        for clause in split_and(filter) {
+            let mut words = clause.split_whitespace();
+            let (Some(property), Some(operator), Some(value), None) =
+                (words.next(), words.next(), words.next(), words.next())
+            else {
+                return Err(refuse());
+            };
+            if !operator.eq_ignore_ascii_case("eq") {
+                return Err(refuse());
+            }
+            let value = value.trim_matches('"').to_ascii_lowercase();
+            match (property.to_ascii_lowercase().as_str(), value.as_str()) {
+                ("membertype", "user") => self.member_type = Some(MemberType::User),
+                ("membertype", "group") => self.member_type = Some(MemberType::Group),
+                ("membershipexpired", "true") => self.expired_only = true,
+                ("membershipexpired" | "includepredefinedusers", "true" | "false") => {}
+                _ => return Err(refuse()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `member` passes the filter and the search.
+    pub fn keeps(&self, member: &SafeMember) -> bool {
+        let name = member.name.to_lowercase();
+        !self.expired_only
+            && self
+                .member_type
+                .is_none_or(|kind| kind == member.member_type)
+            && self.words.iter().all(|word| name.contains(word.as_str()))
+    }
+}
+
+/// The clauses of `a AND b AND c` (`AND` in any case, between spaces).
+fn split_and(filter: &str) -> Vec<String> {
+    let mut clauses = vec![String::new()];
+    for word in filter.split_whitespace() {
+        if word.eq_ignore_ascii_case("and") {
+            clauses.push(String::new());
+        } else if let Some(last) = clauses.last_mut() {
+            if !last.is_empty() {
+                last.push(' ');
+            }
+            last.push_str(word);
+        }
+    }
+    clauses
+}
+
 /// A number, or -1 (refused by the range checks) for anything else.
 fn number(value: &str) -> i64 {
     value.trim().parse().unwrap_or(-1)
@@ -287,6 +385,45 @@ fn parse_sort(sort: &str) -> Option<(SortBy, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn member(member_type: MemberType, name: &str) -> SafeMember {
+        SafeMember {
+            member_type,
+            name: name.to_owned(),
+            can_request: true,
+            confirm_level: None,
+        }
+    }
+
+    #[test]
+    fn reads_the_members_filter_as_pspas_writes_it() {
+        let filter = MembersFilter::parse(
+            "filter=memberType%20eq%20User%20AND%20membershipExpired%20eq%20false%20AND%20includePredefinedUsers%20eq%20true&search=CAR",
+        )
+        .expect("valid");
+        assert_eq!(filter.member_type, Some(MemberType::User));
+        assert!(filter.keeps(&member(MemberType::User, "carol")));
+        assert!(!filter.keeps(&member(MemberType::User, "dave")));
+        assert!(!filter.keeps(&member(MemberType::Group, "carers")));
+        let expired = MembersFilter::parse("filter=membershipExpired%20eq%20true").expect("valid");
+        assert!(!expired.keeps(&member(MemberType::User, "carol")));
+        assert!(
+            MembersFilter::parse("")
+                .expect("none")
+                .keeps(&member(MemberType::Group, "ops"))
+        );
+        for bad in [
+            "memberType eq Robot",
+            "memberType ne User",
+            "owner eq carol",
+            "memberType eq",
+            "memberType eq User OR x",
+        ] {
+            let query = format!("filter={}", bad.replace(' ', "%20"));
+            let errors = MembersFilter::parse(&query).expect_err(bad);
+            assert_eq!(errors[0].field, "filter", "{bad}");
+        }
+    }
 
     #[test]
     fn reads_pspas_queries() {

@@ -8,7 +8,7 @@ use utoipa::IntoParams;
 use crate::api::AppState;
 use crate::api::pvwa::error::{PvwaError, PvwaErrorBody};
 use crate::api::pvwa::extract::PvwaAuth;
-use crate::api::pvwa::vault_query::SafesQuery;
+use crate::api::pvwa::vault_query::{MembersFilter, MembersQuery, SafesQuery};
 use crate::api::pvwa::vault_views::{PvwaSafe, PvwaSafeList, PvwaSafeMember, PvwaSafeMemberList};
 use crate::service::safes::search;
 
@@ -85,11 +85,13 @@ pub async fn get_pvwa_safe(
 /// List a safe's members (PVWA).
 ///
 /// Its users and groups (roles) with PVWA's permission names, as `{"value","count"}`, paged by
-/// `offset` and `limit` (default 25) as psPAS pages them. For administrators and the safe's
+/// `offset` and `limit` (default 25) as psPAS pages them. `search` keeps members whose name
+/// holds every word; `filter` takes Get-PASSafeMember's clauses (`memberType eq User`, ...), and
+/// `count` counts what they keep. For administrators and the safe's
 /// members; for anyone else the safe does not exist (404).
 #[utoipa::path(
     tag = "pvwa compatibility",
-    params(SafeNamePath, SafesQuery),
+    params(SafeNamePath, SafesQuery, MembersQuery),
     security(("pvwa" = [])),
     responses(
         (status = 200, description = "The members", body = PvwaSafeMemberList),
@@ -110,15 +112,20 @@ pub async fn list_pvwa_safe_members(
     let (_, window) = SafesQuery::parse(req.query_string())
         .to_window()
         .map_err(PvwaError::invalid)?;
+    let filter = MembersFilter::parse(req.query_string()).map_err(PvwaError::invalid)?;
     let (safe, members) = state
         .run(move |ctx| search::find_safe(ctx, &auth.0, &name, true))
         .await?;
+    let kept: Vec<_> = members
+        .iter()
+        .filter(|member| filter.keeps(member))
+        .collect();
     let skip = usize::try_from(window.offset).unwrap_or(usize::MAX);
     let take = usize::try_from(window.limit).unwrap_or(0);
     Ok(HttpResponse::Ok().json(PvwaSafeMemberList {
-        count: i64::try_from(members.len()).unwrap_or(i64::MAX),
-        value: members
-            .iter()
+        count: i64::try_from(kept.len()).unwrap_or(i64::MAX),
+        value: kept
+            .into_iter()
             .skip(skip)
             .take(take)
             .map(|member| PvwaSafeMember::of(&safe, member))
