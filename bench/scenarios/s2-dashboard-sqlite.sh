@@ -9,4 +9,4 @@ done
 summarize '{s2_rps: med("S2"; "http"; "rps"), s2_p50_ms: med("S2"; "http"; "p50_ms"),
   s2_p99_ms: med("S2"; "http"; "p99_ms"), s2_ceiling_ops: med("S2"; "ceiling"; "ops_per_second")}
   | . + {s2_ratio_to_ceiling: ratio(.s2_rps; .s2_ceiling_ops)}'
-table_row '["S2", "GET /myrequests (20), SQLite", "\(.s2_rps) rps, p99 \(.s2_p99_ms) ms", "loop \(.s2_ceiling_ops) ops/s", "\(.s2_ratio_to_ceiling)", ">= 0.5"]'
+table_row '["S2", "GET /myrequests (20), SQLite", "\(.s2_rps) rps, p99 \(.s2_p99_ms) ms", "loop \(.s2_ceiling_ops) ops/s", "\(.s2_ratio_to_ceiling)", ">= 0.9 (issue 13)"]'
