@@ -245,12 +245,21 @@ impl SafesQuery {
     }
 }
 
-/// The members list's `filter` and `search`, as Get-PASSafeMember writes them
+/// The members list's parameters (paged as safes are, by [`SafesQuery`]); `filter` and
+/// `search` as Get-PASSafeMember writes them
 /// (`ConvertTo-FilterString`: `memberType eq User AND membershipExpired eq false AND
 /// includePredefinedUsers eq true`; names and values regardless of case).
 #[derive(Debug, Clone, Default, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MembersQuery {
+    /// Words, each of which must appear in the member's name (any case).
+    pub search: Option<String>,
+    /// How many to skip (default 0).
+    #[param(minimum = 0)]
+    pub offset: Option<i64>,
+    /// Page size, 1 to 1000 (default 25); pages hold at most 100.
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
     /// Clauses joined by `AND`: `memberType eq User|Group`, `membershipExpired eq true|false`
     /// (memberships never expire here, so `true` keeps none), `includePredefinedUsers eq
     /// true|false` (there are none; accepted).

@@ -91,7 +91,7 @@ pub async fn get_pvwa_safe(
 /// members; for anyone else the safe does not exist (404).
 #[utoipa::path(
     tag = "pvwa compatibility",
-    params(SafeNamePath, SafesQuery, MembersQuery),
+    params(SafeNamePath, MembersQuery),
     security(("pvwa" = [])),
     responses(
         (status = 200, description = "The members", body = PvwaSafeMemberList),
