@@ -358,7 +358,7 @@ pub async fn get_ca_crl(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let crl = state.run(certificates::crl).await?;
+    let crl = state.run(|ctx| certificates::crl(ctx)).await?;
     let etag = format!("crl-{}", crl.number);
     Ok(Tagged::with_etag(crl.der, &etag, PKIX_CRL, caching::PUBLIC).respond_to(&req))
 }

@@ -22,7 +22,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, Prometheu
 
 use super::AppState;
 use super::caching;
-use crate::db::{POOL_TIMEOUTS, POOL_WAIT};
+use crate::db::{GROUPED_WRITES, POOL_TIMEOUTS, POOL_WAIT, WRITE_BATCHES};
 use crate::domain::request::RequestType;
 use crate::error::{AppError, ErrorCode};
 
@@ -205,6 +205,15 @@ fn describe_all() {
             "Refused log-ins (native and PVWA), by reason: invalid_credentials, user_suspended, \
              locked_out",
         ),
+        (
+            GROUPED_WRITES,
+            "Writes run in a shared SQLite transaction (group commit); divided by \
+             requestdesk_db_write_batches_total, the mean batch",
+        ),
+        (
+            WRITE_BATCHES,
+            "SQLite transactions that ran grouped writes (one COMMIT each)",
+        ),
         (REQUESTS_SUBMITTED, "Requests submitted, by type"),
         (
             REQUESTS_DECIDED,
@@ -241,7 +250,12 @@ fn describe_all() {
     }
     // Every counter series that can exist without a route is there from the start, at 0, so a
     // scrape shows the family and `rate()` has a first sample before the first event.
-    for name in [HASHING_REFUSED, POOL_TIMEOUTS] {
+    for name in [
+        HASHING_REFUSED,
+        POOL_TIMEOUTS,
+        GROUPED_WRITES,
+        WRITE_BATCHES,
+    ] {
         counter!(name).absolute(0);
     }
     for reason in LOGIN_FAILURE_REASONS {

@@ -62,7 +62,7 @@ impl AppState {
     pub async fn run<T, F>(&self, work: F) -> Result<T, AppError>
     where
         T: Send + 'static,
-        F: FnOnce(&Context) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&Arc<Context>) -> Result<T, AppError> + Send + 'static,
     {
         let ctx = Arc::clone(&self.ctx);
         let metrics = Arc::clone(&self.metrics);
@@ -84,7 +84,7 @@ impl AppState {
     pub async fn run_hashing<T, F>(&self, work: F) -> Result<T, AppError>
     where
         T: Send + 'static,
-        F: FnOnce(&Context) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&Arc<Context>) -> Result<T, AppError> + Send + 'static,
     {
         let slot = tokio::time::timeout(
             HASHING_WAIT,

@@ -5,6 +5,7 @@ pub mod account_secrets;
 pub mod bulk_actions;
 mod cached;
 pub mod certificates;
+mod group_commit;
 pub mod login_attempts;
 mod pool;
 pub mod requests;
@@ -16,6 +17,7 @@ pub mod values;
 pub mod vault_search;
 
 pub(crate) use cached::{Cached, Paged};
+pub use group_commit::{GROUPED_WRITES, WRITE_BATCHES, WriteGroup};
 pub use pool::{
     DbConnectionManager, DbPool, POOL_TIMEOUTS, POOL_WAIT, PoolOptions, PooledDb, connect,
     connect_one, is_unavailable, with_network_timeouts,
@@ -168,6 +170,11 @@ impl WriterTurn {
     fn wait() -> Result<Self, DieselError> {
         let wait = std::time::Duration::from_millis(WRITER_WAIT_MS.load(Ordering::Relaxed));
         Self::take(&SQLITE_WRITER, wait)
+    }
+
+    /// Whether this thread holds the turn (it is inside a SQLite write transaction).
+    fn is_held() -> bool {
+        HOLDS_TURN.with(std::cell::Cell::get)
     }
 
     fn take(

@@ -15,7 +15,7 @@ use diesel::r2d2::{
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{Connection, PgConnection, SqliteConnection};
 
-use super::{Backend, DbConnection, SetupError, connection_string, run_migrations};
+use super::{Backend, DbConnection, SetupError, WriteGroup, connection_string, run_migrations};
 
 pub type PooledDb = PooledConnection<DbConnectionManager>;
 
@@ -30,6 +30,8 @@ pub const POOL_TIMEOUTS: &str = "requestdesk_db_pool_timeouts_total";
 #[derive(Clone)]
 pub struct DbPool {
     pool: Pool<DbConnectionManager>,
+    /// This database's grouped writes (`DbPool::grouped_write`).
+    writes: Arc<WriteGroup>,
     reachability: Arc<Reachability>,
     connection_timeout: Duration,
 }
@@ -53,6 +55,23 @@ impl DbPool {
             metrics::counter!(POOL_TIMEOUTS).increment(1);
         }
         connection
+    }
+
+    /// Runs `work` as one write transaction on `conn` (a connection of this pool), grouped with
+    /// the writes of this database queued beside it on SQLite (`group_commit`). For the writes
+    /// many callers make at once; `Ok` means committed.
+    pub fn grouped_write<T, E, F>(&self, conn: &mut DbConnection, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DieselError> + Send + 'static,
+    {
+        self.writes.write(conn, work)
+    }
+
+    #[cfg(test)]
+    pub(super) fn writes(&self) -> &WriteGroup {
+        &self.writes
     }
 
     /// How many connections are open and idle now, for the metrics.
@@ -115,6 +134,7 @@ pub fn connect(url: &str, options: PoolOptions) -> Result<DbPool, SetupError> {
         .build(manager)?;
     Ok(DbPool {
         pool,
+        writes: Arc::default(),
         reachability,
         connection_timeout: options.connection_timeout,
     })

@@ -3,6 +3,8 @@
 //! transaction, so a cancel racing a confirmation has exactly one winner. Uses `views` (to
 //! answer with the detail), `kind`, and the leaves.
 
+use std::sync::Arc;
+
 use chrono::NaiveDateTime;
 
 use super::access::Capacity;
@@ -35,23 +37,24 @@ pub fn submit(
 
 /// Cancels one of the caller's pending requests.
 pub fn cancel<'r>(
-    ctx: &Context,
+    ctx: &Arc<Context>,
     token: &VerifiedToken,
     request: impl Into<RequestRef<'r>>,
 ) -> Result<RequestDetail, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
     let id = request.into().resolve(&mut conn)?;
     let now = ctx.clock.now_naive();
-    db::write_transaction(&mut conn, |conn| {
-        let by = RejectedBy::Requester(me.id);
+    let me_id = me.id;
+    ctx.pool.grouped_write(&mut conn, move |conn| {
+        let by = RejectedBy::Requester(me_id);
         if !req_db::reject(conn, id, by, CANCELLED_BY_REQUESTER, now)? {
-            require_request(conn, id, Some(me.id))?;
+            require_request(conn, id, Some(me_id))?;
             return Err(not_pending());
         }
         Ok(record_event(
             conn,
             id,
-            Some(me.id),
+            Some(me_id),
             EventKind::Cancelled,
             None,
             now,
@@ -66,7 +69,7 @@ pub fn cancel<'r>(
 /// transaction. A certificate this confirmation is expected to issue is signed before the
 /// transaction (see [`presign`]); the transaction decides everything again.
 pub fn confirm<'r>(
-    ctx: &Context,
+    ctx: &Arc<Context>,
     token: &VerifiedToken,
     request: impl Into<RequestRef<'r>>,
     reason: Option<String>,
@@ -79,12 +82,16 @@ pub fn confirm<'r>(
         .map_err(|e| AppError::Validation(vec![e]))?;
     let now = ctx.clock.now_naive();
     let presigned = presign(ctx, &mut conn, &me, id, now)?;
-    db::write_transaction(&mut conn, |conn| {
-        let (request, capacity) = decidable(conn, &me, id, now)?;
+    // Grouped with the confirmations queued beside it (one commit for them all on SQLite);
+    // another writer's thread may run it, so it owns what it uses.
+    let (job_ctx, job_me) = (Arc::clone(ctx), me.clone());
+    ctx.pool.grouped_write(&mut conn, move |conn| {
+        let (ctx, me) = (&job_ctx, &job_me);
+        let (request, capacity) = decidable(conn, me, id, now)?;
         let level = request.current_level;
         record_decision(
             conn,
-            &me,
+            me,
             &request,
             &capacity,
             Decision::Confirm,
@@ -158,7 +165,7 @@ fn presign(
 
 /// Rejects a request with a reason; any eligible confirmer's rejection ends it.
 pub fn reject<'r>(
-    ctx: &Context,
+    ctx: &Arc<Context>,
     token: &VerifiedToken,
     request: impl Into<RequestRef<'r>>,
     reason: &str,
@@ -167,28 +174,32 @@ pub fn reject<'r>(
     let id = request.into().resolve(&mut conn)?;
     let reason = parse_reason(reason, 1).map_err(|e| AppError::Validation(vec![e]))?;
     let now = ctx.clock.now_naive();
-    db::write_transaction(&mut conn, |conn| {
-        let (request, capacity) = decidable(conn, &me, id, now)?;
-        record_decision(
-            conn,
-            &me,
-            &request,
-            &capacity,
-            Decision::Reject,
-            Some(&reason),
-            now,
-        )?;
-        if !req_db::reject(conn, id, RejectedBy::Confirmer, &reason, now)? {
-            return Err(not_pending());
+    ctx.pool.grouped_write(&mut conn, {
+        let me = me.clone();
+        let reason = reason.clone();
+        move |conn| {
+            let (request, capacity) = decidable(conn, &me, id, now)?;
+            record_decision(
+                conn,
+                &me,
+                &request,
+                &capacity,
+                Decision::Reject,
+                Some(&reason),
+                now,
+            )?;
+            if !req_db::reject(conn, id, RejectedBy::Confirmer, &reason, now)? {
+                return Err(not_pending());
+            }
+            Ok(record_event(
+                conn,
+                id,
+                Some(me.id),
+                EventKind::Rejected,
+                Some(&reason),
+                now,
+            )?)
         }
-        Ok(record_event(
-            conn,
-            id,
-            Some(me.id),
-            EventKind::Rejected,
-            Some(&reason),
-            now,
-        )?)
     })?;
     tracing::info!(request.id = id, user.name = %me.username, "request rejected");
     load_detail(ctx, &mut conn, id, None)
