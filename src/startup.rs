@@ -524,7 +524,10 @@ fn build_server(
                 .into()
             }))
             .default_service(web::to(unmatched))
-            // Innermost, so what it refuses reaches PVWA's middleware as an AppError.
+            // Innermost: it sees the handler's own answer (an extractor's refusal included), and
+            // its 401 reaches PVWA's middleware as an AppError.
+            .wrap(from_fn(api::middleware::dead_session_first))
+            // Inside PVWA's middleware, so what it refuses reaches it as an AppError.
             .wrap(from_fn(api::middleware::refuse_nul_in_path))
             // Rewrites /PasswordVault paths before routing, and its error bodies are written
             // before compression.

@@ -246,7 +246,9 @@ fn nul_in_query(query: &str) -> Option<String> {
 }
 
 /// A verified bearer token: a handler that takes one is protected, and says so in its signature.
-/// The session behind it is checked by the service call, on the same database connection.
+/// The session behind it is checked by the service call, on the same database connection; a
+/// request refused before that call has its session checked by
+/// [`super::middleware::dead_session_first`], which the token left in the request for it.
 #[derive(Debug)]
 pub struct Authenticated(pub VerifiedToken);
 
@@ -260,7 +262,7 @@ impl FromRequest for Authenticated {
                 ErrorCode::Unauthorized,
                 "an access token is required: log in first",
             )),
-            Some(token) => verify(req, token).map(Authenticated),
+            Some(token) => verify(req, token).map(|token| Authenticated(presented(req, token))),
         })
     }
 }
@@ -281,9 +283,21 @@ impl FromRequest for MaybeAuthenticated {
                 "the Authorization header must be `Bearer <token>`",
             )),
             None => Ok(MaybeAuthenticated(None)),
-            Some(token) => verify(req, token).map(|t| MaybeAuthenticated(Some(t))),
+            Some(token) => verify(req, token).map(|t| MaybeAuthenticated(Some(presented(req, t)))),
         })
     }
+}
+
+/// The verified token a request presented to a route that takes one, kept in the request's
+/// extensions: a clone shares [`VerifiedToken::found_live`] with the handler's copy.
+#[derive(Debug, Clone)]
+pub struct PresentedToken(pub VerifiedToken);
+
+/// Leaves a clone of `token` in the request for [`super::middleware::dead_session_first`] and
+/// returns `token`. Every extractor that hands a handler a token calls this.
+pub fn presented(req: &HttpRequest, token: VerifiedToken) -> VerifiedToken {
+    req.extensions_mut().insert(PresentedToken(token.clone()));
+    token
 }
 
 fn bearer_token(req: &HttpRequest) -> Option<&str> {

@@ -2,18 +2,23 @@
 //! when it sent a sensible one), and every request is logged once with its status and latency.
 //! Only the path is logged, never headers or bodies, so tokens and passwords never reach the log.
 //! Paths holding U+0000 are refused before routing. A CORS refusal is worded as every other
-//! error is.
+//! error is. A request refused before its service call ran has its session checked first, so a
+//! caller without a live session is told 401 rather than what was wrong with its input.
 
 use std::time::Instant;
 
-use actix_web::Error;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, web};
 use tracing::Instrument;
 
+use super::AppState;
+use super::extract::PresentedToken;
 use crate::error::{AppError, ErrorCode};
+use crate::service::auth;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -100,4 +105,50 @@ pub async fn problem_for_cors_refusals(
         request,
         actix_web::ResponseError::error_response(&error),
     ))
+}
+
+/// Every protected endpoint needs a live session, and the service call checks it; but a request
+/// can be refused before that call: a body, query string or path that does not parse, a body
+/// that is not JSON (415) or too large (413), or a check a handler makes before calling the
+/// service. So when a request presented a verified token (the extractors leave it in the
+/// request: [`PresentedToken`]) and is answered with any client error other than 401, and no
+/// service call found its session live, the session is checked once, on a blocking thread
+/// ([`auth::require_live_session`], one query): if it has ended (logged out, the user deleted
+/// or suspended) the answer is 401 `unauthorized` instead, so a caller without a live session
+/// learns nothing about what it sent; a lost database is the usual 503. Successes, and refusals
+/// made after the service call found the session live, pass untouched: the happy path makes no
+/// extra query. Innermost, so what it answers reaches PVWA's middleware as an [`AppError`] and
+/// is worded as PVWA does (`RQDWS003E`).
+pub async fn dead_session_first(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let response = next.call(req).await?;
+    let status = response.status();
+    if !status.is_client_error() || status == StatusCode::UNAUTHORIZED {
+        return Ok(response.map_into_boxed_body());
+    }
+    let unchecked = response
+        .request()
+        .extensions()
+        .get::<PresentedToken>()
+        .filter(|presented| !presented.0.found_live())
+        .map(|presented| presented.0.clone());
+    let state = response
+        .request()
+        .app_data::<web::Data<AppState>>()
+        .cloned();
+    let (Some(token), Some(state)) = (unchecked, state) else {
+        return Ok(response.map_into_boxed_body());
+    };
+    match state
+        .run(move |ctx| auth::require_live_session(ctx, &token))
+        .await
+    {
+        Ok(()) => Ok(response.map_into_boxed_body()),
+        Err(refusal) => {
+            let (request, _) = response.into_parts();
+            Ok(ServiceResponse::from_err(refusal, request))
+        }
+    }
 }

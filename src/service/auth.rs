@@ -2,6 +2,9 @@
 //! checks the session row and the user's status, so log-out, suspension, deletion and password
 //! changes take effect at once on every instance sharing the database.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -33,6 +36,17 @@ struct Claims {
 pub struct VerifiedToken {
     username: String,
     session_id: String,
+    /// Set once [`Context::authenticate`] has found the session live; shared by the clones of
+    /// one verification, so the HTTP layer learns whether the request's service call checked it.
+    found_live: Arc<AtomicBool>,
+}
+
+impl VerifiedToken {
+    /// Whether a service call has found this token's session live (during this request: a token
+    /// is verified afresh for each one).
+    pub fn found_live(&self) -> bool {
+        self.found_live.load(Ordering::Acquire)
+    }
 }
 
 /// Issues and verifies access tokens with one secret.
@@ -98,6 +112,7 @@ impl TokenService {
         Ok(VerifiedToken {
             username: data.claims.sub,
             session_id: data.claims.sid,
+            found_live: Arc::new(AtomicBool::new(false)),
         })
     }
 }
@@ -138,6 +153,7 @@ impl Context {
             ErrorCode::Unauthorized,
             "the session has ended: log in again",
         ))?;
+        token.found_live.store(true, Ordering::Release);
         let user = CurrentUser {
             id: row.id,
             role: row.role,
@@ -217,6 +233,13 @@ fn open_session(
         expires_at,
         user: User::from(user),
     })
+}
+
+/// 401 unless the session behind `token` is live: one query, the one [`Context::authenticate`]
+/// makes. For a request refused before its service call (a body, query or path that does not
+/// parse), so that a caller without a live session learns nothing about what it sent.
+pub fn require_live_session(ctx: &Context, token: &VerifiedToken) -> Result<(), AppError> {
+    ctx.authenticate(token).map(|_| ())
 }
 
 /// Ends the caller's session: the same token is refused from then on.

@@ -12,7 +12,8 @@ on_both_backends!(
     log_ins_and_requests_are_counted_by_outcome_and_type,
 );
 
-async fn scrape(app: &TestApp) -> String {
+/// `GET /metrics`, asserting it answers.
+pub async fn scrape(app: &TestApp) -> String {
     let reply = app.send(app.client.get(app.url("/metrics"))).await;
     assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(
@@ -23,7 +24,7 @@ async fn scrape(app: &TestApp) -> String {
 }
 
 /// The value of the one sample whose name is `name` and whose labels include every `labels` pair.
-fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     text.lines()
         .filter(|line| !line.starts_with('#'))
         .filter(|line| {

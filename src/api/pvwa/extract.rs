@@ -15,11 +15,13 @@ use super::bodies::{
 };
 use super::error::PvwaError;
 use crate::api::AppState;
-use crate::api::extract::ApiJson;
+use crate::api::extract::{ApiJson, presented};
 use crate::error::{AppError, ErrorCode};
 use crate::service::auth::VerifiedToken;
 
-/// The caller's token, from `Authorization: <token>` or `Authorization: Bearer <token>`.
+/// The caller's token, from `Authorization: <token>` or `Authorization: Bearer <token>`. Like the
+/// native [`crate::api::extract::Authenticated`], it leaves the token in the request, so a
+/// request refused before its service call still has its session checked first.
 #[derive(Debug)]
 pub struct PvwaAuth(pub VerifiedToken);
 
@@ -50,7 +52,7 @@ fn pvwa_token(req: &HttpRequest) -> Result<VerifiedToken, PvwaError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::Internal("application state is missing".to_owned()))?;
-    Ok(state.ctx.tokens.verify(token)?)
+    Ok(presented(req, state.ctx.tokens.verify(token)?))
 }
 
 /// A JSON body whose keys match the known ones regardless of case (as PVWA's do); an empty body
