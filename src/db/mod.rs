@@ -5,6 +5,7 @@ pub mod account_secrets;
 pub mod bulk_actions;
 mod cached;
 pub mod certificates;
+mod checkpoint;
 mod group_commit;
 pub mod login_attempts;
 mod pool;

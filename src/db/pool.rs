@@ -15,7 +15,9 @@ use diesel::r2d2::{
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{Connection, PgConnection, SqliteConnection};
 
-use super::{Backend, DbConnection, SetupError, WriteGroup, connection_string, run_migrations};
+use super::{
+    Backend, DbConnection, SetupError, WriteGroup, checkpoint, connection_string, run_migrations,
+};
 
 pub type PooledDb = PooledConnection<DbConnectionManager>;
 
@@ -119,6 +121,7 @@ pub fn connect(url: &str, options: PoolOptions) -> Result<DbPool, SetupError> {
     let manager = DbConnectionManager::new(url, options.database_timeout)?;
     run_migrations(&manager.target)?;
     let reachability = Arc::clone(&manager.reachability);
+    let (backend, target) = (manager.backend, manager.target.clone());
     let pool = Pool::builder()
         .max_size(options.max_size)
         .min_idle(Some(1))
@@ -130,11 +133,16 @@ pub fn connect(url: &str, options: PoolOptions) -> Result<DbPool, SetupError> {
         .error_handler(Box::new(LogConnectionErrors))
         .connection_customizer(Box::new(ConnectionCustomizer {
             busy_timeout: options.database_timeout,
+            background_checkpoints: true,
         }))
         .build(manager)?;
+    let writes: Arc<WriteGroup> = Arc::default();
+    if backend == Backend::Sqlite {
+        checkpoint::spawn(target, options.database_timeout, Arc::downgrade(&writes));
+    }
     Ok(DbPool {
         pool,
-        writes: Arc::default(),
+        writes,
         reachability,
         connection_timeout: options.connection_timeout,
     })
@@ -150,6 +158,7 @@ pub fn connect_one(url: &str, database_timeout: Duration) -> Result<DbConnection
     let mut conn = manager.connect().map_err(setup_error)?;
     ConnectionCustomizer {
         busy_timeout: database_timeout,
+        background_checkpoints: false,
     }
     .on_acquire(&mut conn)
     .map_err(setup_error)?;
@@ -286,9 +295,11 @@ impl HandleError<PoolConnectionError> for LogConnectionErrors {
 
 /// Sets per-connection pragmas on SQLite: wait for locks instead of failing, write-ahead logging so
 /// readers never block the writer, and enforced foreign keys. `busy_timeout` must come first.
+/// A pool's connections leave checkpoints to its checkpointer thread (`checkpoint`).
 #[derive(Debug, Clone, Copy)]
 struct ConnectionCustomizer {
     busy_timeout: Duration,
+    background_checkpoints: bool,
 }
 
 impl CustomizeConnection<DbConnection, PoolConnectionError> for ConnectionCustomizer {
@@ -297,8 +308,9 @@ impl CustomizeConnection<DbConnection, PoolConnectionError> for ConnectionCustom
             super::set_writer_wait(self.busy_timeout);
             let pragmas = format!(
                 "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                 PRAGMA foreign_keys = ON;",
-                self.busy_timeout.as_millis()
+                 PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = {};",
+                self.busy_timeout.as_millis(),
+                if self.background_checkpoints { 0 } else { 1000 }
             );
             sqlite
                 .batch_execute(&pragmas)
