@@ -10,6 +10,7 @@ on_both_backends!(
     requests_are_counted_by_route_template_method_and_status,
     the_pool_and_the_hashing_slots_are_reported,
     log_ins_and_requests_are_counted_by_outcome_and_type,
+    concurrent_confirmations_each_issue_and_sqlite_counts_their_shared_commits,
 );
 
 /// `GET /metrics`, asserting it answers.
@@ -191,6 +192,37 @@ async fn log_ins_and_requests_are_counted_by_outcome_and_type(app: TestApp) {
         !text.contains("jdoe") && !text.contains("apollo"),
         "no username: {text}"
     );
+}
+
+/// Confirmations sent at once each approve and issue (group commit keeps each all or nothing),
+/// and `/metrics` counts them as grouped writes on SQLite, in at most as many transactions;
+/// PostgreSQL runs one transaction per request and counts none.
+async fn concurrent_confirmations_each_issue_and_sqlite_counts_their_shared_commits(app: TestApp) {
+    let developer = app.developer("jdoe").await;
+    let approver = app.user_with_role("apollo", "approver").await;
+    let mut ids = Vec::new();
+    for n in 0..8 {
+        let csr = csr_for(KeyType::P256, &format!("host{n}.example.com"));
+        let submitted = app.submit_csr(&developer, &csr).await;
+        assert_eq!(submitted.status, 201, "{submitted:?}");
+        ids.push(submitted.body["id"].as_i64().expect("id"));
+    }
+    let confirmations = ids.iter().map(|&id| app.confirm(&approver, id));
+    for reply in futures_util::future::join_all(confirmations).await {
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert_eq!(reply.body["status"], "approved", "{reply:?}");
+        assert!(reply.body["certificate_id"].is_i64(), "{reply:?}");
+    }
+    let text = scrape(&app).await;
+    let grouped = sample(&text, "requestdesk_db_grouped_writes_total", &[]);
+    let batches = sample(&text, "requestdesk_db_write_batches_total", &[]);
+    if app.database.url.starts_with("postgres") {
+        assert_eq!((grouped, batches), (Some(0.0), Some(0.0)), "{text}");
+    } else {
+        assert_eq!(grouped, Some(8.0), "{text}");
+        let batches = batches.expect("batches");
+        assert!((1.0..=8.0).contains(&batches), "{batches} batches");
+    }
 }
 
 /// With `metrics_bind`, `/metrics` is served there and not on the API's port.
