@@ -7,8 +7,7 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::requests::StoredTotal;
 use super::schema::{certificate_counts, request_counts, sessions, users};
-use super::users::UserRow;
-use crate::domain::user::UserStatus;
+use crate::domain::user::{Role, UserStatus};
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = sessions)]
@@ -44,6 +43,17 @@ fn live<'a>(session_id: &'a str, username: &'a str, now: NaiveDateTime) -> Live<
         .and(users::status.eq(UserStatus::Active))
 }
 
+/// What a session check reads of its user: who they are and their role. Not the password hash,
+/// which only a log-in needs, nor the rest of the profile: every protected call reads this row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct SessionUserRow {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub role: Role,
+}
+
 /// The active user behind a live session, in one indexed lookup. The session id is the key, so
 /// there is no `LIMIT`: a bound `LIMIT` makes SQLite recompile the statement on every call.
 pub fn find_live_user(
@@ -51,11 +61,11 @@ pub fn find_live_user(
     session_id: &str,
     username: &str,
     now: NaiveDateTime,
-) -> QueryResult<Option<UserRow>> {
+) -> QueryResult<Option<SessionUserRow>> {
     sessions::table
         .inner_join(users::table)
         .filter(live(session_id, username, now))
-        .select(UserRow::as_select())
+        .select(SessionUserRow::as_select())
         .get_result(conn)
         .optional()
 }
@@ -78,14 +88,14 @@ pub fn find_live_user_with_totals(
     session_id: &str,
     username: &str,
     now: NaiveDateTime,
-) -> QueryResult<Option<(UserRow, OwnedTotals)>> {
-    let rows: Vec<(UserRow, Option<i64>, Option<StoredTotal>)> = sessions::table
+) -> QueryResult<Option<(SessionUserRow, OwnedTotals)>> {
+    let rows: Vec<(SessionUserRow, Option<i64>, Option<StoredTotal>)> = sessions::table
         .inner_join(users::table)
         .left_join(certificate_counts::table.on(certificate_counts::owner_id.eq(users::id)))
         .left_join(request_counts::table.on(request_counts::requester_id.eq(users::id)))
         .filter(live(session_id, username, now))
         .select((
-            UserRow::as_select(),
+            SessionUserRow::as_select(),
             certificate_counts::n.nullable(),
             Option::<StoredTotal>::as_select(),
         ))

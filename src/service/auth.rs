@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Context;
 use super::lockout::{record_failure, refuse_if_locked};
-use crate::db::sessions::OwnedTotals;
+use crate::db::sessions::{OwnedTotals, SessionUserRow};
 use crate::db::users::UserRow;
 use crate::db::{self, PooledDb, login_attempts, sessions};
 use crate::domain::user::{Role, User, UserStatus};
@@ -158,7 +158,10 @@ impl Context {
 }
 
 /// The user a session check found, or 401 when it found none.
-fn session_user(token: &VerifiedToken, row: Option<UserRow>) -> Result<CurrentUser, AppError> {
+fn session_user(
+    token: &VerifiedToken,
+    row: Option<SessionUserRow>,
+) -> Result<CurrentUser, AppError> {
     let row = row.ok_or(AppError::new(
         ErrorCode::Unauthorized,
         "the session has ended: log in again",
