@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{certificate_counts, certificate_expiry_counts, certificates, users};
+use super::schema::{certificate_expiry_counts, certificates, users};
 use super::values::IssuedSource;
 use super::{DbConnection, MultiBackend, Paged};
 use crate::domain::certificate::{CertificateSource, CertificateStatus};
@@ -60,6 +60,65 @@ pub struct CertificateWithOwner {
     pub certificate: CertificateRow,
     #[diesel(column_name = username)]
     pub owner: String,
+}
+
+/// What a list shows of a certificate: every column its answer names, not its PEM (about 1 KB a
+/// row, which only a download needs).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = certificates)]
+pub struct CertificateSummaryRow {
+    pub id: i64,
+    pub request_id: Option<i64>,
+    pub serial_number: String,
+    pub common_name: Option<String>,
+    pub subject_alt_names: String,
+    pub issuer: String,
+    pub fingerprint_sha256: String,
+    pub created_at: NaiveDateTime,
+    pub valid_from: NaiveDateTime,
+    pub valid_until: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub revocation_reason: Option<RevocationReason>,
+    pub requester_email: Option<String>,
+    pub uploaded_by: Option<String>,
+}
+
+/// A certificate's summary with its owner's username, as a list page reads it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct CertificateSummaryWithOwner {
+    #[diesel(embed)]
+    pub certificate: CertificateSummaryRow,
+    #[diesel(column_name = username)]
+    pub owner: String,
+}
+
+impl From<CertificateWithOwner> for CertificateSummaryWithOwner {
+    fn from(found: CertificateWithOwner) -> Self {
+        let CertificateWithOwner {
+            certificate: row,
+            owner,
+        } = found;
+        Self {
+            certificate: CertificateSummaryRow {
+                id: row.id,
+                request_id: row.request_id,
+                serial_number: row.serial_number,
+                common_name: row.common_name,
+                subject_alt_names: row.subject_alt_names,
+                issuer: row.issuer,
+                fingerprint_sha256: row.fingerprint_sha256,
+                created_at: row.created_at,
+                valid_from: row.valid_from,
+                valid_until: row.valid_until,
+                revoked_at: row.revoked_at,
+                revocation_reason: row.revocation_reason,
+                requester_email: row.requester_email,
+                uploaded_by: row.uploaded_by,
+            },
+            owner,
+        }
+    }
 }
 
 /// A revoked certificate this CA issued, as a revocation list names it.
@@ -120,19 +179,19 @@ pub fn list(
     now: NaiveDateTime,
     offset: i64,
     limit: i64,
-) -> QueryResult<(Vec<CertificateWithOwner>, i64)> {
+) -> QueryResult<(Vec<CertificateSummaryWithOwner>, i64)> {
     let total = filtered(filter, now).count().get_result(conn)?;
     Ok((page(conn, filter, now, offset, limit)?, total))
 }
 
-/// One page of certificates, newest first.
+/// One page of certificates, newest first, as summaries (no PEM).
 pub fn page(
     conn: &mut DbConnection,
     filter: &CertificateFilter,
     now: NaiveDateTime,
     offset: i64,
     limit: i64,
-) -> QueryResult<Vec<CertificateWithOwner>> {
+) -> QueryResult<Vec<CertificateSummaryWithOwner>> {
     if let CertificateFilter {
         owner_id: Some(owner),
         owner_username: None,
@@ -148,27 +207,17 @@ pub fn page(
             .order((certificates::created_at.desc(), certificates::id.desc()))
             .offset(offset)
             .limit(limit)
-            .select(CertificateWithOwner::as_select())
+            .select(CertificateSummaryWithOwner::as_select())
             .load(conn);
     }
     Paged::new(
         filtered(filter, now)
             .order((certificates::created_at.desc(), certificates::id.desc()))
-            .select(CertificateWithOwner::as_select()),
+            .select(CertificateSummaryWithOwner::as_select()),
         offset,
         limit,
     )
     .load(conn)
-}
-
-/// How many certificates the user owns, from the counter the database's triggers keep.
-pub fn owned_total(conn: &mut DbConnection, owner_id: i64) -> QueryResult<i64> {
-    Ok(certificate_counts::table
-        .filter(certificate_counts::owner_id.eq(owner_id))
-        .select(certificate_counts::n)
-        .get_result(conn)
-        .optional()?
-        .unwrap_or(0))
 }
 
 /// A certificate with its owner; with `owner_id`, only if it is theirs.

@@ -246,4 +246,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     safe_members,
     account_secrets,
     bulk_actions,
+    request_counts,
+    certificate_counts,
 );

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Context;
 use super::lockout::{record_failure, refuse_if_locked};
+use crate::db::sessions::{OwnedTotals, SessionUserRow};
 use crate::db::users::UserRow;
 use crate::db::{self, PooledDb, login_attempts, sessions};
 use crate::domain::user::{Role, User, UserStatus};
@@ -148,21 +149,46 @@ impl Context {
             &token.session_id,
             &token.username,
             self.clock.now_naive(),
-        )?
-        .ok_or(AppError::new(
-            ErrorCode::Unauthorized,
-            "the session has ended: log in again",
-        ))?;
-        token.found_live.store(true, Ordering::Release);
-        let user = CurrentUser {
-            id: row.id,
-            role: row.role,
-            username: row.username,
-            email: row.email,
-            session_id: token.session_id.clone(),
-        };
-        Ok((conn, user))
+        )?;
+        Ok((conn, session_user(token, row)?))
     }
+
+    /// [`authenticate`](Self::authenticate), reading the user's counted totals in the same
+    /// statement as the session check (the dashboard's first round trip).
+    pub fn authenticate_with_totals(
+        &self,
+        token: &VerifiedToken,
+    ) -> Result<(PooledDb, CurrentUser, OwnedTotals), AppError> {
+        let mut conn = self.conn()?;
+        let (row, totals) = sessions::find_live_user_with_totals(
+            &mut conn,
+            &token.session_id,
+            &token.username,
+            self.clock.now_naive(),
+        )?
+        .unzip();
+        let user = session_user(token, row)?;
+        Ok((conn, user, totals.unwrap_or_default()))
+    }
+}
+
+/// The user a session check found, or 401 when it found none.
+fn session_user(
+    token: &VerifiedToken,
+    row: Option<SessionUserRow>,
+) -> Result<CurrentUser, AppError> {
+    let row = row.ok_or(AppError::new(
+        ErrorCode::Unauthorized,
+        "the session has ended: log in again",
+    ))?;
+    token.found_live.store(true, Ordering::Release);
+    Ok(CurrentUser {
+        id: row.id,
+        role: row.role,
+        username: row.username,
+        email: row.email,
+        session_id: token.session_id.clone(),
+    })
 }
 
 /// A successful log-in.

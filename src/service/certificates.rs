@@ -6,7 +6,8 @@ use chrono::{Duration, NaiveDateTime};
 use super::Context;
 use super::auth::VerifiedToken;
 use crate::db::certificates::{
-    self as cert_db, CertificateFilter, CertificateRow, CertificateWithOwner, NewCertificateRow,
+    self as cert_db, CertificateFilter, CertificateRow, CertificateSummaryWithOwner,
+    CertificateWithOwner, NewCertificateRow,
 };
 use crate::db::requests as req_db;
 use crate::db::{self, DbConnection};
@@ -80,19 +81,20 @@ pub(super) fn list_page(
     Ok(Page::new(items, page, total))
 }
 
-/// One page of the user's certificates, the total coming from the per-user counter.
+/// One page of the user's certificates, `total` being the per-user counter (read with the
+/// session check).
 pub(super) fn owned_page(
     ctx: &Context,
     conn: &mut DbConnection,
     owner_id: i64,
     page: PageRequest,
+    total: i64,
 ) -> Result<Page<Certificate>, AppError> {
     let now = ctx.clock.now_naive();
     let filter = CertificateFilter {
         owner_id: Some(owner_id),
         ..CertificateFilter::default()
     };
-    let total = cert_db::owned_total(conn, owner_id)?;
     if page.offset() >= total {
         return Ok(Page::new(Vec::new(), page, total));
     }
@@ -277,24 +279,32 @@ fn require_certificate(
         .ok_or_else(|| AppError::new(ErrorCode::NotFound, format!("no certificate {id}")))
 }
 
-fn status_of(row: &CertificateRow, now: NaiveDateTime) -> CertificateStatus {
-    if row.revoked_at.is_some() {
+fn status_of(
+    revoked_at: Option<NaiveDateTime>,
+    valid_until: NaiveDateTime,
+    now: NaiveDateTime,
+) -> CertificateStatus {
+    if revoked_at.is_some() {
         CertificateStatus::Revoked
-    } else if row.valid_until <= now {
+    } else if valid_until <= now {
         CertificateStatus::Expired
     } else {
         CertificateStatus::Active
     }
 }
 
-pub(super) fn to_certificate(found: CertificateWithOwner, now: NaiveDateTime) -> Certificate {
-    let CertificateWithOwner {
+/// A certificate as clients see it, from a list's summary row or, converted, from a full one.
+pub(super) fn to_certificate(
+    found: impl Into<CertificateSummaryWithOwner>,
+    now: NaiveDateTime,
+) -> Certificate {
+    let CertificateSummaryWithOwner {
         certificate: row,
         owner,
-    } = found;
+    } = found.into();
     Certificate {
         id: row.id,
-        status: status_of(&row, now),
+        status: status_of(row.revoked_at, row.valid_until, now),
         subject_alt_names: serde_json::from_str(&row.subject_alt_names).unwrap_or_default(),
         serial_number: row.serial_number,
         common_name: row.common_name,
@@ -317,7 +327,7 @@ pub(super) fn to_certificate(found: CertificateWithOwner, now: NaiveDateTime) ->
 pub(super) fn to_recent_certificate(row: CertificateRow, now: NaiveDateTime) -> RecentCertificate {
     RecentCertificate {
         id: row.id,
-        status: status_of(&row, now),
+        status: status_of(row.revoked_at, row.valid_until, now),
         common_name: row.common_name,
         created_at: utc(row.created_at),
         valid_until: utc(row.valid_until),

@@ -8,7 +8,7 @@ use crate::helpers::pki::{
     Key, KeyType, certificate_request, csr_for, self_signed_certificate, tampered,
 };
 use crate::helpers::requests::{events, ids, list_ids};
-use crate::helpers::{PASSWORD, TestApp};
+use crate::helpers::{JWT_SECRET, PASSWORD, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -27,6 +27,7 @@ on_both_backends!(
     recent_activity_holds_at_most_ten_requests_and_ten_certificates_newest_first,
     an_expired_request_shows_as_expired_everywhere_and_can_no_longer_be_decided,
     counted_totals_agree_with_exact_counts_through_every_transition,
+    the_dashboard_refuses_a_session_that_names_another_user_or_has_run_out,
 );
 
 fn time(value: &Value) -> DateTime<Utc> {
@@ -911,4 +912,49 @@ async fn counted_totals_agree_with_exact_counts_through_every_transition(app: Te
     app.clock.advance(Duration::minutes(31));
     let dana = app.token_for("dana", PASSWORD).await;
     assert_eq!(totals_agree(&app, &dana).await, (0, 2, 2, 1, 0));
+}
+
+/// The dashboard checks the session in the statement that also reads its counters, so that
+/// statement must refuse what every session check refuses. In both cases below the token itself
+/// still verifies: only the session row can refuse it.
+async fn the_dashboard_refuses_a_session_that_names_another_user_or_has_run_out(app: TestApp) {
+    let dana = app.developer("dana").await;
+    let approver = app.user_with_role("apollo", "approver").await;
+    app.issued_certificate(&dana, &approver, "a.example.com")
+        .await;
+    app.developer("erin").await;
+    let mut claims = jsonwebtoken::dangerous::insecure_decode::<Value>(&dana)
+        .expect("the service's own token decodes")
+        .claims;
+    claims["sub"] = json!("erin");
+    let dana_session_as_erin = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .expect("encode");
+    let foreign = app
+        .get("/api/v3/myrequests", Some(&dana_session_as_erin))
+        .await;
+    assert_eq!(
+        foreign.status, 401,
+        "dana's session under erin's name: {foreign:?}"
+    );
+    assert_eq!(foreign.problem_code(), "unauthorized");
+
+    let mine = app.get("/api/v3/myrequests", Some(&dana)).await;
+    assert_eq!(mine.status, 200, "{mine:?}");
+    assert_eq!(
+        (
+            mine.body["requests"]["total"].clone(),
+            mine.body["certificates"]["total"].clone()
+        ),
+        (json!(1), json!(1)),
+        "{mine:?}"
+    );
+
+    app.clock.advance(Duration::minutes(61));
+    let late = app.get("/api/v3/myrequests", Some(&dana)).await;
+    assert_eq!(late.status, 401, "the session's lifetime ran out: {late:?}");
+    assert_eq!(late.problem_code(), "unauthorized");
 }

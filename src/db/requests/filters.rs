@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::rows::{RequestRow, RequestWithRequester};
+use super::rows::{RequestRow, RequestWithRequester, SummaryWithRequester};
 use super::status::{Condition, shows, stored};
 use crate::db::schema::{request_decisions, requests, safe_members, users};
 use crate::db::{DbConnection, MultiBackend, Paged};
@@ -129,7 +129,48 @@ fn filtered(filter: &RequestFilter, now: NaiveDateTime) -> Boxed<'_> {
     query
 }
 
-/// One page of requests, newest first, with the total that match.
+/// One page of requests matching `filter`, newest first, each read as `$row` (a `Selectable` of
+/// requests joined with users): in full, or as a summary. On PostgreSQL the dashboard's page,
+/// unfiltered, is one plain statement, which diesel keeps as a named prepared statement, parsed
+/// and planned once per connection (S3 went from 0.3 to 0.59 of pgbench). SQLite keeps the
+/// boxed form with `Paged`: a cached statement with a bound LIMIT would be compiled again on
+/// every call anyway. A macro, as the two selections make two statement types.
+macro_rules! newest_first {
+    ($conn:expr, $filter:expr, $now:expr, $offset:expr, $limit:expr, $row:ty) => {{
+        let (conn, filter, offset, limit): (&mut DbConnection, &RequestFilter, i64, i64) =
+            ($conn, $filter, $offset, $limit);
+        if let RequestFilter {
+            requester_id: Some(owner),
+            status: None,
+            request_type: None,
+            not_requester_id: None,
+            undecided_by: None,
+            reviewer: None,
+        } = filter
+            && matches!(conn, DbConnection::Postgres(_))
+        {
+            requests::table
+                .inner_join(users::table)
+                .filter(requests::requester_id.eq(*owner))
+                .order((requests::created_at.desc(), requests::id.desc()))
+                .offset(offset)
+                .limit(limit)
+                .select(<$row>::as_select())
+                .load(conn)
+        } else {
+            Paged::new(
+                filtered(filter, $now)
+                    .order((requests::created_at.desc(), requests::id.desc()))
+                    .select(<$row>::as_select()),
+                offset,
+                limit,
+            )
+            .load(conn)
+        }
+    }};
+}
+
+/// One page of requests in full, newest first, with the total that match.
 pub fn list(
     conn: &mut DbConnection,
     filter: &RequestFilter,
@@ -138,7 +179,8 @@ pub fn list(
     limit: i64,
 ) -> QueryResult<(Vec<RequestWithRequester>, i64)> {
     let total = count(conn, filter, now)?;
-    Ok((page(conn, filter, now, offset, limit)?, total))
+    let rows = newest_first!(conn, filter, now, offset, limit, RequestWithRequester)?;
+    Ok((rows, total))
 }
 
 /// How many requests match: exact, so O(matching rows); see `stored_totals` for O(1) totals.
@@ -150,45 +192,15 @@ pub fn count(
     filtered(filter, now).count().get_result(conn)
 }
 
-/// One page of requests, newest first.
+/// One page of summaries, newest first: the columns a summary shows, not the CSR.
 pub fn page(
     conn: &mut DbConnection,
     filter: &RequestFilter,
     now: NaiveDateTime,
     offset: i64,
     limit: i64,
-) -> QueryResult<Vec<RequestWithRequester>> {
-    if let RequestFilter {
-        requester_id: Some(owner),
-        status: None,
-        request_type: None,
-        not_requester_id: None,
-        undecided_by: None,
-        reviewer: None,
-    } = filter
-        && matches!(conn, DbConnection::Postgres(_))
-    {
-        // The dashboard's page, unfiltered, on PostgreSQL: one plain statement, which diesel
-        // keeps as a named prepared statement, parsed and planned once per connection (S3 went
-        // from 0.3 to 0.59 of pgbench). SQLite keeps the boxed form with `Paged`: a cached
-        // statement with a bound LIMIT would be compiled again on every call anyway.
-        return requests::table
-            .inner_join(users::table)
-            .filter(requests::requester_id.eq(*owner))
-            .order((requests::created_at.desc(), requests::id.desc()))
-            .offset(offset)
-            .limit(limit)
-            .select(RequestWithRequester::as_select())
-            .load(conn);
-    }
-    Paged::new(
-        filtered(filter, now)
-            .order((requests::created_at.desc(), requests::id.desc()))
-            .select(RequestWithRequester::as_select()),
-        offset,
-        limit,
-    )
-    .load(conn)
+) -> QueryResult<Vec<SummaryWithRequester>> {
+    newest_first!(conn, filter, now, offset, limit, SummaryWithRequester)
 }
 
 /// The newest requests of a user since `since`, at most `limit`.

@@ -28,8 +28,8 @@ pub use filters::{
 };
 pub use names::{SafeAndAccountNames, safe_and_account_names};
 pub use rows::{
-    NewAccessColumns, NewCertificateColumns, NewRequestRow, PersonRow, RequestRow,
-    RequestWithRequester,
+    HasState, NewAccessColumns, NewCertificateColumns, NewRequestRow, PersonRow, RequestRow,
+    RequestState, RequestWithRequester, SummaryRow, SummaryWithRequester,
 };
 pub use status::{Shift, Shown, shown};
 pub use transitions::{

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use super::rows::RequestRow;
+use super::rows::HasState;
 use crate::db::DbConnection;
 use crate::db::schema::{safe_accounts, safes};
 
@@ -17,13 +17,17 @@ pub struct SafeAndAccountNames {
 
 impl SafeAndAccountNames {
     /// The name of the safe the request names, if it names one.
-    pub fn safe(&self, request: &RequestRow) -> Option<String> {
-        request.safe_id.and_then(|id| self.safes.get(&id).cloned())
+    pub fn safe(&self, request: &impl HasState) -> Option<String> {
+        request
+            .state()
+            .safe_id
+            .and_then(|id| self.safes.get(&id).cloned())
     }
 
     /// The name of the account the request names, if it names one.
-    pub fn account(&self, request: &RequestRow) -> Option<String> {
+    pub fn account(&self, request: &impl HasState) -> Option<String> {
         request
+            .state()
             .account_id
             .and_then(|id| self.accounts.get(&id).cloned())
     }
@@ -32,10 +36,10 @@ impl SafeAndAccountNames {
 /// The names of the safes and accounts that requests name, in two queries for a whole page.
 pub fn safe_and_account_names(
     conn: &mut DbConnection,
-    rows: &[&RequestRow],
+    rows: &[impl HasState],
 ) -> QueryResult<SafeAndAccountNames> {
-    let safe_ids: Vec<i64> = rows.iter().filter_map(|r| r.safe_id).collect();
-    let account_ids: Vec<i64> = rows.iter().filter_map(|r| r.account_id).collect();
+    let safe_ids: Vec<i64> = rows.iter().filter_map(|r| r.state().safe_id).collect();
+    let account_ids: Vec<i64> = rows.iter().filter_map(|r| r.state().account_id).collect();
     if safe_ids.is_empty() && account_ids.is_empty() {
         return Ok(SafeAndAccountNames::default());
     }

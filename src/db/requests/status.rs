@@ -9,7 +9,7 @@ use diesel::dsl;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
-use super::rows::RequestRow;
+use super::rows::HasState;
 use crate::db::MultiBackend;
 use crate::db::schema::{requests, users};
 use crate::db::values::PendingStatus;
@@ -35,7 +35,8 @@ pub struct Shown {
 /// approved access request whose window is over is invalid (`access_time_expired`); every other
 /// stored status shows as itself. Reasons recorded when a request ended (a one-time use, a
 /// deleted account, ...) are kept in `invalid_flags`.
-pub fn shown(row: &RequestRow, now: NaiveDateTime) -> Shown {
+pub fn shown(row: &impl HasState, now: NaiveDateTime) -> Shown {
+    let row = row.state();
     let window_over = row.access_to.is_some_and(|to| to <= now);
     let window_flag = if window_over {
         InvalidReason::AccessTimeExpired.flag()

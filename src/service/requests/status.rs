@@ -4,11 +4,11 @@
 
 use chrono::NaiveDateTime;
 
-use crate::db::requests::{self as req_db, RequestRow};
+use crate::db::requests::{self as req_db, HasState, RequestRow};
 use crate::domain::request::RequestStatus;
 
 /// Whether the request shows as pending at `now`: only then can it be decided.
-pub(super) fn is_waiting(row: &RequestRow, now: NaiveDateTime) -> bool {
+pub(super) fn is_waiting(row: &impl HasState, now: NaiveDateTime) -> bool {
     req_db::shown(row, now).status == RequestStatus::Pending
 }
 
@@ -22,7 +22,8 @@ pub(super) struct Remaining {
 }
 
 impl Remaining {
-    pub(super) fn of(row: &RequestRow) -> Self {
+    pub(super) fn of(row: &impl HasState) -> Self {
+        let row = row.state();
         Self {
             level: row.current_level,
             level1: (row.confirmations_required - row.confirmations_given).max(0),
@@ -42,7 +43,7 @@ impl Remaining {
 
 /// Confirmations still needed at the current level of a request showing `status`: none unless
 /// it is pending.
-pub(super) fn confirmations_left(row: &RequestRow, status: RequestStatus) -> i32 {
+pub(super) fn confirmations_left(row: &impl HasState, status: RequestStatus) -> i32 {
     if status == RequestStatus::Pending {
         Remaining::of(row).at_current_level()
     } else {

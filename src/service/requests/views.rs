@@ -13,6 +13,7 @@ use super::status::{confirmations_left, is_waiting};
 use crate::db::certificates as cert_db;
 use crate::db::requests::{
     self as req_db, RequestFilter, RequestRow, RequestWithRequester, SafeAndAccountNames,
+    SummaryRow,
 };
 use crate::db::{self, DbConnection};
 use crate::domain::access::InvalidReason;
@@ -41,21 +42,25 @@ pub struct RequestListQuery {
 /// The caller's requests and certificates, each paginated on its own. Without a status filter
 /// the totals come from the per-user counters, so a user with 100,000 requests costs what a
 /// user with 10 does; a status filter needs an exact count, since statuses change with time.
+/// Three statements in all on an unfiltered call: the session check with the counters, and
+/// the two pages (each left out past its end), which select only what a summary shows.
 pub fn dashboard(
     ctx: &Context,
     token: &VerifiedToken,
     query: RequestListQuery,
     certificates_page: PageRequest,
 ) -> Result<Dashboard, AppError> {
-    let (mut conn, me) = ctx.authenticate(token)?;
+    // The session check reads the counters too: one round trip for both.
+    let (mut conn, me, totals) = ctx.authenticate_with_totals(token)?;
     let now = ctx.clock.now_naive();
     let filter = RequestFilter {
         requester_id: Some(me.id),
         ..list_filter(query)
     };
     let requests_total = match query.status {
-        None => req_db::stored_totals(&mut conn, me.id)?
-            .into_iter()
+        None => totals
+            .requests
+            .iter()
             .filter(|total| {
                 filter
                     .request_type
@@ -66,7 +71,13 @@ pub fn dashboard(
         Some(_) => req_db::count(&mut conn, &filter, now)?,
     };
     let requests = summaries_page(ctx, &mut conn, &filter, query.page, requests_total)?;
-    let certificates = owned_page(ctx, &mut conn, me.id, certificates_page)?;
+    let certificates = owned_page(
+        ctx,
+        &mut conn,
+        me.id,
+        certificates_page,
+        totals.certificates,
+    )?;
     Ok(Dashboard {
         requests,
         certificates,
@@ -175,7 +186,7 @@ fn summaries_page(
         req_db::safe_and_account_names(conn, &rows.iter().map(|r| &r.request).collect::<Vec<_>>())?;
     let items = rows
         .into_iter()
-        .map(|row| to_summary(row.request, row.requester.username, &names, now))
+        .map(|row| to_summary(row.request, row.requester, &names, now))
         .collect();
     Ok(Page::new(items, page, total))
 }
@@ -250,7 +261,7 @@ pub(super) fn load_details(
                     decisions: decision_rows.iter().map(decision_view).collect(),
                     events: events.remove(&row.id).unwrap_or_default(),
                     access,
-                    summary: to_summary(row, requester.username, &names, now),
+                    summary: to_summary(row.into(), requester.username, &names, now),
                 })
             },
         )
@@ -267,7 +278,7 @@ fn decision_view(decision: &req_db::DecisionRow) -> DecisionView {
     }
 }
 
-fn alt_names(row: &RequestRow) -> Vec<String> {
+fn alt_names(row: &SummaryRow) -> Vec<String> {
     row.subject_alt_names
         .as_deref()
         .and_then(|json| serde_json::from_str(json).ok())
@@ -275,7 +286,7 @@ fn alt_names(row: &RequestRow) -> Vec<String> {
 }
 
 fn to_summary(
-    row: RequestRow,
+    row: SummaryRow,
     requester: String,
     names: &SafeAndAccountNames,
     now: NaiveDateTime,
@@ -295,11 +306,11 @@ fn to_summary(
         reason: row.reason,
         common_name: row.common_name,
         requested_at: utc(row.created_at),
-        expires_at: utc(row.expires_at),
+        expires_at: utc(row.state.expires_at),
         approved_at: row.approved_at.map(utc),
         rejected_at: row.rejected_at.map(utc),
         rejection_reason: row.rejection_reason,
-        confirmations_required: row.confirmations_required,
+        confirmations_required: row.state.confirmations_required,
         certificate_id: row.certificate_id,
     }
 }
