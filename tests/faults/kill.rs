@@ -1,6 +1,8 @@
-//! kill -9 of the service under 16 connections of submit-and-cancel load, then a restart on the
-//! same database: every write whose 2xx reached the client is there in the state it was
-//! acknowledged in, nothing is half-written, and SQLite's file is intact.
+//! kill -9 of the service under 16 connections of submit-then-cancel and submit-then-confirm
+//! load (cancels and confirmations share SQLite transactions through group commit), then a
+//! restart on the same database: every write whose 2xx reached the client is there in the state
+//! it was acknowledged in, every approved request has its certificate and no certificate lacks
+//! its approval, nothing is half-written, and SQLite's file is intact.
 
 use std::collections::HashMap;
 use std::net::TcpListener;
@@ -50,6 +52,7 @@ async fn acknowledged_writes_survive_kill_9(backend: Backend) {
     for writer in 0..CONNECTIONS {
         tokens.push(app.developer(&format!("writer{writer}")).await);
     }
+    let approver = app.user_with_role("approver", "approver").await;
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let stop = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = tokens
@@ -60,6 +63,8 @@ async fn acknowledged_writes_survive_kill_9(backend: Backend) {
                 address: app.address.clone(),
                 index: writer,
                 token: token.clone(),
+                // Half the writers have their requests confirmed, half cancel them.
+                approver: (writer % 2 == 1).then(|| approver.clone()),
             };
             tokio::spawn(writer.write_until_stopped(Arc::clone(&ledger), Arc::clone(&stop)))
         })
@@ -103,6 +108,25 @@ async fn acknowledged_writes_survive_kill_9(backend: Backend) {
             events.contains(&"submitted".to_owned()),
             "request {id}: {events:?}"
         );
+        if ledger.approved.contains(id) {
+            assert_eq!(
+                detail.body["status"].as_str(),
+                Some("approved"),
+                "acknowledged confirmation of {id} is lost: {}",
+                detail.body
+            );
+            assert!(
+                detail.body["certificate_id"].is_i64(),
+                "approved {id} without its certificate: {}",
+                detail.body
+            );
+            for event in ["confirmed", "approved", "issued"] {
+                assert!(
+                    events.contains(&event.to_owned()),
+                    "request {id}: {events:?}"
+                );
+            }
+        }
         if ledger.cancelled.contains(id) {
             assert_eq!(
                 (
@@ -120,11 +144,18 @@ async fn acknowledged_writes_survive_kill_9(backend: Backend) {
         }
     }
     assert_nothing_half_written(backend, &app.database.url);
+    assert!(
+        !ledger.approved.is_empty() && !ledger.cancelled.is_empty(),
+        "both kinds of grouped write before the kill: {} approved, {} cancelled",
+        ledger.approved.len(),
+        ledger.cancelled.len()
+    );
     eprintln!(
-        "{backend:?}: killed after {} acknowledged submissions and {} acknowledged cancels; {} \
-         requests stored",
+        "{backend:?}: killed after {} acknowledged submissions, {} acknowledged cancels and {} \
+         acknowledged confirmations; {} requests stored",
         ledger.submitted.len(),
         ledger.cancelled.len(),
+        ledger.approved.len(),
         count(
             backend,
             &app.database.url,
@@ -142,18 +173,21 @@ async fn acknowledged_writes_survive_kill_9(backend: Backend) {
 }
 
 /// What the clients were told: each acknowledged submission (and whose it is), each
-/// acknowledged cancel.
+/// acknowledged cancel and confirmation.
 #[derive(Debug, Default, Clone)]
 struct Ledger {
     submitted: HashMap<i64, usize>,
     cancelled: Vec<i64>,
+    approved: Vec<i64>,
 }
 
-/// One of the connections: which user it writes as.
+/// One of the connections: which user it writes as, and the approver who confirms what it
+/// submits (else it cancels it).
 struct Writer {
     address: String,
     index: usize,
     token: String,
+    approver: Option<String>,
 }
 
 impl Writer {
@@ -179,6 +213,21 @@ impl Writer {
                 .expect("ledger")
                 .submitted
                 .insert(id, self.index);
+            if let Some(approver) = &self.approver {
+                let confirmed = client
+                    .post(format!(
+                        "{}/api/v3/incoming-requests/{id}/confirm",
+                        self.address
+                    ))
+                    .bearer_auth(approver)
+                    .json(&serde_json::json!({}))
+                    .send()
+                    .await;
+                if acknowledged_id(confirmed, 200).await.is_some() {
+                    ledger.lock().expect("ledger").approved.push(id);
+                }
+                continue;
+            }
             let cancelled = client
                 .post(format!("{}/api/v3/myrequests/{id}/cancel", self.address))
                 .bearer_auth(&self.token)
@@ -237,8 +286,9 @@ fn integrity_check(url: &str) -> String {
 }
 
 /// Rows that only a torn write could leave: a request without its `submitted` event, a
-/// cancelled status without its `cancelled` event or the other way round, a per-user counter
-/// that disagrees with the rows it counts.
+/// cancelled status without its `cancelled` event or the other way round, an approved request
+/// without its certificate or its `approved` event, a certificate whose request is not
+/// approved, a per-user counter that disagrees with the rows it counts.
 const HALF_WRITTEN: &[(&str, &str)] = &[
     (
         "requests without a submitted event",
@@ -250,6 +300,22 @@ const HALF_WRITTEN: &[(&str, &str)] = &[
         "SELECT count(*) AS n FROM requests r WHERE \
          (r.status = 'rejected' AND COALESCE(r.rejection_reason, '') = 'Cancelled by requester') <> \
          EXISTS (SELECT 1 FROM request_events e WHERE e.request_id = r.id AND e.event = 'cancelled')",
+    ),
+    (
+        "approved certificate requests without their certificate",
+        "SELECT count(*) AS n FROM requests r WHERE r.request_type = 'certificate' \
+         AND r.status = 'approved' AND NOT EXISTS \
+         (SELECT 1 FROM certificates c WHERE c.id = r.certificate_id AND c.request_id = r.id)",
+    ),
+    (
+        "approved status and approved event disagreeing",
+        "SELECT count(*) AS n FROM requests r WHERE (r.status = 'approved') <> \
+         EXISTS (SELECT 1 FROM request_events e WHERE e.request_id = r.id AND e.event = 'approved')",
+    ),
+    (
+        "certificates issued for requests that are not approved",
+        "SELECT count(*) AS n FROM certificates c WHERE c.request_id IS NOT NULL AND NOT EXISTS \
+         (SELECT 1 FROM requests r WHERE r.id = c.request_id AND r.status = 'approved')",
     ),
     (
         "request counters disagreeing with the rows",
