@@ -366,6 +366,29 @@ mod tests {
         );
     }
 
+    /// A writer that found no turn in time takes its work back while it is still queued (its
+    /// 503): no later leader runs it, and it cannot be taken back twice.
+    #[test]
+    fn a_withdrawn_work_is_never_run() {
+        let dir = tempfile::tempdir().expect("dir");
+        let pool = pool(&dir);
+        let group = WriteGroup::default();
+        let slot = Arc::new(Slot::default());
+        let ticket = group.enqueue(Box::new(Work {
+            work: Some(|conn: &mut DbConnection| insert(conn, 1)),
+            answer: None,
+            slot: Arc::clone(&slot),
+            span: tracing::Span::none(),
+        }));
+        assert!(group.withdraw(ticket), "still queued");
+        assert!(!group.withdraw(ticket), "already taken back");
+        let mut conn = pool.get().expect("conn");
+        let _turn = WriterTurn::wait().expect("turn");
+        group.lead(&mut conn);
+        assert!(slot.take().is_none(), "no answer: it never ran");
+        assert_eq!(stored(&pool), Vec::<i64>::new());
+    }
+
     #[test]
     fn a_panicking_work_fails_its_whole_batch_and_the_connection_goes_on() {
         let dir = tempfile::tempdir().expect("dir");
