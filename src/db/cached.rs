@@ -1,41 +1,90 @@
 //! Keeping prepared the `UPDATE`s the hot paths run. diesel never keeps an `UPDATE` in its
-//! statement cache: a changeset of `Option` fields skips the `None`s, so the same Rust type can
-//! render different SQL. SQLite then compiles the statement, and every trigger it fires (the
-//! per-user counters), again on each call; issue 13's S9 profile found that in every decision.
+//! statement cache: its `UpdateStatement` marks itself unsafe to cache, because a changeset of
+//! `Option` fields skips the `None`s and the same Rust type can render different SQL. SQLite
+//! then compiles the statement, and every trigger it fires (the per-user counters), again on
+//! each call; issue 13's S9 profile found that in every decision.
 //!
-//! [`Cached`] marks a statement whose SQL its type alone determines (an `UPDATE` whose `SET` is a
-//! tuple of `column.eq(value)`, never an `AsChangeset` struct with `Option` fields, and whose
-//! `WHERE` is plain DSL): diesel then keeps it prepared, keyed by that type.
+//! [`cached_update`] writes the same `UPDATE table SET ... WHERE ...` from diesel's own parts
+//! without that mark, for a `SET` that is a tuple of `column.eq(value)` (never an
+//! `AsChangeset` struct with `Option` fields) and a plain DSL `WHERE`: its SQL is then fixed by
+//! its type, and diesel keeps it prepared, keyed by that type. (An earlier wrapper overrode
+//! `is_safe_to_cache_prepared` instead; diesel asks that of `&T`, which does not pass it on, so
+//! it never took effect.)
+
+use std::marker::PhantomData;
 
 use diesel::backend::Backend;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::expression::{AppearsOnTable, Expression};
+use diesel::query_builder::{AsChangeset, AstPass, Query, QueryFragment, QueryId};
+use diesel::query_source::{QuerySource, Table};
+use diesel::sql_types::BoolOrNullableBool;
 use diesel::{QueryResult, RunQueryDsl};
 
-/// A statement whose SQL its type alone determines, to be kept prepared. Wrap only statements
-/// that render the same SQL for every value they bind: the cache is keyed by the type.
-#[derive(Debug, Clone, Copy)]
-pub struct Cached<Q>(pub Q);
-
-impl<Q: 'static> QueryId for Cached<Q> {
-    type QueryId = Cached<Q>;
-    const HAS_STATIC_QUERY_ID: bool = true;
+/// `UPDATE table SET changes WHERE filter`, kept prepared (see the module's documentation).
+/// `Id` names its SQL for diesel's cache: the table and the query ids of the filter and of the
+/// tuple of assignments it was made from.
+#[derive(Debug, Clone)]
+pub struct CachedUpdate<T: QuerySource, W, V, Id> {
+    from: T::FromClause,
+    filter: W,
+    changes: V,
+    id: PhantomData<Id>,
 }
 
-impl<Q, DB> QueryFragment<DB> for Cached<Q>
+/// The statement-cache key of a [`CachedUpdate`] of `T` filtered by `W` setting `C`.
+#[derive(Debug, Clone, Copy)]
+pub struct UpdateId<T, W, C>(PhantomData<(T, W, C)>);
+
+impl<T: 'static, W: QueryId, C: QueryId> QueryId for UpdateId<T, W, C> {
+    type QueryId = UpdateId<T, W::QueryId, C::QueryId>;
+    const HAS_STATIC_QUERY_ID: bool = W::HAS_STATIC_QUERY_ID && C::HAS_STATIC_QUERY_ID;
+}
+
+/// An `UPDATE` of the rows of `table` matching `filter`, setting `changes`: a tuple of
+/// `column.eq(value)`, whose SQL never depends on the values bound.
+pub fn cached_update<T, W, C>(
+    table: T,
+    filter: W,
+    changes: C,
+) -> CachedUpdate<T, W, C::Changeset, UpdateId<T, W, C>>
+where
+    T: Table,
+    W: Expression + AppearsOnTable<T> + QueryId,
+    W::SqlType: BoolOrNullableBool,
+    C: AsChangeset<Target = T> + QueryId,
+{
+    CachedUpdate {
+        from: table.from_clause(),
+        filter,
+        changes: changes.as_changeset(),
+        id: PhantomData,
+    }
+}
+
+impl<T: QuerySource, W, V, Id: QueryId> QueryId for CachedUpdate<T, W, V, Id> {
+    type QueryId = Id::QueryId;
+    const HAS_STATIC_QUERY_ID: bool = Id::HAS_STATIC_QUERY_ID;
+}
+
+impl<T, W, V, Id, DB> QueryFragment<DB> for CachedUpdate<T, W, V, Id>
 where
     DB: Backend,
-    Q: QueryFragment<DB>,
+    T: QuerySource,
+    T::FromClause: QueryFragment<DB>,
+    W: QueryFragment<DB>,
+    V: QueryFragment<DB>,
 {
-    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        self.0.walk_ast(pass)
-    }
-
-    fn is_safe_to_cache_prepared(&self, _backend: &DB) -> QueryResult<bool> {
-        Ok(true)
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE ");
+        self.from.walk_ast(out.reborrow())?;
+        out.push_sql(" SET ");
+        self.changes.walk_ast(out.reborrow())?;
+        out.push_sql(" WHERE ");
+        self.filter.walk_ast(out.reborrow())
     }
 }
 
-impl<Q, Conn> RunQueryDsl<Conn> for Cached<Q> {}
+impl<T: QuerySource, W, V, Id, Conn> RunQueryDsl<Conn> for CachedUpdate<T, W, V, Id> {}
 
 /// `query LIMIT n OFFSET m` with the two numbers written into the SQL text, for a boxed list
 /// query (which diesel compiles on every call anyway). Bound, as diesel's `limit` binds it,
@@ -82,3 +131,93 @@ where
 }
 
 impl<Q, Conn> RunQueryDsl<Conn> for Paged<Q> {}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use chrono::NaiveDateTime;
+    use diesel::connection::{Connection, InstrumentationEvent};
+    use diesel::prelude::*;
+    use diesel::sqlite::Sqlite;
+
+    use super::*;
+    use crate::db::schema::requests;
+    use crate::db::{DbConnection, connect_one};
+    use crate::domain::request::RequestStatus;
+
+    // The same filter and assignments for both statements, as concrete types.
+    macro_rules! filter {
+        ($id:expr) => {
+            requests::id
+                .eq($id)
+                .and(requests::status.eq(RequestStatus::Pending))
+        };
+    }
+    macro_rules! changes {
+        ($now:expr) => {
+            (
+                requests::status.eq(RequestStatus::Approved),
+                requests::certificate_id.eq(None::<i64>),
+                requests::updated_at.eq($now),
+            )
+        };
+    }
+
+    #[test]
+    fn renders_what_diesels_update_renders() {
+        let now = NaiveDateTime::default();
+        let ours = diesel::debug_query::<Sqlite, _>(&cached_update(
+            requests::table,
+            filter!(7),
+            changes!(now),
+        ))
+        .to_string();
+        let diesels = diesel::debug_query::<Sqlite, _>(
+            &diesel::update(requests::table.filter(filter!(7))).set(changes!(now)),
+        )
+        .to_string();
+        assert_eq!(ours, diesels);
+    }
+
+    /// Each `UPDATE` the connection keeps prepared, by its SQL, while running `run` three times.
+    fn kept_prepared(run: impl Fn(&mut DbConnection)) -> Vec<String> {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}", dir.path().join("cached.db").display());
+        let mut conn = connect_one(&url, Duration::from_secs(5)).expect("connection");
+        let cached = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&cached);
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::CacheQuery { sql, .. } = event {
+                seen.lock().expect("lock").push(sql.to_owned());
+            }
+        });
+        for _ in 0..3 {
+            run(&mut conn);
+        }
+        let cached = cached.lock().expect("lock").clone();
+        cached
+            .into_iter()
+            .filter(|sql| sql.starts_with("UPDATE"))
+            .collect()
+    }
+
+    #[test]
+    fn a_cached_update_is_prepared_once_where_diesels_is_prepared_on_every_call() {
+        let now = NaiveDateTime::default();
+        let ours = kept_prepared(|conn| {
+            cached_update(requests::table, filter!(7), changes!(now))
+                .execute(conn)
+                .expect("update");
+        });
+        assert_eq!(ours.len(), 1, "{ours:?}");
+        let diesels = kept_prepared(|conn| {
+            diesel::update(requests::table.filter(filter!(7)))
+                .set(changes!(now))
+                .execute(conn)
+                .expect("update");
+        });
+        assert!(diesels.is_empty(), "{diesels:?}");
+    }
+}

@@ -17,7 +17,7 @@ pub mod users;
 pub mod values;
 pub mod vault_search;
 
-pub(crate) use cached::{Cached, Paged};
+pub(crate) use cached::{Paged, cached_update};
 pub use group_commit::{GROUPED_WRITES, WRITE_BATCHES, WriteGroup};
 pub use pool::{
     DbConnectionManager, DbPool, POOL_TIMEOUTS, POOL_WAIT, PoolOptions, PooledDb, connect,

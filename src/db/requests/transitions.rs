@@ -9,7 +9,7 @@ use diesel::sql_types::{Integer, Text};
 use super::rows::NewRequestRow;
 use super::status::{live_pending, stored, timed_out_pending, waiting};
 use crate::db::schema::requests;
-use crate::db::{Cached, DbConnection};
+use crate::db::{DbConnection, cached_update};
 use crate::domain::access::{AccessType, InvalidReason};
 use crate::domain::request::{RequestStatus, RequestType};
 
@@ -98,9 +98,6 @@ pub fn reject(
         RejectedBy::Requester(_) => 0,
         RejectedBy::Confirmer => InvalidReason::Rejected.flag(),
     };
-    let target = requests::table
-        .filter(requests::id.eq(id))
-        .filter(waiting(now));
     let changes = (
         requests::status.eq(RequestStatus::Rejected),
         requests::rejected_at.eq(now),
@@ -108,13 +105,15 @@ pub fn reject(
         requests::invalid_flags.eq(invalid_flags),
         requests::updated_at.eq(now),
     );
+    let target = requests::id.eq(id).and(waiting(now));
     let updated = match by {
-        RejectedBy::Requester(owner) => {
-            diesel::update(target.filter(requests::requester_id.eq(owner)))
-                .set(changes)
-                .execute(conn)?
-        }
-        RejectedBy::Confirmer => diesel::update(target).set(changes).execute(conn)?,
+        RejectedBy::Requester(owner) => cached_update(
+            requests::table,
+            target.and(requests::requester_id.eq(owner)),
+            changes,
+        )
+        .execute(conn)?,
+        RejectedBy::Confirmer => cached_update(requests::table, target, changes).execute(conn)?,
     };
     Ok(updated == 1)
 }
@@ -127,21 +126,29 @@ pub fn add_confirmation(
     level: i32,
     now: NaiveDateTime,
 ) -> QueryResult<Option<i32>> {
-    let target = requests::table
-        .filter(requests::id.eq(id))
-        .filter(requests::current_level.eq(level))
-        .filter(waiting(now));
+    let target = requests::id
+        .eq(id)
+        .and(requests::current_level.eq(level))
+        .and(waiting(now));
     let updated = if level == 2 {
-        Cached(diesel::update(target).set((
-            requests::level2_given.eq(requests::level2_given + 1),
-            requests::updated_at.eq(now),
-        )))
+        cached_update(
+            requests::table,
+            target,
+            (
+                requests::level2_given.eq(requests::level2_given + 1),
+                requests::updated_at.eq(now),
+            ),
+        )
         .execute(conn)?
     } else {
-        Cached(diesel::update(target).set((
-            requests::confirmations_given.eq(requests::confirmations_given + 1),
-            requests::updated_at.eq(now),
-        )))
+        cached_update(
+            requests::table,
+            target,
+            (
+                requests::confirmations_given.eq(requests::confirmations_given + 1),
+                requests::updated_at.eq(now),
+            ),
+        )
         .execute(conn)?
     };
     if updated == 0 {
@@ -170,13 +177,14 @@ pub fn advance_to_level_two(
     id: i64,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    diesel::update(
-        requests::table
-            .filter(requests::id.eq(id))
-            .filter(stored(RequestStatus::Pending))
-            .filter(requests::current_level.eq(1)),
+    cached_update(
+        requests::table,
+        requests::id
+            .eq(id)
+            .and(stored(RequestStatus::Pending))
+            .and(requests::current_level.eq(1)),
+        (requests::current_level.eq(2), requests::updated_at.eq(now)),
     )
-    .set((requests::current_level.eq(2), requests::updated_at.eq(now)))
     .execute(conn)
     .map(|updated| updated == 1)
 }
@@ -248,18 +256,15 @@ pub fn approve(
     certificate_id: Option<i64>,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    Cached(
-        diesel::update(
-            requests::table
-                .filter(requests::id.eq(id))
-                .filter(stored(RequestStatus::Pending)),
-        )
-        .set((
+    cached_update(
+        requests::table,
+        requests::id.eq(id).and(stored(RequestStatus::Pending)),
+        (
             requests::status.eq(RequestStatus::Approved),
             requests::approved_at.eq(now),
             requests::certificate_id.eq(certificate_id),
             requests::updated_at.eq(now),
-        )),
+        ),
     )
     .execute(conn)
     .map(|updated| updated == 1)
