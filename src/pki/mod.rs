@@ -28,7 +28,7 @@ pub use cert_info::{
     CertificateInfo, IssuedCertificate, certificate_info_from_der, parse_certificate_pem,
 };
 pub use crl::{CRL_VALIDITY_DAYS, RevocationReason, RevokedEntry, crl_issue};
-pub use csr::{ParsedCsr, parse_csr};
+pub use csr::{ParsedCsr, parse_csr, recheck_accepted_csr};
 pub use error::{CsrError, PkiError, Result, ValidationError};
 pub use policy::CaPolicy;
 pub use serial::{serial_from_hex, serial_to_hex};

@@ -5,7 +5,7 @@ use rcgen::{KeyPair, PublicKeyData, SanType};
 use sha2::{Digest, Sha256};
 
 use super::support::*;
-use crate::pki::{CaPolicy, CsrError, parse_csr};
+use crate::pki::{CaPolicy, CsrError, parse_csr, recheck_accepted_csr};
 
 fn refuse(pem: &str, policy: &CaPolicy) -> CsrError {
     parse_csr(pem, policy).unwrap_err()
@@ -109,6 +109,28 @@ fn refuses_tampered_signature() {
         let err = refuse_default(&tamper_last_byte(&pem));
         assert_eq!(err.field, "csr.signature", "{}", err.message);
     }
+}
+
+/// A stored CSR is checked again against the policy as it is now, but its signature only at
+/// intake: the same tampered bytes `parse_csr` refuses pass, and a key type the policy has
+/// since disabled does not.
+#[test]
+fn a_recheck_applies_the_policy_of_now_but_not_the_signature_again() {
+    let p384 = rcgen_csr(
+        &rcgen::PKCS_ECDSA_P384_SHA384,
+        Some("a.example.com"),
+        vec![],
+    );
+    let tampered = tamper_last_byte(&p384);
+    assert_eq!(refuse_default(&tampered).field, "csr.signature");
+    let rechecked = recheck_accepted_csr(&tampered, &CaPolicy::default()).unwrap();
+    assert_eq!(rechecked.common_name.as_deref(), Some("a.example.com"));
+    let narrower = CaPolicy {
+        allow_ecdsa_p384: false,
+        ..CaPolicy::default()
+    };
+    let err = recheck_accepted_csr(&p384, &narrower).unwrap_err();
+    assert_eq!(err.field, "csr.public_key", "{}", err.message);
 }
 
 #[test]

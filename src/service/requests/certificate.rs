@@ -131,13 +131,14 @@ pub(super) fn presign(
     })
 }
 
-/// The request's CSR, checked again against the CA's policy, and the validity to issue for.
+/// The request's CSR, checked again against the CA's policy (its signature was verified when
+/// it was submitted), and the validity to issue for.
 fn checked_csr(ctx: &Context, request: &RequestRow) -> Result<(ParsedCsr, u32), AppError> {
     let csr_pem = request
         .csr_pem
         .as_deref()
         .ok_or_else(|| AppError::Internal(format!("request {} has no CSR", request.id)))?;
-    let parsed: ParsedCsr = pki::parse_csr(csr_pem, ctx.ca.policy()).map_err(|e| {
+    let parsed: ParsedCsr = pki::recheck_accepted_csr(csr_pem, ctx.ca.policy()).map_err(|e| {
         AppError::new(
             ErrorCode::PolicyRefuses,
             format!("the CA policy no longer accepts this request: {e}"),
