@@ -16,7 +16,7 @@ use std::marker::PhantomData;
 use diesel::backend::Backend;
 use diesel::expression::{AppearsOnTable, Expression};
 use diesel::query_builder::{AsChangeset, AstPass, Query, QueryFragment, QueryId};
-use diesel::query_source::{QuerySource, Table};
+use diesel::query_source::{Column, QuerySource, Table};
 use diesel::sql_types::BoolOrNullableBool;
 use diesel::{QueryResult, RunQueryDsl};
 
@@ -85,6 +85,51 @@ where
 }
 
 impl<T: QuerySource, W, V, Id, Conn> RunQueryDsl<Conn> for CachedUpdate<T, W, V, Id> {}
+
+impl<T: QuerySource, W, V, Id> CachedUpdate<T, W, V, Id> {
+    /// The same `UPDATE` answering `column` of each row it changed (`RETURNING`), still kept
+    /// prepared: one statement where an `UPDATE` and a `SELECT` of the new value were two.
+    pub fn returning<R>(self, column: R) -> CachedUpdateReturning<Self, R>
+    where
+        R: Column<Table = T> + Expression,
+    {
+        CachedUpdateReturning {
+            update: self,
+            column,
+        }
+    }
+}
+
+/// A [`CachedUpdate`] with `RETURNING column`.
+#[derive(Debug, Clone)]
+pub struct CachedUpdateReturning<U, R> {
+    update: U,
+    column: R,
+}
+
+impl<U: QueryId, R: QueryId> QueryId for CachedUpdateReturning<U, R> {
+    type QueryId = CachedUpdateReturning<U::QueryId, R::QueryId>;
+    const HAS_STATIC_QUERY_ID: bool = U::HAS_STATIC_QUERY_ID && R::HAS_STATIC_QUERY_ID;
+}
+
+impl<U, R: Expression> Query for CachedUpdateReturning<U, R> {
+    type SqlType = R::SqlType;
+}
+
+impl<U, R, DB> QueryFragment<DB> for CachedUpdateReturning<U, R>
+where
+    DB: Backend,
+    U: QueryFragment<DB>,
+    R: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        self.update.walk_ast(out.reborrow())?;
+        out.push_sql(" RETURNING ");
+        self.column.walk_ast(out.reborrow())
+    }
+}
+
+impl<U, R, Conn> RunQueryDsl<Conn> for CachedUpdateReturning<U, R> {}
 
 /// `query LIMIT n OFFSET m` with the two numbers written into the SQL text, for a boxed list
 /// query (which diesel compiles on every call anyway). Bound, as diesel's `limit` binds it,
@@ -219,6 +264,55 @@ mod tests {
                 .expect("update");
         });
         assert!(diesels.is_empty(), "{diesels:?}");
+    }
+
+    #[test]
+    fn a_returning_update_answers_the_new_value_and_is_prepared_once() {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}", dir.path().join("returning.db").display());
+        let mut conn = connect_one(&url, Duration::from_secs(5)).expect("connection");
+        diesel::sql_query(
+            "INSERT INTO users (id, username, email, name, password_hash, role, status, \
+             created_at, updated_at) VALUES (1, 'u', 'u@example.com', 'U', 'x', 'customer', \
+             'active', '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+        )
+        .execute(&mut conn)
+        .expect("user");
+        diesel::sql_query(
+            "INSERT INTO requests (id, request_type, status, requester_id, reason, created_at, \
+             updated_at, expires_at, confirmations_required, requester_email) VALUES (7, \
+             'certificate', 'pending', 1, 'r', '2026-01-01 00:00:00', '2026-01-01 00:00:00', \
+             '2027-01-01 00:00:00', 3, 'u@example.com')",
+        )
+        .execute(&mut conn)
+        .expect("request");
+        let cached = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&cached);
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::CacheQuery { sql, .. } = event {
+                seen.lock().expect("lock").push(sql.to_owned());
+            }
+        });
+        let bump = |conn: &mut DbConnection, id: i64| {
+            cached_update(
+                requests::table,
+                requests::id.eq(id),
+                (requests::confirmations_given.eq(requests::confirmations_given + 1),),
+            )
+            .returning(requests::confirmations_given)
+            .get_result::<i32>(conn)
+            .optional()
+            .expect("update")
+        };
+        assert_eq!(bump(&mut conn, 7), Some(1));
+        assert_eq!(bump(&mut conn, 7), Some(2));
+        assert_eq!(bump(&mut conn, 8), None, "no row, no value");
+        let cached = cached.lock().expect("lock").clone();
+        assert_eq!(cached.len(), 1, "{cached:?}");
+        assert!(
+            cached[0].ends_with("RETURNING `requests`.`confirmations_given`"),
+            "{cached:?}"
+        );
     }
 
     /// A query that counts the times its AST is walked (to render SQL, to collect binds, or to

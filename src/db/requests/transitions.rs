@@ -130,7 +130,8 @@ pub fn add_confirmation(
         .eq(id)
         .and(requests::current_level.eq(level))
         .and(waiting(now));
-    let updated = if level == 2 {
+    // The new count comes back with the change (`RETURNING`, kept prepared): one statement.
+    if level == 2 {
         cached_update(
             requests::table,
             target,
@@ -139,7 +140,9 @@ pub fn add_confirmation(
                 requests::updated_at.eq(now),
             ),
         )
-        .execute(conn)?
+        .returning(requests::level2_given)
+        .get_result(conn)
+        .optional()
     } else {
         cached_update(
             requests::table,
@@ -149,25 +152,9 @@ pub fn add_confirmation(
                 requests::updated_at.eq(now),
             ),
         )
-        .execute(conn)?
-    };
-    if updated == 0 {
-        return Ok(None);
-    }
-    // Read back by key, with no `LIMIT` (SQLite recompiles a statement with a bound `LIMIT` on
-    // every call) and no `RETURNING` (diesel does not keep SQLite statements with one prepared):
-    // both statements stay prepared.
-    let column = requests::table.filter(requests::id.eq(id));
-    if level == 2 {
-        column
-            .select(requests::level2_given)
-            .get_result(conn)
-            .map(Some)
-    } else {
-        column
-            .select(requests::confirmations_given)
-            .get_result(conn)
-            .map(Some)
+        .returning(requests::confirmations_given)
+        .get_result(conn)
+        .optional()
     }
 }
 
