@@ -21,16 +21,6 @@ pub struct NewDecision<'a> {
     pub created_at: NaiveDateTime,
 }
 
-/// Whether the user has already decided this request, at any level.
-pub fn decided_by(conn: &mut DbConnection, request_id: i64, user_id: i64) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        request_decisions::table
-            .filter(request_decisions::request_id.eq(request_id))
-            .filter(request_decisions::user_id.eq(user_id)),
-    ))
-    .get_result(conn)
-}
-
 pub fn insert_decision(conn: &mut DbConnection, decision: &NewDecision<'_>) -> QueryResult<()> {
     diesel::insert_into(request_decisions::table)
         .values(decision)

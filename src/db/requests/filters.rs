@@ -245,6 +245,25 @@ pub fn find(
     }
 }
 
+/// A request about to be decided by `user_id`, and whether that user has decided it already (at
+/// any level): one statement for the two, read inside the deciding transaction.
+pub fn find_for_decision(
+    conn: &mut DbConnection,
+    id: i64,
+    user_id: i64,
+) -> QueryResult<Option<(RequestRow, bool)>> {
+    let decided = diesel::dsl::exists(
+        request_decisions::table
+            .filter(request_decisions::request_id.eq(id))
+            .filter(request_decisions::user_id.eq(user_id)),
+    );
+    requests::table
+        .filter(requests::id.eq(id))
+        .select((RequestRow::as_select(), decided))
+        .get_result(conn)
+        .optional()
+}
+
 /// The requests of a safe stored as pending, for re-checking that they can still be decided.
 pub fn pending_in_safe(conn: &mut DbConnection, safe_id: i64) -> QueryResult<Vec<RequestRow>> {
     requests::table

@@ -18,13 +18,11 @@ mod transitions;
 pub use counters::{
     StoredTotal, expire_timed_out_pending, has_timed_out_pending, shown_totals, stored_totals,
 };
-pub use decisions::{
-    DecisionRow, NewDecision, decided_by, decisions, group_decided, insert_decision,
-};
+pub use decisions::{DecisionRow, NewDecision, decisions, group_decided, insert_decision};
 pub use events::{EventRow, NewEvent, events, insert_event, record_event};
 pub use filters::{
-    RequestFilter, Reviewer, count, find, list, of_requester_for_account, page, pending_in_safe,
-    recent,
+    RequestFilter, Reviewer, count, find, find_for_decision, list, of_requester_for_account, page,
+    pending_in_safe, recent,
 };
 pub use names::{SafeAndAccountNames, safe_and_account_names};
 pub use rows::{

@@ -10,7 +10,9 @@ use chrono::NaiveDateTime;
 use super::access::Capacity;
 use super::events::record_event;
 use super::kind::{Kind, NewRequest, Presigned};
-use super::lookups::{RequestRef, already_decided, not_pending, own_request, require_request};
+use super::lookups::{
+    RequestRef, already_decided, no_request, not_pending, own_request, require_request,
+};
 use super::reason::parse_reason;
 use super::status::{AfterConfirmation, after_confirmation, is_waiting};
 use super::views::load_detail;
@@ -214,14 +216,15 @@ fn decidable(
     id: i64,
     now: NaiveDateTime,
 ) -> Result<(RequestRow, Capacity), AppError> {
-    let request = require_request(conn, id, None)?.request;
+    let (request, decided) =
+        req_db::find_for_decision(conn, id, me.id)?.ok_or_else(|| no_request(id))?;
     if request.requester_id == me.id {
         return Err(own_request());
     }
     if !is_waiting(&request, now) {
         return Err(not_pending());
     }
-    if req_db::decided_by(conn, id, me.id)? {
+    if decided {
         return Err(already_decided());
     }
     let capacity = Kind::of(&request)?.capacity(conn, &request, me)?;

@@ -11,8 +11,11 @@ pub(super) fn require_request(
     id: i64,
     requester_id: Option<i64>,
 ) -> Result<RequestWithRequester, AppError> {
-    req_db::find(conn, id, requester_id)?
-        .ok_or_else(|| AppError::new(ErrorCode::NotFound, format!("no request {id}")))
+    req_db::find(conn, id, requester_id)?.ok_or_else(|| no_request(id))
+}
+
+pub(super) fn no_request(id: i64) -> AppError {
+    AppError::new(ErrorCode::NotFound, format!("no request {id}"))
 }
 
 pub(super) fn not_pending() -> AppError {
