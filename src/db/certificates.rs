@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{certificate_expiry_counts, certificates, users};
-use super::values::IssuedSource;
+use super::values::{IssuedSource, KeyCompromiseReason};
 use super::{DbConnection, MultiBackend, Paged};
 use crate::domain::certificate::{CertificateSource, CertificateStatus};
 use crate::pki::RevocationReason;
@@ -274,12 +274,13 @@ pub fn revoke(
 /// certificates do not count: anyone can import a public certificate, so its revocation must
 /// not refuse someone else's key.
 pub fn key_compromised(conn: &mut DbConnection, public_key_fingerprint: &str) -> QueryResult<bool> {
-    // `'issued'` as a literal: bound, it would make SQLite recompile this on every call.
+    // The partial index's conditions as literals (`certificates_compromised_key_idx`): bound,
+    // they would make SQLite recompile this on every call, and neither database could use it.
     diesel::select(diesel::dsl::exists(
         certificates::table
             .filter(certificates::source.eq(IssuedSource))
             .filter(certificates::public_key_fingerprint.eq(public_key_fingerprint))
-            .filter(certificates::revocation_reason.eq(RevocationReason::KeyCompromise)),
+            .filter(certificates::revocation_reason.eq(KeyCompromiseReason.nullable())),
     ))
     .get_result(conn)
 }
@@ -287,7 +288,7 @@ pub fn key_compromised(conn: &mut DbConnection, public_key_fingerprint: &str) ->
 /// Every revoked certificate the CA issued, oldest revocation first.
 pub fn revoked_issued(conn: &mut DbConnection) -> QueryResult<Vec<RevokedRow>> {
     certificates::table
-        .filter(certificates::source.eq(CertificateSource::Issued))
+        .filter(certificates::source.eq(IssuedSource))
         .filter(certificates::revoked_at.is_not_null())
         .order(certificates::revoked_at.asc())
         .select((
@@ -339,4 +340,71 @@ pub fn recent(
         .limit(limit)
         .select(CertificateRow::as_select())
         .load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use diesel::connection::{Connection, InstrumentationEvent};
+    use diesel::sql_types::Text;
+
+    use super::*;
+    use crate::db::connect_one;
+
+    #[derive(QueryableByName)]
+    struct PlanStep {
+        #[diesel(sql_type = Text)]
+        detail: String,
+    }
+
+    /// SQLite's plan for the one statement `run` sends (its binds left unset).
+    fn plan_of(run: impl FnOnce(&mut DbConnection)) -> String {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}", dir.path().join("plan.db").display());
+        let mut conn = connect_one(&url, Duration::from_secs(5)).expect("connection");
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&sent);
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::StartQuery { query, .. } = event {
+                seen.lock().expect("lock").push(query.to_string());
+            }
+        });
+        run(&mut conn);
+        conn.set_instrumentation(|_: InstrumentationEvent<'_>| {});
+        let sent = sent.lock().expect("lock").clone();
+        let [sql] = sent.as_slice() else {
+            panic!("one statement expected: {sent:?}");
+        };
+        let sql = sql.split(" -- binds:").next().expect("sql");
+        diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+            .load::<PlanStep>(&mut conn)
+            .expect("plan")
+            .into_iter()
+            .map(|step| step.detail)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// The two lookups by revocation use the partial indexes a newly issued certificate does not
+    /// enter (migration 2026-12-02-000109). With a bound value where the literal is, or the
+    /// index not partial on what the query names, SQLite scans another index or the table.
+    #[test]
+    fn revocation_lookups_use_their_partial_indexes() {
+        let compromised = plan_of(|conn| {
+            key_compromised(conn, "fingerprint").expect("query");
+        });
+        assert!(
+            compromised.contains("USING INDEX certificates_compromised_key_idx"),
+            "{compromised}"
+        );
+        let revoked = plan_of(|conn| {
+            revoked_issued(conn).expect("query");
+        });
+        assert!(
+            revoked.contains("USING INDEX certificates_revoked_idx"),
+            "{revoked}"
+        );
+    }
 }

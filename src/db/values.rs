@@ -164,6 +164,8 @@ stored_literal! {
     IssuedSource = CertificateSource::Issued;
     /// `'pending'`, a request's stored status, as SQL text.
     PendingStatus = RequestStatus::Pending;
+    /// `'key_compromise'`, a revocation's reason, as SQL text.
+    KeyCompromiseReason = RevocationReason::KeyCompromise;
 }
 
 #[cfg(test)]
@@ -197,6 +199,7 @@ mod tests {
         }
         plain::<RequestStatus>();
         plain::<CertificateSource>();
+        plain::<RevocationReason>();
     }
 
     #[test]
