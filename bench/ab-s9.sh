@@ -4,7 +4,9 @@
 # in turn: start it on the seeded SQLite data set, submit BENCH_S9_COUNT (2000) fresh requests,
 # confirm them all with 16 connections, read its group-commit counters from /metrics, stop it.
 # Unlike several bench/run invocations, the builds share every minute of the machine's load.
-# Prints one JSON line per run. Needs a data directory seeded by bench/run (BENCH_DATA_DIR).
+# Prints one JSON line per run. Needs a data directory seeded by bench/run (BENCH_DATA_DIR); a
+# build directory with a `data` entry of its own (a copy of it, say) runs on that one instead, so
+# builds whose migrations differ do not share a database.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 1 ] || { echo "usage: $0 BIN..." >&2; exit 2; }
@@ -22,7 +24,9 @@ counter() { grep -E "^$1 " <<<"$2" | awk '{print $2}' || echo null; }
 for round in $(seq "$rounds"); do
   for bin in "$@"; do
     port=$(free_port) base=http://127.0.0.1:$port
-    REQUESTDESK_BIND=127.0.0.1:$port REQUESTDESK_DATA_DIR="$data" REQUESTDESK_LOG_LEVEL=warn \
+    bin_data=$data
+    [ ! -e "$bin/data" ] || bin_data=$bin/data
+    REQUESTDESK_BIND=127.0.0.1:$port REQUESTDESK_DATA_DIR="$bin_data" REQUESTDESK_LOG_LEVEL=warn \
       REQUESTDESK_POOL_SIZE=10 REQUESTDESK_ADMIN_PASSWORD=bench-admin-password \
       "$bin/requestdesk" serve >"$work/service.log" 2>&1 &
     pid=$!
