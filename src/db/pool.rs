@@ -15,6 +15,7 @@ use diesel::r2d2::{
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{Connection, PgConnection, SqliteConnection};
 
+use super::group_commit::OpenWriter;
 use super::{
     Backend, DbConnection, SetupError, WriteGroup, checkpoint, connection_string, run_migrations,
 };
@@ -136,7 +137,10 @@ pub fn connect(url: &str, options: PoolOptions) -> Result<DbPool, SetupError> {
             background_checkpoints: true,
         }))
         .build(manager)?;
-    let writes: Arc<WriteGroup> = Arc::default();
+    let writes = Arc::new(match backend {
+        Backend::Sqlite => WriteGroup::with_writer(writer_opener(url, options.database_timeout)?),
+        Backend::Postgres => WriteGroup::default(),
+    });
     if backend == Backend::Sqlite {
         checkpoint::spawn(target, options.database_timeout, Arc::downgrade(&writes));
     }
@@ -146,6 +150,25 @@ pub fn connect(url: &str, options: PoolOptions) -> Result<DbPool, SetupError> {
         reachability,
         connection_timeout: options.connection_timeout,
     })
+}
+
+/// Opens the SQLite writer connection of a pool's grouped writes (`group_commit`), set up as
+/// the pool's own connections are.
+fn writer_opener(url: &str, database_timeout: Duration) -> Result<OpenWriter, SetupError> {
+    let manager = DbConnectionManager::new(url, database_timeout)?;
+    let customizer = ConnectionCustomizer {
+        busy_timeout: database_timeout,
+        background_checkpoints: true,
+    };
+    Ok(Box::new(move || {
+        let opened = manager.connect().and_then(|mut conn| {
+            customizer.on_acquire(&mut conn)?;
+            Ok(conn)
+        });
+        opened
+            .map_err(|error| tracing::warn!(%error, "could not open the writer connection"))
+            .ok()
+    }))
 }
 
 /// One connection, with no pool: for one-shot commands such as `rotate-secrets-key`. A pool's
