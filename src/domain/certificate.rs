@@ -78,10 +78,14 @@ pub struct Certificate {
     pub issuer: String,
     #[schema(example = "jdoe")]
     pub owner: String,
+    #[serde(serialize_with = "crate::domain::time::rfc3339")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::domain::time::rfc3339")]
     pub valid_from: DateTime<Utc>,
+    #[serde(serialize_with = "crate::domain::time::rfc3339")]
     pub valid_until: DateTime<Utc>,
     pub status: CertificateStatus,
+    #[serde(serialize_with = "crate::domain::time::rfc3339_opt")]
     pub revoked_at: Option<DateTime<Utc>>,
     #[schema(example = "superseded")]
     pub revocation_reason: Option<String>,

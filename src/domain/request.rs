@@ -179,9 +179,13 @@ pub struct RequestSummary {
     pub common_name: Option<String>,
     #[schema(example = json!(["build.example.com"]))]
     pub subject_alt_names: Vec<String>,
+    #[serde(serialize_with = "crate::domain::time::rfc3339")]
     pub requested_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::domain::time::rfc3339")]
     pub expires_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::domain::time::rfc3339_opt")]
     pub approved_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::domain::time::rfc3339_opt")]
     pub rejected_at: Option<DateTime<Utc>>,
     pub rejection_reason: Option<String>,
     /// Confirmations needed at level 1.
@@ -205,6 +209,7 @@ pub struct DecisionView {
     pub reason: Option<String>,
     #[schema(example = 1)]
     pub level: i32,
+    #[serde(serialize_with = "crate::domain::time::rfc3339")]
     pub decided_at: DateTime<Utc>,
 }
 
@@ -219,6 +224,7 @@ pub struct EventView {
     #[schema(example = "jdoe")]
     pub actor: Option<String>,
     pub detail: Option<String>,
+    #[serde(serialize_with = "crate::domain::time::rfc3339")]
     pub at: DateTime<Utc>,
     /// The client's address, on the entries that record one (every `used`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -232,6 +238,7 @@ pub struct RequestDetail {
     #[serde(flatten)]
     pub summary: RequestSummary,
     pub requester_details: Requester,
+    #[serde(serialize_with = "crate::domain::time::rfc3339")]
     pub updated_at: DateTime<Utc>,
     /// The certificate signing request, in PEM.
     pub csr: Option<String>,
@@ -262,8 +269,11 @@ pub struct RecentRequest {
     pub request_type: RequestType,
     pub common_name: Option<String>,
     pub status: RequestStatus,
+    #[serde(serialize_with = "crate::domain::time::rfc3339")]
     pub requested_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::domain::time::rfc3339_opt")]
     pub approved_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::domain::time::rfc3339_opt")]
     pub rejected_at: Option<DateTime<Utc>>,
     /// For an access request: the safe and account it names.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -278,7 +288,9 @@ pub struct RecentCertificate {
     pub id: i64,
     pub common_name: Option<String>,
     pub status: super::certificate::CertificateStatus,
+    #[serde(serialize_with = "crate::domain::time::rfc3339")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::domain::time::rfc3339")]
     pub valid_until: DateTime<Utc>,
 }
 
