@@ -161,7 +161,16 @@ mod tests {
 
     use diesel::connection::SimpleConnection;
 
-    use crate::db::{PoolOptions, connect};
+    use crate::db::{DbPool, PoolOptions, connect};
+
+    fn pool_on(file: &std::path::Path, max_size: u32) -> DbPool {
+        let options = PoolOptions {
+            max_size,
+            connection_timeout: std::time::Duration::from_secs(5),
+            database_timeout: std::time::Duration::from_secs(5),
+        };
+        connect(&format!("sqlite://{}", file.display()), options).expect("pool")
+    }
 
     /// Two readers take turns so that one of them is always inside a read transaction, while a
     /// writer commits 80 MiB in small transactions. A passive checkpoint alone never gets to
@@ -171,12 +180,7 @@ mod tests {
     fn the_wal_stays_bounded_while_readers_never_stop() {
         let dir = tempfile::tempdir().expect("dir");
         let file = dir.path().join("bounded.db");
-        let options = PoolOptions {
-            max_size: 4,
-            connection_timeout: std::time::Duration::from_secs(5),
-            database_timeout: std::time::Duration::from_secs(5),
-        };
-        let pool = connect(&format!("sqlite://{}", file.display()), options).expect("pool");
+        let pool = pool_on(&file, 4);
         let mut writer = pool.get().expect("conn");
         writer
             .batch_execute("CREATE TABLE blobs (b BLOB NOT NULL)")
@@ -227,12 +231,7 @@ mod tests {
     fn the_checkpointer_copies_the_wal_into_the_database_while_writers_do_not() {
         let dir = tempfile::tempdir().expect("dir");
         let file = dir.path().join("checkpoint.db");
-        let options = PoolOptions {
-            max_size: 2,
-            connection_timeout: std::time::Duration::from_secs(5),
-            database_timeout: std::time::Duration::from_secs(5),
-        };
-        let pool = connect(&format!("sqlite://{}", file.display()), options).expect("pool");
+        let pool = pool_on(&file, 2);
         let size = || std::fs::metadata(&file).expect("file").len();
         let mut conn = pool.get().expect("conn");
         // 8 MiB through the WAL, in one transaction, far past SQLite's 1,000-page threshold.
