@@ -180,7 +180,6 @@ impl<Q, Conn> RunQueryDsl<Conn> for Paged<Q> {}
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
-    use std::time::Duration;
 
     use chrono::NaiveDateTime;
     use diesel::connection::{Connection, InstrumentationEvent};
@@ -188,8 +187,9 @@ mod tests {
     use diesel::sqlite::Sqlite;
 
     use super::*;
+    use crate::db::DbConnection;
+    use crate::db::pool::scratch_sqlite;
     use crate::db::schema::requests;
-    use crate::db::{DbConnection, connect_one};
     use crate::domain::request::RequestStatus;
 
     // The same filter and assignments for both statements, as concrete types.
@@ -228,9 +228,7 @@ mod tests {
 
     /// Each `UPDATE` the connection keeps prepared, by its SQL, while running `run` three times.
     fn kept_prepared(run: impl Fn(&mut DbConnection)) -> Vec<String> {
-        let dir = tempfile::tempdir().expect("dir");
-        let url = format!("sqlite://{}", dir.path().join("cached.db").display());
-        let mut conn = connect_one(&url, Duration::from_secs(5)).expect("connection");
+        let (_dir, mut conn) = scratch_sqlite();
         let cached = Arc::new(Mutex::new(Vec::new()));
         let seen = Arc::clone(&cached);
         conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
@@ -268,9 +266,7 @@ mod tests {
 
     #[test]
     fn a_returning_update_answers_the_new_value_and_is_prepared_once() {
-        let dir = tempfile::tempdir().expect("dir");
-        let url = format!("sqlite://{}", dir.path().join("returning.db").display());
-        let mut conn = connect_one(&url, Duration::from_secs(5)).expect("connection");
+        let (_dir, mut conn) = scratch_sqlite();
         diesel::sql_query(
             "INSERT INTO users (id, username, email, name, password_hash, role, status, \
              created_at, updated_at) VALUES (1, 'u', 'u@example.com', 'U', 'x', 'customer', \
@@ -336,9 +332,7 @@ mod tests {
     /// SQL text nobody read (vendor/diesel_derives/PATCH.md).
     #[test]
     fn a_prepared_statement_is_walked_three_times_per_execution_not_five() {
-        let dir = tempfile::tempdir().expect("dir");
-        let url = format!("sqlite://{}", dir.path().join("walks.db").display());
-        let mut conn = connect_one(&url, Duration::from_secs(5)).expect("connection");
+        let (_dir, mut conn) = scratch_sqlite();
         let now = NaiveDateTime::default();
         let update = || Walked(cached_update(requests::table, filter!(7), changes!(now)));
         update().execute(&mut conn).expect("first, prepared");

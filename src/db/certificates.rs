@@ -345,13 +345,12 @@ pub fn recent(
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
-    use std::time::Duration;
 
     use diesel::connection::{Connection, InstrumentationEvent};
     use diesel::sql_types::Text;
 
     use super::*;
-    use crate::db::connect_one;
+    use crate::db::pool::scratch_sqlite;
 
     #[derive(QueryableByName)]
     struct PlanStep {
@@ -361,9 +360,7 @@ mod tests {
 
     /// SQLite's plan for the one statement `run` sends (its binds left unset).
     fn plan_of(run: impl FnOnce(&mut DbConnection)) -> String {
-        let dir = tempfile::tempdir().expect("dir");
-        let url = format!("sqlite://{}", dir.path().join("plan.db").display());
-        let mut conn = connect_one(&url, Duration::from_secs(5)).expect("connection");
+        let (_dir, mut conn) = scratch_sqlite();
         let sent = Arc::new(Mutex::new(Vec::new()));
         let seen = Arc::clone(&sent);
         conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {

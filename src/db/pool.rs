@@ -152,6 +152,16 @@ pub fn connect(url: &str, options: PoolOptions) -> Result<DbPool, SetupError> {
     })
 }
 
+/// A migrated SQLite database of its own, in a temporary directory (kept alive by the first
+/// half), and one connection to it: for unit tests of the `db` layer.
+#[cfg(test)]
+pub(crate) fn scratch_sqlite() -> (tempfile::TempDir, DbConnection) {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}", dir.path().join("scratch.db").display());
+    let conn = connect_one(&url, Duration::from_secs(5)).expect("connection");
+    (dir, conn)
+}
+
 /// Opens the SQLite writer connection of a pool's grouped writes (`group_commit`), set up as
 /// the pool's own connections are.
 fn writer_opener(url: &str, database_timeout: Duration) -> Result<OpenWriter, SetupError> {
