@@ -5,6 +5,8 @@ WORKDIR /src
 # The dependencies first, in a layer of their own: built against placeholder sources, so a change
 # under src/ recompiles only this crate. rust:1-bookworm already has libpq-dev.
 COPY Cargo.toml Cargo.lock ./
+# The build settings (the bundled SQLite's compile options among them).
+COPY .cargo ./.cargo
 # The patched diesel derive (vendor/diesel_derives/PATCH.md) is a dependency like the others.
 COPY vendor ./vendor
 RUN mkdir src \

@@ -131,52 +131,6 @@ where
 
 impl<U, R, Conn> RunQueryDsl<Conn> for CachedUpdateReturning<U, R> {}
 
-/// `query LIMIT n OFFSET m` with the two numbers written into the SQL text, for a boxed list
-/// query (which diesel compiles on every call anyway). Bound, as diesel's `limit` binds it,
-/// SQLite would compile the statement twice per call: once to prepare it, and again because a
-/// bound `LIMIT` marks it for recompiling when bound.
-#[derive(Debug, Clone, Copy)]
-pub struct Paged<Q> {
-    query: Q,
-    limit: i64,
-    offset: i64,
-}
-
-impl<Q> Paged<Q> {
-    pub fn new(query: Q, offset: i64, limit: i64) -> Self {
-        Self {
-            query,
-            limit,
-            offset,
-        }
-    }
-}
-
-impl<Q> QueryId for Paged<Q> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<Q: Query> Query for Paged<Q> {
-    type SqlType = Q::SqlType;
-}
-
-impl<Q, DB> QueryFragment<DB> for Paged<Q>
-where
-    DB: Backend,
-    Q: QueryFragment<DB>,
-{
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        // The numbers are in the text, so the text differs per page: never cache it.
-        out.unsafe_to_cache_prepared();
-        self.query.walk_ast(out.reborrow())?;
-        out.push_sql(&format!(" LIMIT {} OFFSET {}", self.limit, self.offset));
-        Ok(())
-    }
-}
-
-impl<Q, Conn> RunQueryDsl<Conn> for Paged<Q> {}
-
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
@@ -188,8 +142,8 @@ mod tests {
 
     use super::*;
     use crate::db::DbConnection;
-    use crate::db::pool::scratch_sqlite;
     use crate::db::schema::requests;
+    use crate::db::testing::scratch_sqlite;
     use crate::domain::request::RequestStatus;
 
     // The same filter and assignments for both statements, as concrete types.

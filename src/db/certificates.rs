@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::{certificate_expiry_counts, certificates, users};
 use super::values::{IssuedSource, KeyCompromiseReason};
-use super::{DbConnection, MultiBackend, Paged};
+use super::{DbConnection, MultiBackend};
 use crate::domain::certificate::{CertificateSource, CertificateStatus};
 use crate::pki::RevocationReason;
 
@@ -198,9 +198,8 @@ pub fn page(
         status: None,
         expires_before: None,
     } = filter
-        && matches!(conn, DbConnection::Postgres(_))
     {
-        // The dashboard's page on PostgreSQL: a named prepared statement (see requests' page).
+        // The dashboard's page: a statement kept prepared by its type (see requests' page).
         return certificates::table
             .inner_join(users::table)
             .filter(certificates::owner_id.eq(*owner))
@@ -210,14 +209,12 @@ pub fn page(
             .select(CertificateSummaryWithOwner::as_select())
             .load(conn);
     }
-    Paged::new(
-        filtered(filter, now)
-            .order((certificates::created_at.desc(), certificates::id.desc()))
-            .select(CertificateSummaryWithOwner::as_select()),
-        offset,
-        limit,
-    )
-    .load(conn)
+    filtered(filter, now)
+        .order((certificates::created_at.desc(), certificates::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .select(CertificateSummaryWithOwner::as_select())
+        .load(conn)
 }
 
 /// A certificate with its owner; with `owner_id`, only if it is theirs.
@@ -344,45 +341,8 @@ pub fn recent(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
-    use diesel::connection::{Connection, InstrumentationEvent};
-    use diesel::sql_types::Text;
-
     use super::*;
-    use crate::db::pool::scratch_sqlite;
-
-    #[derive(QueryableByName)]
-    struct PlanStep {
-        #[diesel(sql_type = Text)]
-        detail: String,
-    }
-
-    /// SQLite's plan for the one statement `run` sends (its binds left unset).
-    fn plan_of(run: impl FnOnce(&mut DbConnection)) -> String {
-        let (_dir, mut conn) = scratch_sqlite();
-        let sent = Arc::new(Mutex::new(Vec::new()));
-        let seen = Arc::clone(&sent);
-        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-            if let InstrumentationEvent::StartQuery { query, .. } = event {
-                seen.lock().expect("lock").push(query.to_string());
-            }
-        });
-        run(&mut conn);
-        conn.set_instrumentation(|_: InstrumentationEvent<'_>| {});
-        let sent = sent.lock().expect("lock").clone();
-        let [sql] = sent.as_slice() else {
-            panic!("one statement expected: {sent:?}");
-        };
-        let sql = sql.split(" -- binds:").next().expect("sql");
-        diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
-            .load::<PlanStep>(&mut conn)
-            .expect("plan")
-            .into_iter()
-            .map(|step| step.detail)
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
+    use crate::db::testing::{plan_of, plan_on, scratch_sqlite, sent_by};
 
     /// The two lookups by revocation use the partial indexes a newly issued certificate does not
     /// enter (migration 2026-12-02-000109). With a bound value where the literal is, or the
@@ -403,5 +363,31 @@ mod tests {
             revoked.contains("USING INDEX certificates_revoked_idx"),
             "{revoked}"
         );
+    }
+
+    /// The dashboard's certificates page is one statement kept prepared, whatever page is asked,
+    /// read in order from the owner's index.
+    #[test]
+    fn the_dashboard_page_is_kept_prepared_and_reads_the_owners_index() {
+        let (_dir, mut conn) = scratch_sqlite();
+        let now = NaiveDateTime::default();
+        let mine = CertificateFilter {
+            owner_id: Some(1),
+            ..CertificateFilter::default()
+        };
+        let sent = sent_by(&mut conn, |conn| {
+            for (offset, limit) in [(0, 20), (20, 20), (0, 5)] {
+                page(conn, &mine, now, offset, limit).expect("page");
+            }
+        });
+        assert_eq!(sent.kept.len(), 1, "{:?}", sent.kept);
+        let plan = plan_on(&mut conn, |conn| {
+            page(conn, &mine, now, 0, 20).expect("page");
+        });
+        assert!(
+            plan.contains("USING INDEX certificates_owner_created_idx"),
+            "{plan}"
+        );
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
     }
 }

@@ -13,11 +13,13 @@ pub mod requests;
 pub mod safes;
 pub mod schema;
 pub mod sessions;
+#[cfg(test)]
+mod testing;
 pub mod users;
 pub mod values;
 pub mod vault_search;
 
-pub(crate) use cached::{Paged, cached_update};
+pub(crate) use cached::cached_update;
 pub use group_commit::{GROUPED_WRITES, WRITE_BATCHES, WriteGroup};
 pub use pool::{
     DbConnectionManager, DbPool, POOL_TIMEOUTS, POOL_WAIT, PoolOptions, PooledDb, connect,

@@ -152,16 +152,6 @@ pub fn connect(url: &str, options: PoolOptions) -> Result<DbPool, SetupError> {
     })
 }
 
-/// A migrated SQLite database of its own, in a temporary directory (kept alive by the first
-/// half), and one connection to it: for unit tests of the `db` layer.
-#[cfg(test)]
-pub(crate) fn scratch_sqlite() -> (tempfile::TempDir, DbConnection) {
-    let dir = tempfile::tempdir().expect("dir");
-    let url = format!("sqlite://{}", dir.path().join("scratch.db").display());
-    let conn = connect_one(&url, Duration::from_secs(5)).expect("connection");
-    (dir, conn)
-}
-
 /// Opens the SQLite writer connection of a pool's grouped writes (`group_commit`), set up as
 /// the pool's own connections are.
 fn writer_opener(url: &str, database_timeout: Duration) -> Result<OpenWriter, SetupError> {
@@ -526,5 +516,32 @@ mod tests {
             .batch_execute("PRAGMA temp_store = DEFAULT")
             .expect("pragma");
         assert!(temporary_files_of_a_large_savepoint(&mut plain) >= 1);
+    }
+
+    #[derive(diesel::QueryableByName)]
+    struct CompileOption {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        compile_options: String,
+    }
+
+    /// `.cargo/config.toml` compiles the bundled SQLite with the planner stability guarantee;
+    /// without it every list page is compiled on every call (BENCHMARKS.md, issue 13 phase 6).
+    #[test]
+    fn sqlite_plans_a_statement_once_whatever_is_bound() {
+        use diesel::RunQueryDsl;
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}", dir.path().join("options.db").display());
+        let mut conn = connect_one(&url, Duration::from_secs(5)).expect("connection");
+        let options = diesel::sql_query("PRAGMA compile_options")
+            .load::<CompileOption>(&mut conn)
+            .expect("compile options");
+        assert!(
+            options.iter().any(|o| o.compile_options == "ENABLE_QPSG"),
+            "{:?}",
+            options
+                .iter()
+                .map(|o| &o.compile_options)
+                .collect::<Vec<_>>()
+        );
     }
 }
