@@ -15,6 +15,7 @@ pub mod schema;
 pub mod sessions;
 #[cfg(test)]
 mod testing;
+mod timestamps;
 pub mod users;
 pub mod values;
 pub mod vault_search;

@@ -723,10 +723,8 @@ fn generate_bind_collector(connection_types: &[ConnectionVariant]) -> TokenStrea
         ));
     }
     if cfg!(feature = "chrono") {
-        from_sql_impls.push((
-            quote::quote!(diesel::sql_types::Timestamp),
-            quote::quote!(diesel::internal::derives::multiconnection::chrono::NaiveDateTime),
-        ));
+        // requestdesk: `FromSql<Timestamp, MultiBackend> for NaiveDateTime` is written by hand in
+        // the crate that derives (`src/db/timestamps.rs`; PATCH.md).
         from_sql_impls.push((
             quote::quote!(diesel::sql_types::Date),
             quote::quote!(diesel::internal::derives::multiconnection::chrono::NaiveDate),
