@@ -32,8 +32,9 @@ pub struct CertificateRow {
     pub uploaded_by: Option<String>,
 }
 
+/// A `None` is inserted as `NULL`, so the SQL is fixed and kept prepared by type (`NewEvent`).
 #[derive(Debug, Insertable)]
-#[diesel(table_name = certificates)]
+#[diesel(table_name = certificates, treat_none_as_default_value = false)]
 pub struct NewCertificateRow<'a> {
     pub owner_id: i64,
     pub request_id: Option<i64>,
@@ -342,7 +343,7 @@ pub fn recent(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::testing::{plan_of, plan_on, scratch_sqlite, sent_by};
+    use crate::db::testing::{keyed_by_type, plan_of, plan_on, scratch_sqlite, sent_by};
 
     /// The two lookups by revocation use the partial indexes a newly issued certificate does not
     /// enter (migration 2026-12-02-000109). With a bound value where the literal is, or the
@@ -389,5 +390,30 @@ mod tests {
             "{plan}"
         );
         assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
+
+    #[test]
+    fn a_certificates_insert_is_kept_prepared_by_its_type() {
+        let at = NaiveDateTime::default();
+        let row = NewCertificateRow {
+            owner_id: 1,
+            request_id: None,
+            source: CertificateSource::Issued,
+            serial_number: "01",
+            common_name: None,
+            subject_alt_names: "[]",
+            issuer: "CN=ca",
+            pem: "pem",
+            fingerprint_sha256: "f",
+            public_key_fingerprint: "k",
+            created_at: at,
+            valid_from: at,
+            valid_until: at,
+            requester_email: None,
+            uploaded_by: None,
+        };
+        assert!(keyed_by_type(
+            &diesel::insert_into(certificates::table).values(&row)
+        ));
     }
 }

@@ -80,3 +80,9 @@ pub(crate) fn plan_of(run: impl FnOnce(&mut DbConnection)) -> String {
     let (_dir, mut conn) = scratch_sqlite();
     plan_on(&mut conn, run)
 }
+
+/// Whether diesel keeps `query` in its statement cache by its type, with no SQL text built per
+/// call to look it up (an insert of `Option` fields that skips the `None`s is keyed by its text).
+pub(crate) fn keyed_by_type<Q: diesel::query_builder::QueryId>(_query: &Q) -> bool {
+    Q::HAS_STATIC_QUERY_ID
+}

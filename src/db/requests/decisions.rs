@@ -9,8 +9,9 @@ use crate::db::schema::{request_decisions, users};
 use crate::domain::request::Decision;
 use crate::domain::user::Role;
 
+/// A `None` is inserted as `NULL`, so the SQL is fixed and kept prepared by type (`NewEvent`).
 #[derive(Debug, Insertable)]
-#[diesel(table_name = request_decisions)]
+#[diesel(table_name = request_decisions, treat_none_as_default_value = false)]
 pub struct NewDecision<'a> {
     pub request_id: i64,
     pub user_id: i64,
@@ -87,4 +88,26 @@ pub fn group_decided(
             .filter(request_decisions::group_role.eq(role)),
     ))
     .get_result(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::testing::keyed_by_type;
+
+    #[test]
+    fn a_decisions_insert_is_kept_prepared_by_its_type() {
+        let decision = NewDecision {
+            request_id: 1,
+            user_id: 2,
+            decision: Decision::Confirm,
+            reason: None,
+            level: 1,
+            group_role: None,
+            created_at: NaiveDateTime::default(),
+        };
+        assert!(keyed_by_type(
+            &diesel::insert_into(request_decisions::table).values(&decision)
+        ));
+    }
 }

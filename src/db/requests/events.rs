@@ -7,8 +7,11 @@ use crate::db::DbConnection;
 use crate::db::schema::{request_events, users};
 use crate::domain::request::EventKind;
 
+/// A `None` is inserted as `NULL` (the columns' default), so the statement's SQL is fixed and
+/// diesel keeps it prepared by its type (see docs/ARCHITECTURE.md, "Statements SQLite keeps
+/// compiled"); so for the other inserts of an approval.
 #[derive(Debug, Insertable)]
-#[diesel(table_name = request_events)]
+#[diesel(table_name = request_events, treat_none_as_default_value = false)]
 pub struct NewEvent<'a> {
     pub request_id: i64,
     pub actor_id: Option<i64>,
@@ -84,4 +87,25 @@ pub fn record_event(
             client_address: None,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::testing::keyed_by_type;
+
+    #[test]
+    fn an_events_insert_is_kept_prepared_by_its_type() {
+        let event = NewEvent {
+            request_id: 1,
+            actor_id: None,
+            event: EventKind::Submitted,
+            detail: None,
+            created_at: NaiveDateTime::default(),
+            client_address: None,
+        };
+        assert!(keyed_by_type(
+            &diesel::insert_into(request_events::table).values(&event)
+        ));
+    }
 }
