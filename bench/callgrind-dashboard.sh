@@ -8,7 +8,10 @@
 # the only part counted. Prints `requests=N instructions=I per_request=I/N` and leaves the
 # profile in OUT (default target/callgrind/dashboard.out.N) for
 # `callgrind_annotate --inclusive=yes FILE`. All of the service's threads are counted, so the
-# background checkpointer's few instructions are in the figure too.
+# background checkpointer's few instructions are in the figure too. With BENCH_DATABASE_URL (the
+# PostgreSQL database bench/run seeded, e.g. postgres://postgres@127.0.0.1:5432/requestdesk_bench,
+# with BENCH_DATA_DIR=<data>/postgres for its keys) the same is counted on PostgreSQL: the
+# service's instructions only, not the server's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 1 ] || { echo "usage: $0 BINARY [OUT]" >&2; exit 2; }
@@ -23,6 +26,11 @@ mkdir -p "$(dirname "$out")"
 rm -f "$out" "$out".*
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base=http://127.0.0.1:$port
+if [ -n "${BENCH_DATABASE_URL:-}" ]; then
+  export DATABASE_URL=$BENCH_DATABASE_URL
+  # bench/lib-postgres.sh's key, which sealed the seeded secrets
+  export REQUESTDESK_SECRETS_KEY=${REQUESTDESK_SECRETS_KEY:-be9c4be9c4be9c4be9c4be9c4be9c4be9c4be9c4be9c4be9c4be9c4be9c4be9c}
+fi
 REQUESTDESK_BIND=127.0.0.1:$port REQUESTDESK_DATA_DIR="$data" REQUESTDESK_LOG_LEVEL=warn \
   valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" serve >"$out.log" 2>&1 &
 pid=$!
