@@ -273,7 +273,7 @@ pub fn revoke(
 /// not refuse someone else's key.
 pub fn key_compromised(conn: &mut DbConnection, public_key_fingerprint: &str) -> QueryResult<bool> {
     // The partial index's conditions as literals (`certificates_compromised_key_idx`): bound,
-    // they would make SQLite recompile this on every call, and neither database could use it.
+    // neither database's planner could use the index.
     diesel::select(diesel::dsl::exists(
         certificates::table
             .filter(certificates::source.eq(IssuedSource))
@@ -367,7 +367,7 @@ mod tests {
     }
 
     /// The dashboard's certificates page is one statement kept prepared, whatever page is asked,
-    /// read in order from the owner's index.
+    /// and, planned with nothing bound, reads the owner's index in order.
     #[test]
     fn the_dashboard_page_is_kept_prepared_and_reads_the_owners_index() {
         let (_dir, mut conn) = scratch_sqlite();

@@ -55,7 +55,7 @@ pub struct SessionUserRow {
 }
 
 /// The active user behind a live session, in one indexed lookup. The session id is the key, so
-/// there is no `LIMIT`: a bound `LIMIT` makes SQLite recompile the statement on every call.
+/// there is no `LIMIT`.
 pub fn find_live_user(
     conn: &mut DbConnection,
     session_id: &str,

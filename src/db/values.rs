@@ -124,9 +124,9 @@ stored_as_text! {
 
 /// Defines a unit type that writes one stored value into the SQL text as a literal instead of
 /// binding it. For a comparison with a column that a partial index's `WHERE` names (`status =
-/// 'pending'`, `source = 'issued'`): SQLite compiles a statement again on every call when a
-/// bound value could decide whether such an index applies. Each type has a query id of its own,
-/// so diesel keeps the statement prepared.
+/// 'pending'`, `source = 'issued'`): SQLite's planner, compiled with its stability guarantee,
+/// never reads a bound value, so only a literal lets it use such an index. Each type has a query
+/// id of its own, so diesel keeps the statement prepared.
 macro_rules! stored_literal {
     ($($(#[$doc:meta])* $name:ident = $ty:ident::$variant:ident;)+) => { $(
         $(#[$doc])*

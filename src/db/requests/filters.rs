@@ -219,9 +219,8 @@ pub fn recent(
 
 /// A request with its requester; with `requester_id`, only if it is theirs.
 ///
-/// Not boxed and with no `LIMIT` (the id is the key), so diesel keeps the statement prepared and
-/// SQLite never compiles it again: SQLite recompiles, on every execution, a statement whose
-/// `LIMIT` is a bound parameter, and diesel's `first` binds it (issue 13's S9 profile).
+/// Not boxed and with no `LIMIT` (the id is the key), so diesel keeps the statement prepared by
+/// its type, with no SQL text built per call.
 pub fn find(
     conn: &mut DbConnection,
     id: i64,
@@ -302,20 +301,20 @@ mod tests {
     }
 
     /// Every page of the dashboard, whatever its number and size, is one statement diesel keeps
-    /// prepared; a filtered page too, once per filter. (The `LIMIT` is bound: the bundled SQLite's
-    /// planner stability guarantee keeps it from being compiled again when bound.)
+    /// prepared, with `LIMIT` and `OFFSET` bound; a filtered page too, once per filter. (That
+    /// SQLite does not compile them again when bound is `db::pool`'s compile-option test.)
     #[test]
     fn pages_are_kept_prepared_whatever_page_is_asked() {
         let (_dir, mut conn) = scratch_sqlite();
         let now = NaiveDateTime::default();
-        let pending = RequestFilter {
+        let approved = RequestFilter {
             status: Some(RequestStatus::Approved),
             ..mine()
         };
         let sent = sent_by(&mut conn, |conn| {
             for (offset, limit) in [(0, 20), (20, 20), (0, 5), (100, 100)] {
                 page(conn, &mine(), now, offset, limit).expect("page");
-                page(conn, &pending, now, offset, limit).expect("filtered page");
+                page(conn, &approved, now, offset, limit).expect("filtered page");
             }
         });
         assert_eq!(sent.started.len(), 8, "{:?}", sent.started);
@@ -323,8 +322,8 @@ mod tests {
         assert!(sent.kept.iter().all(|sql| sql.contains("LIMIT ?")));
     }
 
-    /// Without the bound `LIMIT`'s value the planner still reads the dashboard's page in order
-    /// from the requester's index, with no sort.
+    /// Planned with nothing bound, as the stability guarantee plans every statement, the
+    /// dashboard's page still reads the requester's index in order, with no sort.
     #[test]
     fn the_dashboard_page_reads_the_requesters_index_in_order() {
         let (_dir, mut conn) = scratch_sqlite();

@@ -141,8 +141,7 @@ pub(super) fn stored(status: RequestStatus) -> Stored {
 pub(super) type StoredPending = dsl::Eq<requests::status, PendingStatus>;
 
 /// Stored as pending, with `'pending'` written as a literal: the partial index
-/// `requests_pending_key_idx` names it, and a bound status would make SQLite compile the
-/// statement again on every call.
+/// `requests_pending_key_idx` names it, and SQLite's planner never reads a bound value.
 pub(super) fn stored_pending() -> StoredPending {
     requests::status.eq(PendingStatus)
 }
