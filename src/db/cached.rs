@@ -133,17 +133,14 @@ impl<U, R, Conn> RunQueryDsl<Conn> for CachedUpdateReturning<U, R> {}
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use chrono::NaiveDateTime;
-    use diesel::connection::{Connection, InstrumentationEvent};
     use diesel::prelude::*;
     use diesel::sqlite::Sqlite;
 
     use super::*;
     use crate::db::DbConnection;
     use crate::db::schema::requests;
-    use crate::db::testing::scratch_sqlite;
+    use crate::db::testing::{scratch_sqlite, sent_by};
     use crate::domain::request::RequestStatus;
 
     // The same filter and assignments for both statements, as concrete types.
@@ -183,18 +180,12 @@ mod tests {
     /// Each `UPDATE` the connection keeps prepared, by its SQL, while running `run` three times.
     fn kept_prepared(run: impl Fn(&mut DbConnection)) -> Vec<String> {
         let (_dir, mut conn) = scratch_sqlite();
-        let cached = Arc::new(Mutex::new(Vec::new()));
-        let seen = Arc::clone(&cached);
-        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-            if let InstrumentationEvent::CacheQuery { sql, .. } = event {
-                seen.lock().expect("lock").push(sql.to_owned());
+        let sent = sent_by(&mut conn, |conn| {
+            for _ in 0..3 {
+                run(conn);
             }
         });
-        for _ in 0..3 {
-            run(&mut conn);
-        }
-        let cached = cached.lock().expect("lock").clone();
-        cached
+        sent.kept
             .into_iter()
             .filter(|sql| sql.starts_with("UPDATE"))
             .collect()
@@ -236,13 +227,6 @@ mod tests {
         )
         .execute(&mut conn)
         .expect("request");
-        let cached = Arc::new(Mutex::new(Vec::new()));
-        let seen = Arc::clone(&cached);
-        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-            if let InstrumentationEvent::CacheQuery { sql, .. } = event {
-                seen.lock().expect("lock").push(sql.to_owned());
-            }
-        });
         let bump = |conn: &mut DbConnection, id: i64| {
             cached_update(
                 requests::table,
@@ -254,10 +238,12 @@ mod tests {
             .optional()
             .expect("update")
         };
-        assert_eq!(bump(&mut conn, 7), Some(1));
-        assert_eq!(bump(&mut conn, 7), Some(2));
-        assert_eq!(bump(&mut conn, 8), None, "no row, no value");
-        let cached = cached.lock().expect("lock").clone();
+        let cached = sent_by(&mut conn, |conn| {
+            assert_eq!(bump(conn, 7), Some(1));
+            assert_eq!(bump(conn, 7), Some(2));
+            assert_eq!(bump(conn, 8), None, "no row, no value");
+        })
+        .kept;
         assert_eq!(cached.len(), 1, "{cached:?}");
         assert!(
             cached[0].ends_with("RETURNING `requests`.`confirmations_given`"),

@@ -47,10 +47,10 @@ pub(crate) fn sent_by(conn: &mut DbConnection, run: impl FnOnce(&mut DbConnectio
     });
     run(conn);
     conn.set_instrumentation(|_: InstrumentationEvent<'_>| {});
-    let sent = seen.lock().expect("lock");
+    let mut sent = seen.lock().expect("lock");
     Sent {
-        started: sent.started.clone(),
-        kept: sent.kept.clone(),
+        started: std::mem::take(&mut sent.started),
+        kept: std::mem::take(&mut sent.kept),
     }
 }
 
