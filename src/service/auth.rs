@@ -10,6 +10,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use super::Context;
+use super::known_tokens::{KnownToken, KnownTokens};
 use super::lockout::{record_failure, refuse_if_locked};
 use crate::db::sessions::{OwnedTotals, SessionUserRow};
 use crate::db::users::UserRow;
@@ -56,6 +57,7 @@ pub struct TokenService {
     decoding: DecodingKey,
     validation: Validation,
     ttl: Duration,
+    known: KnownTokens,
 }
 
 impl TokenService {
@@ -63,7 +65,9 @@ impl TokenService {
         let ttl = Duration::from_std(ttl).map_err(|e| AppError::Internal(e.to_string()))?;
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
-        validation.validate_exp = true;
+        // `exp` is required, and checked by `verify_at` against the clock it is given, for a
+        // token decoded now and one known from before alike.
+        validation.validate_exp = false;
         // The service issues no `nbf`; a token that carries one is not used before it.
         validation.validate_nbf = true;
         validation.set_issuer(&[ISSUER]);
@@ -74,6 +78,7 @@ impl TokenService {
             decoding: DecodingKey::from_secret(secret),
             validation,
             ttl,
+            known: KnownTokens::default(),
         })
     }
 
@@ -103,19 +108,48 @@ impl TokenService {
     }
 
     pub fn verify(&self, token: &str) -> Result<VerifiedToken, AppError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| {
-                AppError::new(
-                    ErrorCode::Unauthorized,
-                    "the access token is invalid or has expired",
-                )
-            })?;
+        let now = i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX);
+        self.verify_at(token, now)
+    }
+
+    /// [`verify`](Self::verify) at `now` (seconds since the epoch, the clock jsonwebtoken
+    /// reads). A token verified before is taken from [`KnownTokens`] while it has not expired.
+    fn verify_at(&self, token: &str, now: i64) -> Result<VerifiedToken, AppError> {
+        let known = match self.known.get(token, now) {
+            Some(known) => known,
+            None => {
+                let known = self.decode(token)?;
+                if !known.is_live_at(now) {
+                    return Err(invalid_token());
+                }
+                self.known.insert(token, known.clone());
+                known
+            }
+        };
         Ok(VerifiedToken {
-            username: data.claims.sub,
-            session_id: data.claims.sid,
+            username: known.username,
+            session_id: known.session_id,
             found_live: Arc::new(AtomicBool::new(false)),
         })
     }
+
+    fn decode(&self, token: &str) -> Result<KnownToken, AppError> {
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| invalid_token())?
+            .claims;
+        Ok(KnownToken {
+            username: claims.sub,
+            session_id: claims.sid,
+            expires_at: claims.exp,
+        })
+    }
+}
+
+fn invalid_token() -> AppError {
+    AppError::new(
+        ErrorCode::Unauthorized,
+        "the access token is invalid or has expired",
+    )
 }
 
 /// The user behind a live session.
@@ -274,4 +308,79 @@ pub fn log_out(ctx: &Context, token: &VerifiedToken) -> Result<(), AppError> {
     sessions::delete(&mut conn, &me.session_id)?;
     tracing::info!(user.name = %me.username, "logged out");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"a-test-secret-that-is-long-enough-for-hs256";
+
+    fn service() -> TokenService {
+        TokenService::new(SECRET, std::time::Duration::from_secs(3600)).expect("token service")
+    }
+
+    #[test]
+    fn a_token_verified_once_is_known_until_it_expires() {
+        let tokens = service();
+        let issued_at = Utc::now();
+        let (token, expires_at) = tokens.issue("alice", "s1", issued_at).expect("issue");
+        let (now, exp) = (issued_at.timestamp(), expires_at.timestamp());
+        let verified = tokens.verify_at(&token, now).expect("fresh token");
+        assert_eq!(
+            (verified.username.as_str(), verified.session_id.as_str()),
+            ("alice", "s1")
+        );
+        assert_eq!(tokens.known.len(), 1);
+        assert!(
+            tokens.verify_at(&token, exp).is_ok(),
+            "valid through its last second"
+        );
+        assert_eq!(tokens.known.len(), 1, "found, not verified and added again");
+        assert!(
+            tokens.verify_at(&token, exp + 1).is_err(),
+            "expired, though known"
+        );
+    }
+
+    #[test]
+    fn a_known_token_changed_by_one_byte_is_verified_in_full_and_refused() {
+        let tokens = service();
+        let now = Utc::now();
+        let (token, _) = tokens.issue("alice", "s1", now).expect("issue");
+        tokens.verify_at(&token, now.timestamp()).expect("genuine");
+        let signature_at = token.rfind('.').expect("a token has a signature") + 1;
+        let mut forged = token.clone().into_bytes();
+        forged[signature_at] = if forged[signature_at] == b'A' {
+            b'B'
+        } else {
+            b'A'
+        };
+        let forged = String::from_utf8(forged).expect("ASCII");
+        assert!(tokens.verify_at(&forged, now.timestamp()).is_err());
+        assert!(
+            tokens
+                .verify_at(&format!("{token}x"), now.timestamp())
+                .is_err()
+        );
+        assert_eq!(tokens.known.len(), 1, "refused tokens are not remembered");
+    }
+
+    #[test]
+    fn an_expired_or_foreign_token_is_refused_and_not_remembered() {
+        let tokens = service();
+        let now = Utc::now();
+        let (stale, _) = tokens
+            .issue("alice", "s1", now - Duration::hours(2))
+            .expect("issue");
+        assert!(tokens.verify_at(&stale, now.timestamp()).is_err());
+        let other = TokenService::new(
+            b"another-secret-that-is-long-enough!!",
+            std::time::Duration::from_secs(3600),
+        )
+        .expect("token service");
+        let (foreign, _) = other.issue("alice", "s1", now).expect("issue");
+        assert!(tokens.verify_at(&foreign, now.timestamp()).is_err());
+        assert!(tokens.known.is_empty());
+    }
 }

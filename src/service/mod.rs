@@ -5,6 +5,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod bulk_actions;
 pub mod certificates;
+mod known_tokens;
 mod lockout;
 pub mod passwords;
 pub mod requests;
