@@ -274,12 +274,48 @@ fn serials_are_positive_and_at_most_16_bytes() {
     }
 }
 
+/// `issue` describes the certificate from what it signed, without parsing it: what parsing reads
+/// must be the same, field for field, for every kind of key, common name and name.
 #[test]
-fn parse_certificate_pem_reads_back_an_issued_certificate() {
-    let cert = test_ca()
-        .issue(&parsed(&p256_csr(&["a.example.com"])), 30, Utc::now())
-        .unwrap();
-    assert_eq!(parse_certificate_pem(&cert.pem).unwrap(), cert);
+fn an_issued_certificate_is_described_as_parsing_it_reads_it() {
+    let policy = CaPolicy {
+        allow_ip_sans: true,
+        ..CaPolicy::default()
+    };
+    let ca = test_ca().with_policy(policy.clone());
+    let p256 = &rcgen::PKCS_ECDSA_P256_SHA256;
+    let ip = |text: &str| rcgen::SanType::IpAddress(text.parse().unwrap());
+    let csrs = [
+        p256_csr(&["a.example.com"]),
+        rcgen_csr(p256, Some("b.example.com"), vec![dns("c.example.com")]),
+        rcgen_csr(
+            p256,
+            Some("10.0.0.1"),
+            vec![ip("::1"), dns("d.example.com")],
+        ),
+        rcgen_csr(
+            p256,
+            Some("Payments, Inc. + Ops = \"us\""),
+            vec![dns("e.example.com")],
+        ),
+        rcgen_csr(p256, Some("Zoë's serveur ☃"), vec![dns("f.example.com")]),
+        rcgen_csr(
+            &rcgen::PKCS_ECDSA_P384_SHA384,
+            None,
+            vec![dns("g.example.com")],
+        ),
+        rcgen_csr(&rcgen::PKCS_ED25519, Some("h.example.com"), vec![]),
+        openssl_csr(
+            RSA_2048,
+            "/CN=rsa.example.com",
+            &["subjectAltName=DNS:i.example.com"],
+        ),
+    ];
+    for pem in csrs {
+        let csr = parse_csr(&pem, &policy).unwrap();
+        let cert = ca.issue(&csr, 30, Utc::now()).unwrap();
+        assert_eq!(parse_certificate_pem(&cert.pem).unwrap(), cert, "{pem}");
+    }
 }
 
 #[test]
