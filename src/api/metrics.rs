@@ -22,7 +22,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, Prometheu
 
 use super::AppState;
 use super::caching;
-use crate::db::{GROUPED_WRITES, POOL_TIMEOUTS, POOL_WAIT, WRITE_BATCHES};
+use crate::db::{GROUPED_WRITES, POOL_TIMEOUTS, POOL_WAIT, WRITE_BATCH_DURATION, WRITE_BATCHES};
 use crate::domain::request::RequestType;
 use crate::error::{AppError, ErrorCode};
 
@@ -232,6 +232,10 @@ fn describe_all() {
         (
             POOL_WAIT,
             "Time a service call waited for a database connection",
+        ),
+        (
+            WRITE_BATCH_DURATION,
+            "Time each SQLite group-commit transaction held the write turn, BEGIN to COMMIT",
         ),
     ];
     let gauges = [

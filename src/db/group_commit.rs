@@ -46,6 +46,9 @@ const MAX_BATCH: usize = 32;
 /// the mean batch size).
 pub const GROUPED_WRITES: &str = "requestdesk_db_grouped_writes_total";
 pub const WRITE_BATCHES: &str = "requestdesk_db_write_batches_total";
+/// How long each batch held the write turn, `BEGIN IMMEDIATE` to `COMMIT`: its sum over a
+/// period is the share of that period in which SQLite's one writer was busy.
+pub const WRITE_BATCH_DURATION: &str = "requestdesk_db_write_batch_seconds";
 
 /// Opens the writer connection of a [`WriteGroup`]; `None` when it cannot (it logs why).
 pub type OpenWriter = Box<dyn Fn() -> Option<DbConnection> + Send + Sync>;
@@ -162,7 +165,9 @@ impl WriteGroup {
         {
             *writer = open();
         }
+        let started = std::time::Instant::now();
         let outcome = run_batch(writer.as_mut().unwrap_or(conn), &mut jobs);
+        metrics::histogram!(WRITE_BATCH_DURATION).record(started.elapsed());
         if outcome.is_err() {
             // Whatever failed, the next batch starts on a connection opened afresh.
             *writer = None;

@@ -21,7 +21,7 @@ pub mod values;
 pub mod vault_search;
 
 pub(crate) use cached::cached_update;
-pub use group_commit::{GROUPED_WRITES, WRITE_BATCHES, WriteGroup};
+pub use group_commit::{GROUPED_WRITES, WRITE_BATCH_DURATION, WRITE_BATCHES, WriteGroup};
 pub use pool::{
     DbConnectionManager, DbPool, POOL_TIMEOUTS, POOL_WAIT, PoolOptions, PooledDb, connect,
     connect_one, is_unavailable, with_network_timeouts,

@@ -196,7 +196,8 @@ async fn log_ins_and_requests_are_counted_by_outcome_and_type(app: TestApp) {
 
 /// Confirmations sent at once each approve and issue (group commit keeps each all or nothing),
 /// and `/metrics` counts them as grouped writes on SQLite, in at most as many transactions;
-/// PostgreSQL runs one transaction per request and counts none.
+/// PostgreSQL runs one transaction per request and counts none. Each batch's hold of the write
+/// turn is timed.
 async fn concurrent_confirmations_each_issue_and_sqlite_counts_their_shared_commits(app: TestApp) {
     let developer = app.developer("jdoe").await;
     let approver = app.user_with_role("apollo", "approver").await;
@@ -222,6 +223,11 @@ async fn concurrent_confirmations_each_issue_and_sqlite_counts_their_shared_comm
         assert_eq!(grouped, Some(8.0), "{text}");
         let batches = batches.expect("batches");
         assert!((1.0..=8.0).contains(&batches), "{batches} batches");
+        // Each batch is timed: as many samples as batches, and some time spent in them.
+        let timed = sample(&text, "requestdesk_db_write_batch_seconds_count", &[]);
+        assert_eq!(timed, Some(batches), "{text}");
+        let held = sample(&text, "requestdesk_db_write_batch_seconds_sum", &[]);
+        assert!(held.is_some_and(|s| s > 0.0), "{text}");
     }
 }
 
