@@ -158,6 +158,19 @@ fn exit_with(message: &str) -> ! {
     std::process::exit(1)
 }
 
+/// reqwest's own message ("error sending request for url ...") says nothing of the cause; its
+/// sources do (a connection reset, closed before the answer, refused).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -364,11 +377,11 @@ impl Mix {
                 match response.bytes().await {
                     Ok(bytes) => (Outcome::Status(status), serde_json::from_slice(&bytes).ok()),
                     Err(e) if e.is_timeout() => (Outcome::Timeout, None),
-                    Err(e) => (Outcome::Socket(e.to_string()), None),
+                    Err(e) => (Outcome::Socket(error_chain(&e)), None),
                 }
             }
             Err(e) if e.is_timeout() => (Outcome::Timeout, None),
-            Err(e) => (Outcome::Socket(e.to_string()), None),
+            Err(e) => (Outcome::Socket(error_chain(&e)), None),
         }
     }
 
@@ -687,7 +700,8 @@ async fn mixed(args: MixedArgs) -> Result<String> {
         "errors": errors,
         "timeouts": timeouts,
         "socket_errors": socket_errors,
-        "broken": broken + socket_errors,
+        // A socket error is a status of its own ("socket"), so `broken` counts it already.
+        "broken": broken,
         "first_socket_error": *lock(&mix.first_socket_error),
         "login_503": login_503,
         "skipped_cancels": mix.skipped_cancels.load(Ordering::Relaxed),

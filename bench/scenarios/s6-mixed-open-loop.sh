@@ -19,14 +19,20 @@ s6_writers=(user0000005 user0000006)
 s6_issue_mix='dashboard=80,stats=10,submit=5,cancel=4,login=1'
 
 # s6_rate_of SCENARIO: the rate (BENCH_S6_RATE, or 70% of SCENARIO's median dashboard throughput,
-# or 500 when SCENARIO did not run).
+# or 500 when SCENARIO did not run). A smoke run takes 30%: it checks answers, not speed, and CI
+# runs it on debug builds, whose log-ins, signatures and CSR checks cost many times more against
+# the dashboard than in release. At 70% the debug service fell behind by seconds, and an actix
+# worker that late polls a connection's keep-alive timer (5 s) before its socket: a request
+# already sent on a reused connection is closed unanswered ("connection closed before message
+# completed", twice in 2,300 requests in CI).
 s6_rate_of() {
-  local rps
+  local rps share
+  share=$([ "$mode" = smoke ] && echo 0.3 || echo 0.7)
   rps=$(jq -s "$jq_prelude"' med("'"$1"'"; "http"; "rps") // empty' "$runs")
   if [ -n "${BENCH_S6_RATE:-}" ]; then
     echo "$BENCH_S6_RATE"
   elif [ -n "$rps" ]; then
-    jq -n --argjson r "$rps" '$r * 0.7 | round'
+    jq -n --argjson r "$rps" --argjson share "$share" '$r * $share | round'
   else
     log "S6$db_tag: no $1 run to scale from: 500 requests/s"
     echo 500
@@ -49,7 +55,11 @@ s6_run() {
   local broken completed first
   read -r broken completed < <(jq -r '"\(.broken) \(.completed)"' <<<"$out")
   first=$(jq -r '.first_socket_error // ""' <<<"$out")
-  [ "$broken" = 0 ] || fail "S6$db_tag $name: $broken answers were wrong (not the expected status, 503 or 429) or socket errors $first: $(jq -c '.ops | map_values(.statuses)' <<<"$out")"
+  if [ "$broken" != 0 ]; then
+    fail "S6$db_tag $name: $broken answers were wrong (not the expected status, 503 or 429) or socket errors $first: $(jq -c '.ops | map_values(.statuses)' <<<"$out")"
+    # A handler that panicked drops its connection: a socket error with the cause in the log.
+    grep -m 5 -E 'panicked| ERROR ' "$db_log" >&2 || true
+  fi
   [ "$completed" -gt 0 ] || fail "S6$db_tag $name: no request completed"
 }
 
