@@ -346,6 +346,9 @@ enum Outcome {
     Status(u16),
     Timeout,
     Socket(String),
+    /// The load generator's own shortfall (it ran out of prepared CSRs): not sent, counted as
+    /// broken under its own name.
+    Exhausted(&'static str),
     /// Nothing to do (a cancel with no pending request of ours yet): not sent, not counted.
     Skipped,
 }
@@ -404,7 +407,7 @@ impl Mix {
             }
             Op::Submit => {
                 let Some(csr) = lock(&self.csrs).pop() else {
-                    return Outcome::Socket("ran out of prepared CSRs".to_owned());
+                    return Outcome::Exhausted("out_of_csrs");
                 };
                 let writer = turn % self.writers.len();
                 let url = format!("{}/api/v3/myrequests", self.base);
@@ -454,6 +457,10 @@ impl Mix {
                 entry.socket_errors += 1;
                 lock(&self.first_socket_error).get_or_insert(message);
                 "socket".to_owned()
+            }
+            Outcome::Exhausted(what) => {
+                entry.errors += 1;
+                what.to_owned()
             }
         };
         *entry.statuses.entry(key).or_insert(0) += 1;

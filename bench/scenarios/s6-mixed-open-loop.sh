@@ -41,7 +41,8 @@ s6_rate_of() {
 
 # s6_run NAME ROUND MIX: one loadgen run, recorded; fails only on broken answers.
 s6_run() {
-  local name=$1 round=$2 mix=$3 out args=() user
+  local name=$1 round=$2 mix=$3 out args=() user log_from
+  log_from=$(($(stat -c %s "$db_log") + 1)) # this run's part of the service's log
   for user in "${s6_readers[@]}"; do args+=(--reader "$user:${s6_tokens[$user]}"); done
   for user in "${s6_writers[@]}"; do args+=(--writer "$user:${s6_tokens[$user]}"); done
   if ! out=$("$loadgen" mixed --base "$db_base" --rate "$s6_rate" --seconds "$s6_seconds" \
@@ -58,7 +59,7 @@ s6_run() {
   if [ "$broken" != 0 ]; then
     fail "S6$db_tag $name: $broken answers were wrong (not the expected status, 503 or 429) or socket errors $first: $(jq -c '.ops | map_values(.statuses)' <<<"$out")"
     # A handler that panicked drops its connection: a socket error with the cause in the log.
-    grep -m 5 -E 'panicked| ERROR ' "$db_log" >&2 || true
+    tail -c +"$log_from" "$db_log" | grep -m 5 -E 'panicked| ERROR ' >&2 || true
   fi
   [ "$completed" -gt 0 ] || fail "S6$db_tag $name: no request completed"
 }

@@ -47,7 +47,8 @@ const MAX_BATCH: usize = 32;
 pub const GROUPED_WRITES: &str = "requestdesk_db_grouped_writes_total";
 pub const WRITE_BATCHES: &str = "requestdesk_db_write_batches_total";
 /// How long each batch held the write turn, `BEGIN IMMEDIATE` to `COMMIT`: its sum over a
-/// period is the share of that period in which SQLite's one writer was busy.
+/// period is the share of that period in which SQLite's one writer was busy with grouped writes
+/// (other writes and the checkpoints take the same turn, untimed here).
 pub const WRITE_BATCH_DURATION: &str = "requestdesk_db_write_batch_seconds";
 
 /// Opens the writer connection of a [`WriteGroup`]; `None` when it cannot (it logs why).

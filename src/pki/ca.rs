@@ -243,7 +243,29 @@ fn parse_ca_certificate(der: &[u8]) -> Result<X509Certificate<'_>> {
             "the CA subject must have exactly one attribute per RDN".into(),
         ));
     }
+    // rcgen keeps one value per attribute type when it writes the issuer of what it signs:
+    // `DC=com, DC=example, CN=Root` would come out as `DC=example, CN=Root`, a name no CA has,
+    // so nothing it signs would chain.
+    if let Some(repeated) = repeated_attribute_type(&cert) {
+        return Err(PkiError::InvalidCa(format!(
+            "the CA subject names the attribute {repeated} more than once, which this CA \
+             cannot write as the issuer of what it signs"
+        )));
+    }
     Ok(cert)
+}
+
+/// The first attribute type (its OID, dotted) the certificate's subject holds twice.
+fn repeated_attribute_type(cert: &X509Certificate<'_>) -> Option<String> {
+    let mut seen = Vec::new();
+    for attribute in cert.subject().iter_attributes() {
+        let oid = attribute.attr_type().to_id_string();
+        if seen.contains(&oid) {
+            return Some(oid);
+        }
+        seen.push(oid);
+    }
+    None
 }
 
 fn check_key_matches(cert: &X509Certificate<'_>, key: &KeyPair) -> Result<()> {

@@ -122,7 +122,7 @@ impl TokenService {
                 if !known.is_live_at(now) {
                     return Err(invalid_token());
                 }
-                self.known.insert(token, known.clone());
+                self.known.insert(token, known.clone(), now);
                 known
             }
         };

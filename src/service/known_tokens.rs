@@ -8,9 +8,9 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// At most this many tokens are kept (a few hundred bytes each). Full, the map is emptied: each
-/// entry costs a log-in to make, so a client cannot churn it faster than log-ins are hashed,
-/// and a miss only costs a verification.
+/// At most this many tokens are kept (a few hundred bytes each). Full, the expired ones are
+/// dropped, and if none had expired the map is emptied: each entry costs a log-in to make, so a
+/// client cannot churn it faster than log-ins are hashed, and a miss only costs a verification.
 pub const CAPACITY: usize = 4096;
 
 /// What a verified token said, as a request needs it.
@@ -29,9 +29,18 @@ impl KnownToken {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct KnownTokens {
     tokens: Mutex<HashMap<Box<str>, KnownToken>>,
+}
+
+/// The keys are bearer tokens: a debug print shows how many, never which.
+impl std::fmt::Debug for KnownTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KnownTokens")
+            .field("count", &self.lock().len())
+            .finish()
+    }
 }
 
 impl KnownTokens {
@@ -47,11 +56,14 @@ impl KnownTokens {
         Some(known.clone())
     }
 
-    /// Remembers a token that has just passed verification.
-    pub fn insert(&self, token: &str, known: KnownToken) {
+    /// Remembers a token that has just passed verification at `now` (seconds since the epoch).
+    pub fn insert(&self, token: &str, known: KnownToken, now: i64) {
         let mut tokens = self.lock();
         if tokens.len() >= CAPACITY {
-            tokens.clear();
+            tokens.retain(|_, kept| kept.is_live_at(now));
+            if tokens.len() >= CAPACITY {
+                tokens.clear();
+            }
         }
         tokens.insert(token.into(), known);
     }
@@ -90,7 +102,7 @@ mod tests {
     #[test]
     fn a_known_token_is_found_until_its_last_second() {
         let tokens = KnownTokens::default();
-        tokens.insert("a.b.c", known(100));
+        tokens.insert("a.b.c", known(100), 0);
         assert_eq!(tokens.get("a.b.c", 99), Some(known(100)));
         assert_eq!(tokens.get("a.b.c", 100), Some(known(100)));
         assert_eq!(tokens.get("a.b.c", 101), None);
@@ -100,7 +112,7 @@ mod tests {
     #[test]
     fn only_the_exact_text_is_known() {
         let tokens = KnownTokens::default();
-        tokens.insert("a.b.c", known(100));
+        tokens.insert("a.b.c", known(100), 0);
         assert_eq!(tokens.get("a.b.d", 0), None);
         assert_eq!(tokens.get("a.b.c ", 0), None);
         assert_eq!(tokens.get("A.b.c", 0), None);
@@ -110,12 +122,38 @@ mod tests {
     fn the_map_never_holds_more_than_its_capacity() {
         let tokens = KnownTokens::default();
         for i in 0..CAPACITY * 2 + 7 {
-            tokens.insert(&format!("token-{i}"), known(100));
+            tokens.insert(&format!("token-{i}"), known(100), 0);
             assert!(tokens.len() <= CAPACITY);
         }
         assert_eq!(
             tokens.get(&format!("token-{}", CAPACITY * 2 + 6), 0),
             Some(known(100))
         );
+    }
+
+    #[test]
+    fn full_it_drops_the_expired_first_and_keeps_the_live() {
+        let tokens = KnownTokens::default();
+        for i in 0..CAPACITY - 1 {
+            tokens.insert(&format!("old-{i}"), known(50), 0);
+        }
+        tokens.insert("live", known(100), 0);
+        tokens.insert("new", known(100), 60);
+        assert_eq!(
+            tokens.len(),
+            2,
+            "the expired dropped, the live and the new kept"
+        );
+        assert_eq!(tokens.get("live", 60), Some(known(100)));
+        assert_eq!(tokens.get("new", 60), Some(known(100)));
+    }
+
+    #[test]
+    fn a_debug_print_shows_no_token() {
+        let tokens = KnownTokens::default();
+        tokens.insert("secret.token.text", known(100), 0);
+        let printed = format!("{tokens:?}");
+        assert!(!printed.contains("secret"), "{printed}");
+        assert!(printed.contains("count: 1"), "{printed}");
     }
 }

@@ -228,6 +228,20 @@ async fn concurrent_confirmations_each_issue_and_sqlite_counts_their_shared_comm
         assert_eq!(timed, Some(batches), "{text}");
         let held = sample(&text, "requestdesk_db_write_batch_seconds_sum", &[]);
         assert!(held.is_some_and(|s| s > 0.0), "{text}");
+        // Its buckets start below a millisecond (a batch is a fraction of one), and end with
+        // every batch.
+        let finest = sample(
+            &text,
+            "requestdesk_db_write_batch_seconds_bucket",
+            &[("le", "0.0001")],
+        );
+        assert!(finest.is_some(), "{text}");
+        let all = sample(
+            &text,
+            "requestdesk_db_write_batch_seconds_bucket",
+            &[("le", "+Inf")],
+        );
+        assert_eq!(all, Some(batches), "{text}");
     }
 }
 

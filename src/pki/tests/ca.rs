@@ -98,41 +98,20 @@ fn load_or_generate_creates_then_loads() {
 #[test]
 fn openssl_made_ca_issues_verifiable_certificates_and_crls() {
     let dir = TempDir::new();
-    let key_path = dir.path().join("k.pem");
-    let out = openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-384",
-        "-nodes",
-        "-keyout",
-        key_path.to_str().unwrap(),
-        "-subj",
-        "/O=Acme/CN=Acme Root",
-        "-days",
-        "30",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-    ]);
-    assert!(out.success, "{}", out.stderr);
-    let key_pem = std::fs::read_to_string(&key_path).unwrap();
-    let ca = CertificateAuthority::from_pem(&out.stdout, &key_pem).unwrap();
+    let (ca_pem, key_pem) = openssl_ca(&dir, "/O=Acme/CN=Acme Root", &[]);
+    let ca = CertificateAuthority::from_pem(&ca_pem, &key_pem).unwrap();
     assert_eq!(ca.subject(), "O=Acme, CN=Acme Root");
 
     let cert = ca
         .issue(&parsed(&p256_csr(&["a.example.com"])), 397, Utc::now())
         .unwrap();
     assert_eq!(cert.not_after, ca.not_after());
-    let verify = openssl_verify(&dir, &out.stdout, &cert.pem);
+    let verify = openssl_verify(&dir, &ca_pem, &cert.pem);
     assert!(verify.success, "{}", verify.all());
 
     let crl = ca.crl_der(&[], Utc::now(), 1).unwrap();
     let crl_path = dir.write("crl.der", crl);
-    let ca_path = dir.write("ca.pem", &out.stdout);
+    let ca_path = dir.write("ca.pem", &ca_pem);
     let check = openssl(&[
         "crl",
         "-inform",
@@ -144,6 +123,66 @@ fn openssl_made_ca_issues_verifiable_certificates_and_crls() {
         "-noout",
     ]);
     assert!(check.all().contains("verify OK"), "{}", check.all());
+}
+
+/// Subjects rcgen cannot write back as an issuer exactly are refused when the CA is loaded, not
+/// found out when its certificates fail to chain: a repeated attribute type (rcgen keeps one
+/// value per type) and a multi-valued RDN.
+#[test]
+fn a_ca_subject_rcgen_cannot_write_as_the_issuer_is_refused() {
+    let dir = TempDir::new();
+    let (ca_pem, key_pem) = openssl_ca(&dir, "/DC=com/DC=example/CN=Example Root", &[]);
+    let refused = CertificateAuthority::from_pem(&ca_pem, &key_pem);
+    assert!(
+        matches!(&refused, Err(PkiError::InvalidCa(m))
+            if m.contains("0.9.2342.19200300.100.1.25 more than once")),
+        "{refused:?}"
+    );
+
+    let (ca_pem, key_pem) = openssl_ca(&dir, "/O=Acme+OU=Lab/CN=Acme Root", &["-multivalue-rdn"]);
+    let refused = CertificateAuthority::from_pem(&ca_pem, &key_pem);
+    assert!(
+        matches!(&refused, Err(PkiError::InvalidCa(m)) if m.contains("one attribute per RDN")),
+        "{refused:?}"
+    );
+
+    let (ca_pem, key_pem) = openssl_ca(&dir, "/DC=com/O=Acme/CN=Acme Root", &[]);
+    let ca = CertificateAuthority::from_pem(&ca_pem, &key_pem).unwrap();
+    let cert = ca
+        .issue(&parsed(&p256_csr(&["a.example.com"])), 397, Utc::now())
+        .unwrap();
+    assert_eq!(cert.issuer, "DC=com, O=Acme, CN=Acme Root");
+    let verify = openssl_verify(&dir, &ca_pem, &cert.pem);
+    assert!(verify.success, "{}", verify.all());
+}
+
+/// A P-384 CA made by openssl with this subject (and any extra `req` arguments): its
+/// certificate and key, PEM.
+fn openssl_ca(dir: &TempDir, subject: &str, extra: &[&str]) -> (String, String) {
+    let key_path = dir.path().join("k.pem");
+    let mut args = vec![
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-384",
+        "-nodes",
+        "-keyout",
+        key_path.to_str().unwrap(),
+        "-subj",
+        subject,
+        "-days",
+        "30",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ];
+    args.extend_from_slice(extra);
+    let out = openssl(&args);
+    assert!(out.success, "{}", out.stderr);
+    (out.stdout, std::fs::read_to_string(&key_path).unwrap())
 }
 
 #[test]
