@@ -81,12 +81,14 @@ pub fn pending_exists_for_key(
 pub enum RejectedBy {
     /// Its requester cancels it: only their own, and no invalid reason is recorded.
     Requester(i64),
-    /// A confirmer rejects it: recorded as [`InvalidReason::Rejected`].
-    Confirmer,
+    /// A confirmer of the level it was at when they looked (`level`) rejects it: recorded as
+    /// [`InvalidReason::Rejected`]. A request that moved on to level 2 meanwhile is left alone:
+    /// its level 1 confirmers no longer decide it.
+    Confirmer { level: i32 },
 }
 
 /// Ends a live pending request as rejected. Returns false when it was not live and pending (or,
-/// for its requester, not theirs).
+/// for its requester, not theirs; for a confirmer, no longer at their level).
 pub fn reject(
     conn: &mut DbConnection,
     id: i64,
@@ -96,7 +98,7 @@ pub fn reject(
 ) -> QueryResult<bool> {
     let invalid_flags = match by {
         RejectedBy::Requester(_) => 0,
-        RejectedBy::Confirmer => InvalidReason::Rejected.flag(),
+        RejectedBy::Confirmer { .. } => InvalidReason::Rejected.flag(),
     };
     let changes = (
         requests::status.eq(RequestStatus::Rejected),
@@ -113,7 +115,12 @@ pub fn reject(
             changes,
         )
         .execute(conn)?,
-        RejectedBy::Confirmer => cached_update(requests::table, target, changes).execute(conn)?,
+        RejectedBy::Confirmer { level } => cached_update(
+            requests::table,
+            target.and(requests::current_level.eq(level)),
+            changes,
+        )
+        .execute(conn)?,
     };
     Ok(updated == 1)
 }
@@ -317,4 +324,61 @@ pub fn invalidate(
     ))
     .execute(conn)
     .map(|updated| updated == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::connection::SimpleConnection;
+    use diesel::sql_types::{Integer, Timestamp};
+
+    use super::*;
+    use crate::db::testing::scratch_sqlite;
+
+    /// A pending certificate request at `level`, expiring a day after `now`; returns its id.
+    fn pending_at(conn: &mut DbConnection, level: i32, now: NaiveDateTime) -> i64 {
+        diesel::sql_query(
+            "INSERT INTO requests (request_type, status, requester_id, reason, created_at,
+                 updated_at, expires_at, current_level, confirmations_required,
+                 confirmations_given, level2_required, requester_email)
+             VALUES ('certificate', 'pending', 1, 'r', ?1, ?1, ?2, ?3, 1, 1, 1, 'a@example.com')",
+        )
+        .bind::<Timestamp, _>(now)
+        .bind::<Timestamp, _>(now + chrono::Duration::days(1))
+        .bind::<Integer, _>(level)
+        .execute(conn)
+        .expect("request");
+        requests::table
+            .select(diesel::dsl::max(requests::id))
+            .first::<Option<i64>>(conn)
+            .expect("id")
+            .expect("a request")
+    }
+
+    /// On PostgreSQL a level 1 confirmer's rejection can find the request at level 2 (another
+    /// confirmation moved it on while the rejection waited for its row lock): it changes nothing.
+    #[test]
+    fn a_confirmer_rejects_only_at_the_level_they_decide() {
+        let (_dir, mut conn) = scratch_sqlite();
+        conn.batch_execute(
+            "INSERT INTO users (username, name, email, password_hash, role, status, created_at,
+                 updated_at)
+             VALUES ('a', 'A', 'a@example.com', 'x', 'developer', 'active', '2026-01-01',
+                 '2026-01-01')",
+        )
+        .expect("user");
+        let now = chrono::NaiveDate::from_ymd_opt(2026, 12, 3)
+            .and_then(|d| d.and_hms_opt(12, 0, 0))
+            .expect("now");
+        let at_two = pending_at(&mut conn, 2, now);
+        let by_level_one = RejectedBy::Confirmer { level: 1 };
+        let by_level_two = RejectedBy::Confirmer { level: 2 };
+        assert!(!reject(&mut conn, at_two, by_level_one, "no", now).expect("reject"));
+        assert!(reject(&mut conn, at_two, by_level_two, "no", now).expect("reject"));
+        let status: RequestStatus = requests::table
+            .find(at_two)
+            .select(requests::status)
+            .first(&mut conn)
+            .expect("status");
+        assert_eq!(status, RequestStatus::Rejected);
+    }
 }

@@ -190,7 +190,10 @@ pub fn reject<'r>(
                 Some(&reason),
                 now,
             )?;
-            if !req_db::reject(conn, id, RejectedBy::Confirmer, &reason, now)? {
+            let by = RejectedBy::Confirmer {
+                level: request.current_level,
+            };
+            if !req_db::reject(conn, id, by, &reason, now)? {
                 return Err(not_pending());
             }
             Ok(record_event(
