@@ -187,12 +187,29 @@ fn run_batch(conn: &mut DbConnection, jobs: &mut [Box<dyn Job>]) -> Result<(), D
         unreachable!("grouped writes are batched on SQLite only");
     };
     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
-    let ran = jobs.iter_mut().try_for_each(|job| job.run(conn));
+    let ran = jobs.iter_mut().try_for_each(|job| {
+        job.run(conn)?;
+        still_in_the_batch(conn)
+    });
     match ran {
         Ok(()) => <DbConnection as Connection>::TransactionManager::commit_transaction(conn),
         Err(error) => {
             roll_back_everything(conn);
             Err(error)
+        }
+    }
+}
+
+/// Whether the batch's transaction is still open after a work. SQLite ends a transaction by
+/// itself after some failures (a full disk, an I/O error): the works before went with it, and
+/// the next would run, and commit, in a transaction of its own.
+fn still_in_the_batch(conn: &mut DbConnection) -> Result<(), DieselError> {
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    match Manager::transaction_manager_status_mut(conn).transaction_depth() {
+        Ok(Some(depth)) if depth.get() == 1 => Ok(()),
+        _ => {
+            tracing::error!("a grouped write's transaction ended under it: its batch failed");
+            Err(DieselError::BrokenTransactionManager)
         }
     }
 }
@@ -447,6 +464,47 @@ mod tests {
         group.lead(&mut conn);
         assert!(slot.take().is_none(), "no answer: it never ran");
         assert_eq!(stored(&pool), Vec::<i64>::new());
+    }
+
+    /// SQLite may end a transaction by itself when a statement fails (a full disk, an I/O error:
+    /// its "automatic rollback"), here a work's own `ROLLBACK`. The works before it went with
+    /// the transaction, so the batch fails: the one after it is not run (it would have run in a
+    /// transaction of its own, committed, and been told that it failed), and nothing is stored.
+    #[test]
+    fn a_batch_that_sqlite_rolled_back_runs_nothing_more_and_fails_every_work() {
+        let dir = tempfile::tempdir().expect("dir");
+        let pool = pool(&dir);
+        let group = WriteGroup::default();
+        let queue = |work: fn(&mut DbConnection) -> QueryResult<usize>| {
+            let slot = Arc::new(Slot::default());
+            group.enqueue(Box::new(Work {
+                work: Some(work),
+                answer: None,
+                slot: Arc::clone(&slot),
+                span: tracing::Span::none(),
+            }));
+            slot
+        };
+        let before = queue(|conn| insert(conn, 1));
+        let rolled_back = queue(|conn| {
+            conn.batch_execute("ROLLBACK")?;
+            Err(diesel::result::Error::RollbackTransaction)
+        });
+        let after = queue(|conn| insert(conn, 3));
+        let mut conn = pool.get().expect("conn");
+        let turn = WriterTurn::wait().expect("turn");
+        group.lead(&mut conn);
+        drop(turn);
+        let rolled_back = rolled_back.take().expect("answered");
+        assert!(rolled_back.is_err(), "its own error: {rolled_back:?}");
+        for (name, slot) in [("before", before), ("after", after)] {
+            let answer = slot.take().expect("every work is answered");
+            let unavailable = answer.as_ref().is_err_and(crate::db::is_unavailable);
+            assert!(unavailable, "{name} is a 503: {answer:?}");
+        }
+        assert_eq!(stored(&pool), Vec::<i64>::new(), "nothing of the batch");
+        let again = pool.grouped_write(&mut conn, |conn| insert(conn, 9));
+        assert_eq!(again.ok(), Some(1), "the connection goes on");
     }
 
     #[test]
