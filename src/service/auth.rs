@@ -15,7 +15,7 @@ use super::lockout::{record_failure, refuse_if_locked};
 use crate::db::sessions::{OwnedTotals, SessionUserRow};
 use crate::db::users::UserRow;
 use crate::db::{self, PooledDb, login_attempts, sessions};
-use crate::domain::user::{Role, User, UserStatus};
+use crate::domain::user::{Role, User, UserStatus, Username};
 use crate::error::{AppError, ErrorCode};
 
 const ISSUER: &str = "requestdesk";
@@ -238,6 +238,13 @@ pub struct LoginOutcome {
 /// The password is verified while no database connection is held.
 pub fn log_in(ctx: &Context, username: &str, password: &str) -> Result<LoginOutcome, AppError> {
     let username = username.trim().to_lowercase();
+    if Username::parse(&username).is_err() {
+        // No user can have this name, so it is neither looked up nor counted for lock-out
+        // (PostgreSQL's index refuses a key of more than 2,704 bytes): the same answer after
+        // the same hashing as an unknown user.
+        ctx.passwords.verify(password, None);
+        return Err(invalid_credentials());
+    }
     let candidate = {
         let mut conn = ctx.conn()?;
         refuse_if_locked(ctx, &mut conn, &username)?;
@@ -252,12 +259,16 @@ pub fn log_in(ctx: &Context, username: &str, password: &str) -> Result<LoginOutc
         Some(user) if matches => open_session(ctx, &mut conn, user),
         _ => {
             record_failure(ctx, &mut conn, &username)?;
-            Err(AppError::new(
-                ErrorCode::InvalidCredentials,
-                "the username or password is incorrect",
-            ))
+            Err(invalid_credentials())
         }
     }
+}
+
+fn invalid_credentials() -> AppError {
+    AppError::new(
+        ErrorCode::InvalidCredentials,
+        "the username or password is incorrect",
+    )
 }
 
 fn open_session(
