@@ -174,6 +174,28 @@ pub fn lock_active_admins(conn: &mut DbConnection) -> QueryResult<()> {
     Ok(())
 }
 
+/// Whether the user is still active with this password hash, read inside the caller's
+/// transaction. On PostgreSQL the row stays locked until it ends: a password change or a
+/// suspension racing it either committed first (this finds the new row and answers false) or
+/// waits for it, and then ends the session it opened. SQLite's write transactions already run
+/// one at a time.
+pub fn lock_if_unchanged(
+    conn: &mut DbConnection,
+    id: i64,
+    password_hash: &str,
+) -> QueryResult<bool> {
+    let unchanged = users::table
+        .filter(users::id.eq(id))
+        .filter(users::password_hash.eq(password_hash))
+        .filter(users::status.eq(UserStatus::Active))
+        .select(users::id);
+    let found: Option<i64> = match conn {
+        DbConnection::Postgres(pg) => unchanged.for_update().first(pg).optional()?,
+        DbConnection::Sqlite(_) => unchanged.first(conn).optional()?,
+    };
+    Ok(found.is_some())
+}
+
 fn escape_like(value: &str) -> String {
     value
         .replace('\\', "\\\\")

@@ -286,6 +286,11 @@ fn open_session(
     let session_id = uuid::Uuid::new_v4().to_string();
     let (token, expires_at) = ctx.tokens.issue(&user.username, &session_id, now)?;
     db::write_transaction(conn, |conn| {
+        // The password was checked against the row read before hashing; a password change or a
+        // suspension since then ends every session, so this one is not opened.
+        if !db::users::lock_if_unchanged(conn, user.id, &user.password_hash)? {
+            return Err(invalid_credentials());
+        }
         login_attempts::clear(conn, &user.username)?;
         sessions::delete_expired_for_user(conn, user.id, now.naive_utc())?;
         sessions::insert(
@@ -296,7 +301,8 @@ fn open_session(
                 created_at: now.naive_utc(),
                 expires_at: expires_at.naive_utc(),
             },
-        )
+        )?;
+        Ok::<_, AppError>(())
     })?;
     tracing::info!(user.name = %user.username, "logged in");
     Ok(LoginOutcome {

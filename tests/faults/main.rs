@@ -14,6 +14,7 @@ mod fixture;
 mod hostile;
 mod kill;
 mod load;
+mod log_in;
 mod nul;
 mod outage;
 mod pool;

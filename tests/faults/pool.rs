@@ -12,9 +12,9 @@ use requestdesk::db::{self, DbPool, PoolOptions, PooledDb, users};
 use crate::helpers::{Backend, TestDatabase, postgres_url, spawn_app};
 
 #[derive(QueryableByName)]
-struct Number {
+pub(crate) struct Number {
     #[diesel(sql_type = Integer)]
-    value: i32,
+    pub(crate) value: i32,
 }
 
 /// The integer a one-row query names `value`.
@@ -25,7 +25,7 @@ fn number(conn: &mut PooledDb, sql: &str) -> i32 {
         .value
 }
 
-fn one_connection_pool(database: &TestDatabase, database_timeout: Duration) -> DbPool {
+pub(crate) fn one_connection_pool(database: &TestDatabase, database_timeout: Duration) -> DbPool {
     let options = PoolOptions {
         max_size: 1,
         connection_timeout: Duration::from_secs(5),
