@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{account_secrets, safe_accounts, safes};
+use super::schema::{account_secrets, safes};
 
 /// A stored envelope, as the table holds it.
 #[derive(Clone, Queryable, Selectable, Insertable)]
@@ -41,27 +41,8 @@ pub fn find_live_safe(conn: &mut DbConnection, name_key: &str) -> QueryResult<Op
         .optional()
 }
 
-/// Whether the live account `account_id` is in the safe; on PostgreSQL its row stays locked
-/// until the transaction ends, so a concurrent deletion or a second write waits for this one.
-pub fn lock_live_account(
-    conn: &mut DbConnection,
-    safe_id: i64,
-    account_id: i64,
-) -> QueryResult<bool> {
-    let live = safe_accounts::table
-        .filter(safe_accounts::id.eq(account_id))
-        .filter(safe_accounts::safe_id.eq(safe_id))
-        .filter(safe_accounts::deleted_at.is_null())
-        .select(safe_accounts::id);
-    let found: Option<i64> = match conn {
-        DbConnection::Postgres(pg) => live.for_update().first(pg).optional()?,
-        DbConnection::Sqlite(_) => live.first(conn).optional()?,
-    };
-    Ok(found.is_some())
-}
-
 /// Writes the account's envelope, replacing any earlier one. Call it inside a write transaction,
-/// after [`lock_live_account`]: the update then the insert cannot race another writer.
+/// after `safes::lock_live_account`: the update then the insert cannot race another writer.
 pub fn put(conn: &mut DbConnection, row: &SecretRow) -> QueryResult<()> {
     let updated = diesel::update(account_secrets::table.find(row.account_id))
         .set((

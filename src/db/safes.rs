@@ -253,17 +253,57 @@ pub fn delete_accounts(
     }
 }
 
-/// Locks the account's row until the transaction ends, so two submissions for the same account
-/// check for overlaps one after the other. SQLite's write transactions already run one at a time.
-pub fn lock_account(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
-    if let DbConnection::Postgres(pg) = conn {
-        safe_accounts::table
-            .find(id)
-            .select(safe_accounts::id)
+/// Whether the live account `account_id` is in the safe; on PostgreSQL its row stays locked
+/// until the transaction ends, so a concurrent deletion, a second write or a second submission
+/// for it waits for this one (and a deletion that committed first is seen). SQLite's write
+/// transactions already run one at a time.
+pub fn lock_live_account(
+    conn: &mut DbConnection,
+    safe_id: i64,
+    account_id: i64,
+) -> QueryResult<bool> {
+    let live = safe_accounts::table
+        .filter(safe_accounts::id.eq(account_id))
+        .filter(safe_accounts::safe_id.eq(safe_id))
+        .filter(safe_accounts::deleted_at.is_null())
+        .select(safe_accounts::id);
+    let found: Option<i64> = match conn {
+        DbConnection::Postgres(pg) => live.for_update().first(pg).optional()?,
+        DbConnection::Sqlite(_) => live.first(conn).optional()?,
+    };
+    Ok(found.is_some())
+}
+
+/// The live safe `id`, read inside the caller's transaction to be changed: on PostgreSQL its row
+/// stays locked until the transaction ends, so two changes of the same safe run one after the
+/// other, each from what the other wrote.
+pub fn lock_live_safe_for_update(conn: &mut DbConnection, id: i64) -> QueryResult<Option<SafeRow>> {
+    let live = safes::table
+        .filter(safes::id.eq(id))
+        .filter(safes::deleted_at.is_null());
+    match conn {
+        DbConnection::Postgres(pg) => live
+            .select(SafeRow::as_select())
             .for_update()
-            .load::<i64>(pg)?;
+            .first(pg)
+            .optional(),
+        DbConnection::Sqlite(_) => live.select(SafeRow::as_select()).first(conn).optional(),
     }
-    Ok(())
+}
+
+/// The live safe's policy version, read inside a submission's transaction: on PostgreSQL the row
+/// is share-locked until it ends, so a policy change waits for the submission (and then finds
+/// its request to invalidate), or the submission waits for the change (and finds the new
+/// version). Submissions do not wait for each other.
+pub fn share_policy_version(conn: &mut DbConnection, id: i64) -> QueryResult<Option<i32>> {
+    let live = safes::table
+        .filter(safes::id.eq(id))
+        .filter(safes::deleted_at.is_null())
+        .select(safes::policy_version);
+    match conn {
+        DbConnection::Postgres(pg) => live.for_share().first(pg).optional(),
+        DbConnection::Sqlite(_) => live.first(conn).optional(),
+    }
 }
 
 pub fn touch_account(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<()> {

@@ -1,5 +1,7 @@
 //! Faults and hostile input, black-box: a PostgreSQL restart under load, kill -9 of the service
-//! under write load, and generated hostile input on every kind of text the API reads.
+//! under write load, generated hostile input on every kind of text the API reads, and races
+//! held open on PostgreSQL (a log-in against a password change, submissions and uses against
+//! changes of their safe or account).
 
 #[path = "../api/helpers/mod.rs"]
 #[expect(
@@ -18,3 +20,4 @@ mod log_in;
 mod nul;
 mod outage;
 mod pool;
+mod safe_races;

@@ -5,6 +5,8 @@
 mod rules;
 pub mod search;
 
+use chrono::NaiveDateTime;
+
 use self::rules::{Policy, PolicyInput, ValidAccount, parse_safe_name, to_safe};
 use crate::db::requests::Ends;
 use crate::db::safes::{
@@ -134,7 +136,32 @@ pub fn update(
 ) -> Result<Safe, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
     require_admin(&me)?;
-    let safe = require_safe(&mut conn, name)?;
+    let id = require_safe(&mut conn, name)?.id;
+    let now = ctx.clock.now_naive();
+    // Read and written in one transaction, the row locked on PostgreSQL: a change racing this
+    // one is applied before or after it, never overwritten by fields read before it committed.
+    let (safe, confirmation_changed) = db::write_transaction(&mut conn, |conn| {
+        let safe = safe_db::lock_live_safe_for_update(conn, id)?
+            .ok_or_else(|| AppError::new(ErrorCode::NotFound, format!("no safe named {name}")))?;
+        let (changes, confirmation_changed) = changes_to(&safe, &input, now)?;
+        let updated = safe_db::update_safe(conn, safe.id, &changes)?;
+        if confirmation_changed {
+            let reason = InvalidReason::ConfirmationSettingsChanged;
+            invalidate_on_safe(conn, safe.id, None, reason, Ends::Waiting, now)?;
+        }
+        Ok::<_, AppError>((updated, confirmation_changed))
+    })?;
+    tracing::info!(safe.name = %safe.name, user.name = %me.username, confirmation_changed, "safe updated");
+    Ok(to_safe(safe))
+}
+
+/// What `input` changes in `safe`, and whether its confirmation policy is among it (a new policy
+/// version).
+fn changes_to(
+    safe: &SafeRow,
+    input: &SafeUpdate,
+    now: NaiveDateTime,
+) -> Result<(SafeChanges, bool), AppError> {
     let policy = Policy::parse(PolicyInput {
         level1: input
             .level1_confirmations
@@ -150,7 +177,6 @@ pub fn update(
     })?;
     let confirmation_changed =
         policy.level1 != safe.level1_confirmations || policy.level2 != safe.level2_confirmations;
-    let now = ctx.clock.now_naive();
     let changes = SafeChanges {
         description: Some(policy.description),
         level1_confirmations: Some(policy.level1),
@@ -162,16 +188,7 @@ pub fn update(
         updated_at: Some(now),
         deleted_at: None,
     };
-    let updated = db::write_transaction(&mut conn, |conn| {
-        let updated = safe_db::update_safe(conn, safe.id, &changes)?;
-        if confirmation_changed {
-            let reason = InvalidReason::ConfirmationSettingsChanged;
-            invalidate_on_safe(conn, safe.id, None, reason, Ends::Waiting, now)?;
-        }
-        Ok::<_, AppError>(updated)
-    })?;
-    tracing::info!(safe.name = %safe.name, user.name = %me.username, confirmation_changed, "safe updated");
-    Ok(to_safe(updated))
+    Ok((changes, confirmation_changed))
 }
 
 /// Deletes a safe and its accounts; requests naming them become invalid (`object_deleted`).

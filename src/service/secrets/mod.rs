@@ -10,6 +10,7 @@ pub use self::store::SecretInput;
 use self::store::{to_row, to_sealed, validate};
 use super::Context;
 use crate::db::account_secrets as secret_db;
+use crate::db::safes as safe_db;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, ErrorCode};
 use crate::secrets::{self, KeyRing, MasterKey, SecretText, SecretType};
@@ -38,7 +39,7 @@ pub fn put_secret(
     drop(input);
     let row = to_row(account_id, sealed, ctx.clock.now_naive());
     db::write_transaction(&mut conn, |conn| {
-        if !secret_db::lock_live_account(conn, safe_id, account_id)? {
+        if !safe_db::lock_live_account(conn, safe_id, account_id)? {
             return Err(AppError::new(
                 ErrorCode::NotFound,
                 format!("no account {account_id} in safe {safe}"),

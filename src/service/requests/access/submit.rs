@@ -130,12 +130,20 @@ pub(in crate::service::requests) fn submit(
     }
     let now = now.naive_utc();
     db::write_transaction(conn, |conn| {
-        safe_db::lock_account(conn, account.id)?;
-        if safe_db::find_safe_by_id(conn, safe.id)?.policy_version != safe.policy_version {
-            return Err(AppError::new(
-                ErrorCode::ConfirmationSettingsChanged,
-                "the safe's confirmation policy changed while the request was made: submit again",
-            ));
+        // The safe's row, then the account's: the order a safe's deletion locks them in.
+        let no_account = || AppError::validation("account_id", "no such account");
+        match safe_db::share_policy_version(conn, safe.id)? {
+            None => return Err(no_account()),
+            Some(version) if version != safe.policy_version => {
+                return Err(AppError::new(
+                    ErrorCode::ConfirmationSettingsChanged,
+                    "the safe's confirmation policy changed while the request was made: submit again",
+                ));
+            }
+            Some(_) => {}
+        }
+        if !safe_db::lock_live_account(conn, safe.id, account.id)? {
+            return Err(no_account());
         }
         if req_db::overlapping_open_request(conn, me.id, account.id, valid.from, valid.to, now)? {
             return Err(AppError::new(

@@ -155,11 +155,16 @@ fn spend(
             "the request's operation type does not allow retrieving the password",
         ));
     }
+    // The account's row first, then the request's: the order a deletion takes them in, so the
+    // two wait for each other on PostgreSQL instead of deadlocking.
+    let deleted = || AppError::new(ErrorCode::AccessNotApproved, "the account was deleted");
+    if !safe_db::lock_live_account(conn, safe_id, account_id)? {
+        return Err(deleted());
+    }
     if !req_db::record_use(conn, request.id, me.id, now)? {
         return Ok(None);
     }
-    let account: AccountRow = safe_db::find_account(conn, account_id, None)?
-        .ok_or_else(|| AppError::new(ErrorCode::AccessNotApproved, "the account was deleted"))?;
+    let account: AccountRow = safe_db::find_account(conn, account_id, None)?.ok_or_else(deleted)?;
     let secret = if allowed {
         open_typed(&ctx.secrets, conn, account.id)?
     } else {
