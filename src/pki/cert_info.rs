@@ -82,7 +82,7 @@ pub fn certificate_info_from_der(der: &[u8]) -> Result<CertificateInfo, Validati
         return Err(pem_error("the certificate validity dates are out of range"));
     };
     let spki = cert.public_key();
-    Ok(CertificateInfo {
+    let info = CertificateInfo {
         pem: encode_certificate_pem(der),
         der: der.to_vec(),
         serial_hex: serial_to_hex(cert.raw_serial()),
@@ -95,7 +95,24 @@ pub fn certificate_info_from_der(der: &[u8]) -> Result<CertificateInfo, Validati
         issuer: cert.issuer().to_string(),
         key_algorithm: KeyKind::identify(spki).label(),
         public_key_fingerprint: sha256_hex(spki.raw),
-    })
+    };
+    refuse_nul_in_names(&info)?;
+    Ok(info)
+}
+
+/// A NUL inside a name (ASN.1 strings may hold one) is stored by no text column of PostgreSQL's,
+/// and shows nowhere as what it is.
+fn refuse_nul_in_names(info: &CertificateInfo) -> Result<(), ValidationError> {
+    let names = [&info.subject, &info.issuer]
+        .into_iter()
+        .chain(info.common_name.as_ref())
+        .chain(&info.subject_alt_names);
+    for name in names {
+        if name.contains('\0') {
+            return Err(pem_error("the certificate's names contain a NUL character"));
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn encode_certificate_pem(der: &[u8]) -> String {

@@ -794,6 +794,12 @@ async fn importing_garbage_or_the_same_certificate_twice_is_refused(app: TestApp
             "pem",
         ),
         ("missing pem", json!({}), "pem"),
+        // PostgreSQL stores no NUL in text; it was a 500 there.
+        (
+            "a NUL in its common name",
+            json!({"pem": certificate_named("a\0b.example.com")}),
+            "pem",
+        ),
     ] {
         let reply = app.post("/api/v3/certificates", Some(&dana), &body).await;
         assert_eq!(reply.status, 400, "{case}: {reply:?}");
@@ -881,4 +887,15 @@ async fn an_imported_certificate_revoked_for_key_compromise_refuses_no_one_elses
         "refused only as a duplicate of the pending one, not as compromised: {fresh:?}"
     );
     assert_eq!(fresh.problem_code(), "duplicate_pending_request");
+}
+
+/// A self-signed certificate whose common name is `common_name`, byte for byte (the openssl
+/// command line cannot pass every byte).
+fn certificate_named(common_name: &str) -> String {
+    let mut params = rcgen::CertificateParams::default();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, common_name);
+    let key = rcgen::KeyPair::generate().expect("key");
+    params.self_signed(&key).expect("certificate").pem()
 }

@@ -366,6 +366,27 @@ fn parse_certificate_pem_refuses_garbage() {
 }
 
 #[test]
+fn parse_certificate_pem_refuses_a_nul_in_a_name() {
+    for (common_name, dns_name) in [
+        ("a\0b", "a.example.com"),
+        ("a.example.com", "a\0.example.com"),
+    ] {
+        let mut params = rcgen::CertificateParams::default();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, common_name);
+        params.subject_alt_names = vec![rcgen::SanType::DnsName(
+            dns_name.try_into().expect("an IA5 string"),
+        )];
+        let key = rcgen::KeyPair::generate().expect("key");
+        let pem = params.self_signed(&key).expect("certificate").pem();
+        let refused = parse_certificate_pem(&pem).expect_err("a NUL in a name");
+        assert_eq!(refused.field, "pem", "{refused:?}");
+        assert!(refused.message.contains("NUL"), "{refused:?}");
+    }
+}
+
+#[test]
 fn editing_public_csr_fields_does_not_change_the_certificate() {
     let mut csr = parsed(&rcgen_csr(
         &rcgen::PKCS_ECDSA_P256_SHA256,
