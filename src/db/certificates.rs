@@ -340,6 +340,20 @@ pub fn recent(
         .load(conn)
 }
 
+/// Serializes, until the transaction ends, the writes that depend on whether this key is
+/// compromised: its revocation for `key_compromise`, and the submissions and approvals that check
+/// it. Taken before any row lock, so they wait for each other instead of racing (the approval
+/// checked before the revocation committed and issued anyway) or deadlocking. A PostgreSQL
+/// advisory lock on the key's hash; SQLite's write transactions already run one at a time.
+pub fn lock_key(conn: &mut DbConnection, public_key_fingerprint: &str) -> QueryResult<()> {
+    if let DbConnection::Postgres(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind::<diesel::sql_types::Text, _>(public_key_fingerprint)
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -198,6 +198,11 @@ pub fn revoke(
     let now = ctx.clock.now_naive();
     db::write_transaction(&mut conn, |conn| {
         let row = require_certificate(conn, id, owner_scope)?.certificate;
+        let compromised =
+            reason == RevocationReason::KeyCompromise && row.source == CertificateSource::Issued;
+        if compromised {
+            cert_db::lock_key(conn, &row.public_key_fingerprint)?;
+        }
         if !cert_db::revoke(conn, id, owner_scope, reason, now)? {
             return Err(AppError::new(
                 ErrorCode::AlreadyRevoked,
@@ -209,7 +214,7 @@ pub fn revoke(
             let kind = EventKind::Revoked;
             req_db::record_event(conn, request_id, Some(me.id), kind, Some(&detail), now)?;
         }
-        if reason == RevocationReason::KeyCompromise && row.source == CertificateSource::Issued {
+        if compromised {
             reject_requests_for_key(conn, &row.public_key_fingerprint, id, now)?;
         }
         Ok::<_, AppError>(())

@@ -4,66 +4,12 @@
 //! transactions run one at a time, so these interleavings cannot happen there.)
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection, RunQueryDsl};
 use serde_json::json;
 
 use crate::fixture::{SAFE, SafeWithRequester};
+use crate::held::{Held, blocked};
 use crate::helpers::{Backend, Reply, TestApp, postgres_url, spawn_app};
-use crate::pool::Number;
-
-/// An administrator's change in progress: a transaction begun, not yet committed.
-struct Held(PgConnection);
-
-impl Held {
-    fn begin(app: &TestApp, sql: &str) -> Self {
-        let mut conn = PgConnection::establish(&app.database.url).expect("a connection");
-        conn.batch_execute(&format!("BEGIN; {sql}"))
-            .expect("the held change");
-        Self(conn)
-    }
-
-    fn run(&mut self, sql: &str) -> diesel::QueryResult<()> {
-        tokio::task::block_in_place(|| self.0.batch_execute(sql))
-    }
-
-    fn commit(mut self) {
-        self.run("COMMIT").expect("commit the held change");
-    }
-}
-
-/// Starts `call` and waits until it waits for a lock; a call that answers first fails the test,
-/// with its answer.
-async fn blocked(
-    app: &TestApp,
-    call: impl Future<Output = Reply> + Send + 'static,
-) -> tokio::task::JoinHandle<Reply> {
-    let task = tokio::spawn(call);
-    let started = Instant::now();
-    while locks_waited_for(app) == 0 {
-        if task.is_finished() {
-            panic!("the call did not wait for the change: {:?}", task.await);
-        }
-        assert!(started.elapsed() < Duration::from_secs(10), "never waited");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    task
-}
-
-fn locks_waited_for(app: &TestApp) -> i32 {
-    tokio::task::block_in_place(|| {
-        let mut conn = PgConnection::establish(&app.database.url).expect("a connection");
-        diesel::sql_query(
-            "SELECT count(*)::int AS value FROM pg_stat_activity
-             WHERE wait_event_type = 'Lock' AND datname = current_database()",
-        )
-        .get_result::<Number>(&mut conn)
-        .expect("activity")
-        .value
-    })
-}
 
 async fn on_postgres() -> Option<(Arc<TestApp>, SafeWithRequester)> {
     if postgres_url().is_none() {

@@ -46,6 +46,7 @@ pub(super) fn submit(
     let names = serde_json::to_string(&parsed.subject_alt_names)
         .map_err(|e| AppError::Internal(e.to_string()))?;
     db::write_transaction(conn, |conn| {
+        cert_db::lock_key(conn, &parsed.public_key_fingerprint)?;
         if cert_db::key_compromised(conn, &parsed.public_key_fingerprint)? {
             return Err(AppError::validation(
                 "csr.public_key",

@@ -98,6 +98,20 @@ impl Kind {
         }
     }
 
+    /// Inside a decision's transaction, before it locks anything: a certificate request's key,
+    /// so that an approval issuing for it and its revocation for compromise run one after the
+    /// other (`certificates::lock_key`).
+    pub(super) fn lock_for_decision(
+        self,
+        conn: &mut DbConnection,
+        request: &RequestRow,
+    ) -> Result<(), AppError> {
+        match (self, request.public_key_fingerprint.as_deref()) {
+            (Kind::Certificate, Some(key)) => Ok(crate::db::certificates::lock_key(conn, key)?),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether `me` decides requests of this kind in a way [`Kind::presign`] may prepare for
     /// without reading anything: an approver, for a certificate request. Access requests have
     /// nothing to prepare.

@@ -90,6 +90,7 @@ pub fn confirm<'r>(
     ctx.pool.grouped_write(&mut conn, move |conn| {
         let (ctx, me) = (&job_ctx, &job_me);
         let (request, capacity) = decidable(conn, me, id, now)?;
+        Kind::of(&request)?.lock_for_decision(conn, &request)?;
         let level = request.current_level;
         record_decision(
             conn,
