@@ -349,13 +349,17 @@ impl CustomizeConnection<DbConnection, PoolConnectionError> for ConnectionCustom
 
 /// Whether `error` means the database cannot be reached, is shutting down or starting up, is
 /// busy past its lock timeout, or that this connection is gone: a 503 and a retry, not a bug.
+/// So is a PostgreSQL transaction chosen to end a deadlock or a serialization conflict: it was
+/// rolled back whole, and the same call again succeeds (the writes that meet take their locks in
+/// one order, so this is a safety net, not a path).
 pub fn is_unavailable(error: &DieselError) -> bool {
     match error {
         DieselError::DatabaseError(
             DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
             _,
         )
-        | DieselError::BrokenTransactionManager => true,
+        | DieselError::BrokenTransactionManager
+        | DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
         DieselError::DatabaseError(_, info) => is_unavailable_message(info.message()),
         DieselError::RollbackErrorOnCommit {
             rollback_error,
@@ -389,6 +393,8 @@ const UNAVAILABLE_MESSAGES: &[&str] = &[
     // SQLite past busy_timeout.
     "database is locked",
     "database table is locked",
+    // PostgreSQL's deadlock victim (40P01), rolled back.
+    "deadlock detected",
 ];
 
 fn is_unavailable_message(message: &str) -> bool {
@@ -415,6 +421,11 @@ mod tests {
                 "terminating connection due to administrator command",
             ),
             database_error(DatabaseErrorKind::Unknown, "database is locked"),
+            database_error(DatabaseErrorKind::Unknown, "deadlock detected"),
+            database_error(
+                DatabaseErrorKind::SerializationFailure,
+                "could not serialize access due to concurrent update",
+            ),
             DieselError::BrokenTransactionManager,
             DieselError::RollbackErrorOnCommit {
                 rollback_error: Box::new(DieselError::BrokenTransactionManager),
