@@ -1,6 +1,19 @@
 //! The data-access layer: the only place that builds SQL. One connection type covers SQLite and
 //! PostgreSQL; the backend is chosen from the URL scheme, never guessed.
 
+/// The first row of `$query`, or none, locked until the transaction ends with `$lock`
+/// (`for_update` or `for_share`) on PostgreSQL. diesel's `MultiBackend` has no locking clause,
+/// and SQLite needs none (its write transactions run one at a time), so there it only reads.
+/// The query is written once and built for each backend.
+macro_rules! first_locked {
+    ($conn:expr, $query:expr, $lock:ident) => {
+        match $conn {
+            $crate::db::DbConnection::Postgres(pg) => $query.$lock().first(pg).optional(),
+            conn @ $crate::db::DbConnection::Sqlite(_) => $query.first(conn).optional(),
+        }
+    };
+}
+
 pub mod account_secrets;
 pub mod bulk_actions;
 mod cached;

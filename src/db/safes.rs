@@ -267,10 +267,7 @@ pub fn lock_live_account(
         .filter(safe_accounts::safe_id.eq(safe_id))
         .filter(safe_accounts::deleted_at.is_null())
         .select(safe_accounts::id);
-    let found: Option<i64> = match conn {
-        DbConnection::Postgres(pg) => live.for_update().first(pg).optional()?,
-        DbConnection::Sqlite(_) => live.first(conn).optional()?,
-    };
+    let found: Option<i64> = first_locked!(conn, live, for_update)?;
     Ok(found.is_some())
 }
 
@@ -278,17 +275,15 @@ pub fn lock_live_account(
 /// stays locked until the transaction ends, so two changes of the same safe run one after the
 /// other, each from what the other wrote.
 pub fn lock_live_safe_for_update(conn: &mut DbConnection, id: i64) -> QueryResult<Option<SafeRow>> {
-    let live = safes::table
-        .filter(safes::id.eq(id))
-        .filter(safes::deleted_at.is_null());
-    match conn {
-        DbConnection::Postgres(pg) => live
-            .select(SafeRow::as_select())
-            .for_update()
-            .first(pg)
-            .optional(),
-        DbConnection::Sqlite(_) => live.select(SafeRow::as_select()).first(conn).optional(),
-    }
+    // Written inside the macro, so that the row's selection is built for each backend.
+    first_locked!(
+        conn,
+        safes::table
+            .filter(safes::id.eq(id))
+            .filter(safes::deleted_at.is_null())
+            .select(SafeRow::as_select()),
+        for_update
+    )
 }
 
 /// The live safe's policy version, read inside a submission's transaction: on PostgreSQL the row
@@ -300,10 +295,7 @@ pub fn share_policy_version(conn: &mut DbConnection, id: i64) -> QueryResult<Opt
         .filter(safes::id.eq(id))
         .filter(safes::deleted_at.is_null())
         .select(safes::policy_version);
-    match conn {
-        DbConnection::Postgres(pg) => live.for_share().first(pg).optional(),
-        DbConnection::Sqlite(_) => live.first(conn).optional(),
-    }
+    first_locked!(conn, live, for_share)
 }
 
 pub fn touch_account(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<()> {

@@ -189,10 +189,7 @@ pub fn lock_if_unchanged(
         .filter(users::password_hash.eq(password_hash))
         .filter(users::status.eq(UserStatus::Active))
         .select(users::id);
-    let found: Option<i64> = match conn {
-        DbConnection::Postgres(pg) => unchanged.for_update().first(pg).optional()?,
-        DbConnection::Sqlite(_) => unchanged.first(conn).optional()?,
-    };
+    let found: Option<i64> = first_locked!(conn, unchanged, for_update)?;
     Ok(found.is_some())
 }
 
