@@ -253,33 +253,39 @@ pub fn delete_accounts(
     }
 }
 
-/// Whether the live account `account_id` is in the safe; on PostgreSQL its row stays locked
-/// until the transaction ends, so a concurrent deletion, a second write or a second submission
-/// for it waits for this one (and a deletion that committed first is seen). SQLite's write
+/// The live account `account_id` of the safe; on PostgreSQL its row stays locked until the
+/// transaction ends, so a concurrent deletion, a second write or a second submission for it
+/// waits for this one (and a deletion that committed first is seen). SQLite's write
 /// transactions already run one at a time.
 pub fn lock_live_account(
     conn: &mut DbConnection,
     safe_id: i64,
     account_id: i64,
-) -> QueryResult<bool> {
-    let live = safe_accounts::table
-        .filter(safe_accounts::id.eq(account_id))
-        .filter(safe_accounts::safe_id.eq(safe_id))
-        .filter(safe_accounts::deleted_at.is_null())
-        .select(safe_accounts::id);
-    let found: Option<i64> = first_locked!(conn, live, for_update)?;
-    Ok(found.is_some())
+) -> QueryResult<Option<AccountRow>> {
+    // Written inside the macro, so that the row's selection is built for each backend.
+    first_locked!(
+        conn,
+        safe_accounts::table
+            .filter(safe_accounts::id.eq(account_id))
+            .filter(safe_accounts::safe_id.eq(safe_id))
+            .filter(safe_accounts::deleted_at.is_null())
+            .select(AccountRow::as_select()),
+        for_update
+    )
 }
 
-/// The live safe `id`, read inside the caller's transaction to be changed: on PostgreSQL its row
-/// stays locked until the transaction ends, so two changes of the same safe run one after the
-/// other, each from what the other wrote.
-pub fn lock_live_safe_for_update(conn: &mut DbConnection, id: i64) -> QueryResult<Option<SafeRow>> {
+/// The live safe named `name_key`, read inside the caller's transaction to be changed: on
+/// PostgreSQL its row stays locked until the transaction ends, so two changes of the same safe
+/// run one after the other, each from what the other wrote.
+pub fn lock_live_safe_for_update(
+    conn: &mut DbConnection,
+    name_key: &str,
+) -> QueryResult<Option<SafeRow>> {
     // Written inside the macro, so that the row's selection is built for each backend.
     first_locked!(
         conn,
         safes::table
-            .filter(safes::id.eq(id))
+            .filter(safes::name_key.eq(name_key))
             .filter(safes::deleted_at.is_null())
             .select(SafeRow::as_select()),
         for_update

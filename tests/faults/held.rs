@@ -57,14 +57,17 @@ pub async fn blocked_behind(
 }
 
 fn locks_waited_for(app: &TestApp) -> i32 {
-    tokio::task::block_in_place(|| {
-        let mut conn = PgConnection::establish(&app.database.url).expect("a connection");
-        diesel::sql_query(
-            "SELECT count(*)::int AS value FROM pg_stat_activity
-             WHERE wait_event_type = 'Lock' AND datname = current_database()",
-        )
-        .get_result::<Number>(&mut conn)
-        .expect("activity")
-        .value
-    })
+    tokio::task::block_in_place(|| lock_waits(&app.database.url))
+}
+
+/// How many sessions of the database at `url` wait for a lock now.
+pub fn lock_waits(url: &str) -> i32 {
+    let mut conn = PgConnection::establish(url).expect("a connection");
+    diesel::sql_query(
+        "SELECT count(*)::int AS value FROM pg_stat_activity
+         WHERE wait_event_type = 'Lock' AND datname = current_database()",
+    )
+    .get_result::<Number>(&mut conn)
+    .expect("activity")
+    .value
 }

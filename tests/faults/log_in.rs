@@ -5,11 +5,12 @@
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::{Connection, PgConnection};
 use requestdesk::db::users;
 
+use crate::held::lock_waits;
 use crate::helpers::{Backend, TestDatabase, postgres_url};
-use crate::pool::{Number, one_connection_pool};
+use crate::pool::one_connection_pool;
 
 /// On PostgreSQL the log-in's check locks the user's row, so it waits for a password change in
 /// progress and then finds the new hash. Without the lock it read the old row at once and opened
@@ -41,17 +42,8 @@ fn a_log_in_racing_a_password_change_waits_for_it_and_opens_no_session() {
             .id;
         conn.transaction(|conn| users::lock_if_unchanged(conn, id, "old"))
     });
-    let waiting = || {
-        diesel::sql_query(
-            "SELECT count(*)::int AS value FROM pg_stat_activity
-             WHERE wait_event_type = 'Lock' AND datname = current_database()",
-        )
-        .get_result::<Number>(&mut PgConnection::establish(&database.url).expect("a look"))
-        .expect("activity")
-        .value
-    };
     let started = std::time::Instant::now();
-    while waiting() == 0 {
+    while lock_waits(&database.url) == 0 {
         assert!(
             !log_in.is_finished(),
             "the log-in did not wait for the password change: {:?}",

@@ -136,12 +136,11 @@ pub fn update(
 ) -> Result<Safe, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
     require_admin(&me)?;
-    let id = require_safe(&mut conn, name)?.id;
     let now = ctx.clock.now_naive();
     // Read and written in one transaction, the row locked on PostgreSQL: a change racing this
     // one is applied before or after it, never overwritten by fields read before it committed.
     let (safe, confirmation_changed) = db::write_transaction(&mut conn, |conn| {
-        let safe = safe_db::lock_live_safe_for_update(conn, id)?
+        let safe = safe_db::lock_live_safe_for_update(conn, &name.to_lowercase())?
             .ok_or_else(|| AppError::new(ErrorCode::NotFound, format!("no safe named {name}")))?;
         let (changes, confirmation_changed) = changes_to(&safe, &input, now)?;
         let updated = safe_db::update_safe(conn, safe.id, &changes)?;

@@ -39,7 +39,7 @@ pub fn put_secret(
     drop(input);
     let row = to_row(account_id, sealed, ctx.clock.now_naive());
     db::write_transaction(&mut conn, |conn| {
-        if !safe_db::lock_live_account(conn, safe_id, account_id)? {
+        if safe_db::lock_live_account(conn, safe_id, account_id)?.is_none() {
             return Err(AppError::new(
                 ErrorCode::NotFound,
                 format!("no account {account_id} in safe {safe}"),

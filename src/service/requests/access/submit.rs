@@ -142,7 +142,7 @@ pub(in crate::service::requests) fn submit(
             }
             Some(_) => {}
         }
-        if !safe_db::lock_live_account(conn, safe.id, account.id)? {
+        if safe_db::lock_live_account(conn, safe.id, account.id)?.is_none() {
             return Err(no_account());
         }
         if req_db::overlapping_open_request(conn, me.id, account.id, valid.from, valid.to, now)? {

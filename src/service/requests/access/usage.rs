@@ -14,7 +14,7 @@
 use chrono::NaiveDateTime;
 
 use crate::db::requests::{self as req_db, NewEvent, RequestRow};
-use crate::db::safes::{self as safe_db, AccountRow};
+use crate::db::safes as safe_db;
 use crate::db::{self, DbConnection};
 use crate::domain::access::{
     AccessGrant, AccessType, InvalidReason, OperationType, RevealedSecret,
@@ -157,14 +157,15 @@ fn spend(
     }
     // The account's row first, then the request's: the order a deletion takes them in, so the
     // two wait for each other on PostgreSQL instead of deadlocking.
-    let deleted = || AppError::new(ErrorCode::AccessNotApproved, "the account was deleted");
-    if !safe_db::lock_live_account(conn, safe_id, account_id)? {
-        return Err(deleted());
-    }
+    let Some(account) = safe_db::lock_live_account(conn, safe_id, account_id)? else {
+        return Err(AppError::new(
+            ErrorCode::AccessNotApproved,
+            "the account was deleted",
+        ));
+    };
     if !req_db::record_use(conn, request.id, me.id, now)? {
         return Ok(None);
     }
-    let account: AccountRow = safe_db::find_account(conn, account_id, None)?.ok_or_else(deleted)?;
     let secret = if allowed {
         open_typed(&ctx.secrets, conn, account.id)?
     } else {
