@@ -528,7 +528,7 @@ fn build_server(
             // its 401 reaches PVWA's middleware as an AppError.
             .wrap(from_fn(api::middleware::dead_session_first))
             // Inside PVWA's middleware, so what it refuses reaches it as an AppError.
-            .wrap(from_fn(api::middleware::refuse_nul_in_path))
+            .wrap(from_fn(api::middleware::refuse_nul_in_url))
             // Rewrites /PasswordVault paths before routing, and its error bodies are written
             // before compression.
             .wrap(from_fn(api::pvwa::normalize))

@@ -16,7 +16,7 @@ use actix_web::{Error, HttpMessage, web};
 use tracing::Instrument;
 
 use super::AppState;
-use super::extract::PresentedToken;
+use super::extract::{NUL_MESSAGE, PresentedToken};
 use crate::error::{AppError, ErrorCode};
 use crate::service::auth;
 
@@ -65,9 +65,11 @@ fn new_request_id() -> HeaderValue {
 }
 
 /// Answers 404 for a path holding U+0000 (`%00`): no resource is named so, and PostgreSQL could
-/// not even look the name up (it cannot store the character; SQLite can). The error travels as an
-/// [`AppError`], so under `/PasswordVault` PVWA's middleware words it as PVWA does.
-pub async fn refuse_nul_in_path(
+/// not even look the name up (it cannot store the character; SQLite can). A query parameter
+/// holding it is a 400 naming the parameter, before any handler reads the query (PVWA's lists
+/// read theirs raw). The error travels as an [`AppError`], so under `/PasswordVault` PVWA's
+/// middleware words it as PVWA does.
+pub async fn refuse_nul_in_url(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
@@ -78,7 +80,20 @@ pub async fn refuse_nul_in_path(
         );
         return Ok(req.error_response(error));
     }
+    if let Some(parameter) = nul_in_query(req.query_string()) {
+        return Ok(req.error_response(AppError::validation(parameter, NUL_MESSAGE)));
+    }
     Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// The name of the first query parameter whose name or value holds U+0000 (`%00`), if any.
+fn nul_in_query(query: &str) -> Option<String> {
+    if !query.contains("%00") {
+        return None;
+    }
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(name, value)| name.contains('\0') || value.contains('\0'))
+        .map(|(name, _)| name.into_owned())
 }
 
 /// Outside the CORS middleware: the preflight it refuses (an origin not in
@@ -150,5 +165,18 @@ pub async fn dead_session_first(
             let (request, _) = response.into_parts();
             Ok(ServiceResponse::from_err(refusal, request))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nul_is_found_in_query_parameter_names_and_values() {
+        assert_eq!(nul_in_query("page=1&q=ali%00ce").as_deref(), Some("q"));
+        assert_eq!(nul_in_query("st%00atus=x").as_deref(), Some("st\u{0}atus"));
+        assert_eq!(nul_in_query("q=%2500"), None);
+        assert_eq!(nul_in_query("q=alice"), None);
     }
 }

@@ -294,13 +294,22 @@ async fn a_pspas_session_finds_an_account_requests_it_and_sees_it_decided(app: T
         .await;
     assert_eq!(page2["value"], json!([]), "psPAS's second page: {page2}");
     // Get-PASSafeMember -SafeName "Fin Ops" -memberType User -membershipExpired $false
-    // -search car (12.1+): ConvertTo-FilterString joins the clauses with " AND ".
-    let users = dave
-        .get("/api/Safes/Fin%20Ops/Members?search=car&filter=memberType%20eq%20User%20AND%20membershipExpired%20eq%20False")
-        .await;
-    assert_eq!(users["count"], 1, "{users}");
-    assert_eq!(users["value"][0]["memberName"], "carol", "{users}");
-    assert_eq!(users["value"][0]["memberType"], "User", "{users}");
+    // -search car (12.1+): below 14.6 ConvertTo-FilterString joins the clauses with " AND ";
+    // from 14.6 (the version answered here) with " $LogicalOperator ", which Get-PASSafeMember
+    // leaves empty: two spaces.
+    for filter in [
+        "memberType%20eq%20User%20AND%20membershipExpired%20eq%20False",
+        "memberType%20eq%20User%20%20membershipExpired%20eq%20False",
+    ] {
+        let users = dave
+            .get(&format!(
+                "/api/Safes/Fin%20Ops/Members?search=car&filter={filter}"
+            ))
+            .await;
+        assert_eq!(users["count"], 1, "{filter}: {users}");
+        assert_eq!(users["value"][0]["memberName"], "carol", "{users}");
+        assert_eq!(users["value"][0]["memberType"], "User", "{users}");
+    }
     let groups = dave
         .get("/api/Safes/Fin%20Ops/Members?filter=memberType%20eq%20Group")
         .await;

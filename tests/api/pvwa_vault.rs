@@ -315,27 +315,51 @@ async fn a_request_takes_and_shows_the_pvwa_account_id(app: TestApp) {
 
 async fn bad_parameters_are_400_naming_the_parameter(app: TestApp) {
     let (admin, ..) = set_up(&app).await;
-    for (query, field) in [
-        ("searchType=fuzzy", "searchType"),
-        ("filter=modificationTime%20gte%201", "filter"),
-        ("limit=0", "limit"),
-        ("offset=-3", "offset"),
-        ("sort=password", "sort"),
+    let many_words = format!("search={}", "a+".repeat(11));
+    let long_word = format!("search={}", "a".repeat(101));
+    for (list, query, field) in [
+        ("Accounts", "searchType=fuzzy", "searchType"),
+        ("Accounts", "filter=modificationTime%20gte%201", "filter"),
+        ("Accounts", "limit=0", "limit"),
+        ("Accounts", "offset=-3", "offset"),
+        ("Accounts", "sort=password", "sort"),
+        ("Accounts", &many_words, "search"),
+        ("Accounts", &long_word, "search"),
+        ("Safes", &many_words, "search"),
+        ("Safes", &long_word, "search"),
+        ("Safes/Linux/Members", &many_words, "search"),
+        ("Accounts", "search=a%00", "search"),
+        ("Safes", "filter=x%00", "filter"),
     ] {
         let reply = pvwa(
             &app,
             Method::GET,
-            &format!("/PasswordVault/API/Accounts?{query}"),
+            &format!("/PasswordVault/API/{list}?{query}"),
             Some(&admin),
             None,
         )
         .await;
-        assert_eq!(pvwa_error(&reply, 400), "RQDWS001E", "{query}");
+        assert_eq!(pvwa_error(&reply, 400), "RQDWS001E", "{list}?{query}");
         assert!(
             reply.body["ErrorMessage"]
                 .as_str()
                 .is_some_and(|m| m.starts_with(&format!("{field}:"))),
-            "{query}: {reply:?}"
+            "{list}?{query}: {reply:?}"
+        );
+    }
+    let most = format!("search={}", ["a"; 10].join("+"));
+    for list in ["Accounts", "Safes", "Safes/Linux/Members"] {
+        let reply = pvwa(
+            &app,
+            Method::GET,
+            &format!("/PasswordVault/API/{list}?{most}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+        assert_eq!(
+            reply.status, 200,
+            "{list}: ten words are allowed: {reply:?}"
         );
     }
 }

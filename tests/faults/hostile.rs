@@ -321,6 +321,8 @@ fn hostile_query_value() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => hostile_text(300).prop_map(|text| form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>()),
         1 => prop::sample::select(vec!["%00", "a%00b", "%FF%FE", "%", "%zz", "%C0%80", "+", "", "-1", "0", "99999999999999999999"]).prop_map(str::to_owned),
+        1 => (1..8_000usize).prop_map(|words| "a+".repeat(words)),
+        1 => (1..60_000usize).prop_map(|length| "a".repeat(length)),
     ]
 }
 
@@ -359,6 +361,15 @@ fn query_cases() -> impl Strategy<Value = HostileRequest> {
         (
             "/PasswordVault/API/IncomingRequests",
             &["onlywaiting", "expired"],
+        ),
+        (
+            "/PasswordVault/API/Accounts",
+            &["search", "searchType", "filter", "offset", "limit", "sort"],
+        ),
+        ("/PasswordVault/API/Safes", &["search", "offset", "limit"]),
+        (
+            "/PasswordVault/API/Safes/Sec25/Members",
+            &["search", "filter", "offset", "limit"],
         ),
     ];
     (

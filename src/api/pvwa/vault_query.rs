@@ -13,13 +13,18 @@ use crate::service::safes::search::{AccountSearch, SearchType, SortBy};
 pub const MAX_LIMIT: i64 = 100;
 /// PVWA's default page size.
 pub const DEFAULT_LIMIT: i64 = 50;
+/// A `search` holds at most this many words, each of at most [`MAX_SEARCH_WORD_CHARS`]: every
+/// word is one more condition of the list's query, and the database bounds both (SQLite's
+/// expression depth and `LIKE` pattern length, PostgreSQL's bound parameters).
+pub const MAX_SEARCH_WORDS: usize = 10;
+pub const MAX_SEARCH_WORD_CHARS: usize = 100;
 
 /// The parameters of `GET /PasswordVault/API/Accounts` (names regardless of case).
 #[derive(Debug, Clone, Default, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AccountsQuery {
     /// Words, each of which must appear in the name, address, user name, platform or safe name
-    /// (regardless of case).
+    /// (regardless of case); at most 10, of at most 100 characters each.
     pub search: Option<String>,
     /// `contains` (the default) or `startswith`: how each word must match.
     #[param(rename = "searchType")]
@@ -113,17 +118,15 @@ impl AccountsQuery {
             ));
             (SortBy::Name, false)
         });
+        let words = search_words(self.search.as_deref()).unwrap_or_else(|error| {
+            errors.push(error);
+            Vec::new()
+        });
         if !errors.is_empty() {
             return Err(errors);
         }
         Ok(AccountSearch {
-            words: self
-                .search
-                .as_deref()
-                .unwrap_or("")
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect(),
+            words,
             search_type,
             safe_name,
             sort,
@@ -163,7 +166,8 @@ impl AccountsQuery {
 #[derive(Debug, Clone, Default, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SafesQuery {
-    /// Words, each of which must appear in the safe's name or description (any case).
+    /// Words, each of which must appear in the safe's name or description (any case); at most
+    /// 10, of at most 100 characters each.
     pub search: Option<String>,
     /// How many to skip (default 0).
     #[param(minimum = 0)]
@@ -209,16 +213,13 @@ impl SafesQuery {
         if !(1..=1000).contains(&limit) {
             errors.push(FieldError::new("limit", "must be a number from 1 to 1000"));
         }
+        let words = search_words(self.search.as_deref()).unwrap_or_else(|error| {
+            errors.push(error);
+            Vec::new()
+        });
         if !errors.is_empty() {
             return Err(errors);
         }
-        let words = self
-            .search
-            .as_deref()
-            .unwrap_or("")
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect();
         Ok((
             words,
             Window {
@@ -252,7 +253,8 @@ impl SafesQuery {
 #[derive(Debug, Clone, Default, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MembersQuery {
-    /// Words, each of which must appear in the member's name (any case).
+    /// Words, each of which must appear in the member's name (any case); at most 10, of at
+    /// most 100 characters each.
     pub search: Option<String>,
     /// How many to skip (default 0).
     #[param(minimum = 0)]
@@ -260,7 +262,8 @@ pub struct MembersQuery {
     /// Page size, 1 to 1000 (default 25); pages hold at most 100.
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
-    /// Clauses joined by `AND`: `memberType eq User|Group`, `membershipExpired eq true|false`
+    /// Clauses joined by `AND` (or by spaces alone): `memberType eq User|Group`,
+    /// `membershipExpired eq true|false`
     /// (memberships never expire here, so `true` keeps none), `includePredefinedUsers eq
     /// true|false` (there are none; accepted).
     #[param(example = "memberType eq User AND membershipExpired eq false")]
@@ -286,7 +289,11 @@ impl MembersFilter {
             match key.to_ascii_lowercase().as_str() {
                 "filter" => parsed.read_filter(&value)?,
                 "search" => {
-                    parsed.words = value.split_whitespace().map(str::to_lowercase).collect();
+                    parsed.words = search_words(Some(&value))
+                        .map_err(|error| vec![error])?
+                        .iter()
+                        .map(|word| word.to_lowercase())
+                        .collect();
                 }
                 _ => {}
             }
@@ -294,6 +301,8 @@ impl MembersFilter {
         Ok(parsed)
     }
 
+    /// Clauses `<property> eq <value>`, joined by `AND` or, as psPAS writes them when its
+    /// `ConvertTo-FilterString` is given no logical operator, by spaces alone.
     fn read_filter(&mut self, filter: &str) -> Result<(), Vec<FieldError>> {
         let refuse = || {
             vec![FieldError::new(
@@ -302,10 +311,10 @@ impl MembersFilter {
                  true|false, includePredefinedUsers eq true|false",
             )]
         };
-        for clause in split_and(filter) {
-            let mut words = clause.split_whitespace();
-            let (Some(property), Some(operator), Some(value), None) =
-                (words.next(), words.next(), words.next(), words.next())
+        let mut words = filter.split_whitespace().peekable();
+        while words.peek().is_some() {
+            let (Some(property), Some(operator), Some(value)) =
+                (words.next(), words.next(), words.next())
             else {
                 return Err(refuse());
             };
@@ -319,6 +328,13 @@ impl MembersFilter {
                 ("membershipexpired", "true") => self.expired_only = true,
                 ("membershipexpired" | "includepredefinedusers", "true" | "false") => {}
                 _ => return Err(refuse()),
+            }
+            if words
+                .next_if(|word| word.eq_ignore_ascii_case("and"))
+                .is_some()
+                && words.peek().is_none()
+            {
+                return Err(refuse());
             }
         }
         Ok(())
@@ -335,20 +351,24 @@ impl MembersFilter {
     }
 }
 
-/// The clauses of `a AND b AND c` (`AND` in any case, between spaces).
-fn split_and(filter: &str) -> Vec<String> {
-    let mut clauses = vec![String::new()];
-    for word in filter.split_whitespace() {
-        if word.eq_ignore_ascii_case("and") {
-            clauses.push(String::new());
-        } else if let Some(last) = clauses.last_mut() {
-            if !last.is_empty() {
-                last.push(' ');
-            }
-            last.push_str(word);
-        }
+/// The words of a `search`, within [`MAX_SEARCH_WORDS`] and [`MAX_SEARCH_WORD_CHARS`].
+fn search_words(search: Option<&str>) -> Result<Vec<String>, FieldError> {
+    let words: Vec<String> = search
+        .unwrap_or("")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let too_long = |word: &String| word.chars().count() > MAX_SEARCH_WORD_CHARS;
+    if words.len() > MAX_SEARCH_WORDS || words.iter().any(too_long) {
+        return Err(FieldError::new(
+            "search",
+            format!(
+                "must be at most {MAX_SEARCH_WORDS} words of at most {MAX_SEARCH_WORD_CHARS} \
+                 characters each"
+            ),
+        ));
     }
-    clauses
+    Ok(words)
 }
 
 /// A number, or -1 (refused by the range checks) for anything else.
@@ -427,11 +447,27 @@ mod tests {
             "owner eq carol",
             "memberType eq",
             "memberType eq User OR x",
+            "memberType eq User AND",
+            "memberType eq User AND AND membershipExpired eq false",
         ] {
             let query = format!("filter={}", bad.replace(' ', "%20"));
             let errors = MembersFilter::parse(&query).expect_err(bad);
             assert_eq!(errors[0].field, "filter", "{bad}");
         }
+    }
+
+    /// psPAS 7's Get-PASSafeMember calls `ConvertTo-FilterString` without a logical operator,
+    /// which then joins its clauses with two spaces.
+    #[test]
+    fn reads_clauses_joined_by_spaces_alone() {
+        let filter = MembersFilter::parse(
+            "filter=memberType%20eq%20Group%20%20membershipExpired%20eq%20False",
+        )
+        .expect("valid");
+        assert_eq!(filter.member_type, Some(MemberType::Group));
+        assert!(!filter.expired_only);
+        assert!(filter.keeps(&member(MemberType::Group, "ops")));
+        assert!(!filter.keeps(&member(MemberType::User, "carol")));
     }
 
     #[test]
