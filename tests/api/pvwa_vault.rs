@@ -640,7 +640,8 @@ async fn bulk_decisions_decide_each_item_and_keep_the_outcome_for_their_author(a
         Some(json!({"BulkItems": [
             {"RequestId": first, "Reason": "ok"},
             {"RequestId": "Linux_99", "Reason": "ok"},
-            {"RequestId": second}
+            // What Approve-PASRequest sends without -Reason: an unbound [string] is "".
+            {"RequestId": second, "Reason": ""}
         ]})),
     )
     .await;

@@ -78,7 +78,10 @@ pub fn confirm<'r>(
 ) -> Result<RequestDetail, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
     let id = request.into().resolve(&mut conn)?;
+    // A confirmation needs no reason, so an empty one is none: psPAS's bulk approval sends
+    // `"Reason": ""` for each request when no -Reason is given.
     let reason = reason
+        .filter(|r| !r.trim().is_empty())
         .map(|r| parse_reason(&r, 1))
         .transpose()
         .map_err(|e| AppError::Validation(vec![e]))?;
