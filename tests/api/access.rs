@@ -824,6 +824,31 @@ async fn reviewers_of_one_safe_do_not_see_another_safes_requests(app: TestApp) {
         .await;
     assert_eq!(missing.status, 404);
     assert_eq!(reply.body["code"], missing.body["code"]);
+    // Nor can deciding tell them it exists, or whether it still waits: the decisions answer as
+    // for an id that names nothing, and change nothing.
+    for decision in [
+        app.confirm(&other, id).await,
+        app.reject(&other, id, "Not mine to decide").await,
+        app.confirm(&other, 999_999).await,
+    ] {
+        assert_eq!(decision.status, 404, "{decision:?}");
+        assert_eq!(
+            decision.body["detail"]
+                .as_str()
+                .map(|d| d.starts_with("no request")),
+            Some(true)
+        );
+    }
+    let cancelled = app
+        .post(
+            &format!("/api/v3/myrequests/{id}/cancel"),
+            Some(&s.requester),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(cancelled.status, 200, "{cancelled:?}");
+    let ended = app.confirm(&other, id).await;
+    assert_eq!(ended.status, 404, "not 409 for an ended request: {ended:?}");
     let lead = app
         .get(&format!("/api/v3/incoming-requests/{id}"), Some(&s.lead))
         .await;

@@ -628,7 +628,7 @@ async fn errors_are_pvwa_error_bodies_with_the_right_status(app: TestApp) {
         None,
     )
     .await;
-    assert_eq!(pvwa_error(&outsider, 403), "RQDWS007E");
+    assert_eq!(pvwa_error(&outsider, 403), "RQDWS006E", "reviews nothing");
     let early = pvwa(
         &app,
         Method::POST,
@@ -646,7 +646,8 @@ async fn errors_are_pvwa_error_bodies_with_the_right_status(app: TestApp) {
         None,
     )
     .await;
-    assert_eq!(pvwa_error(&own, 403), "RQDWS008E");
+    // The requester reviews nothing: refused as a non-reviewer before their request is read.
+    assert_eq!(pvwa_error(&own, 403), "RQDWS006E");
     let queue = pvwa(
         &app,
         Method::GET,
@@ -655,7 +656,11 @@ async fn errors_are_pvwa_error_bodies_with_the_right_status(app: TestApp) {
         None,
     )
     .await;
-    assert_eq!(pvwa_error(&queue, 403), "RQDWS006E");
+    assert_eq!(
+        queue.status, 200,
+        "PVWA answers an ordinary user an empty queue: {queue:?}"
+    );
+    assert_eq!(queue.body, json!({"IncomingRequests": []}));
 
     // Invalid input names the PVWA field; an unknown path or method stays in PVWA's format.
     let invalid = pvwa(

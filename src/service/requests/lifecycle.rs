@@ -12,6 +12,7 @@ use super::events::record_event;
 use super::kind::{Kind, NewRequest, Presigned};
 use super::lookups::{
     RequestRef, already_decided, no_request, not_pending, own_request, require_request,
+    require_reviewer,
 };
 use super::reason::parse_reason;
 use super::status::{AfterConfirmation, after_confirmation, is_waiting};
@@ -78,6 +79,7 @@ pub fn confirm<'r>(
 ) -> Result<RequestDetail, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
     let id = request.into().resolve(&mut conn)?;
+    require_reviewer(&mut conn, &me)?;
     // A confirmation needs no reason, so an empty one is none: psPAS's bulk approval sends
     // `"Reason": ""` for each request when no -Reason is given.
     let reason = reason
@@ -178,6 +180,7 @@ pub fn reject<'r>(
 ) -> Result<RequestDetail, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
     let id = request.into().resolve(&mut conn)?;
+    require_reviewer(&mut conn, &me)?;
     let reason = parse_reason(reason, 1).map_err(|e| AppError::Validation(vec![e]))?;
     let now = ctx.clock.now_naive();
     ctx.pool.grouped_write(&mut conn, {
@@ -214,9 +217,12 @@ pub fn reject<'r>(
     load_detail(ctx, &mut conn, id, None)
 }
 
-/// The request and the capacity in which the caller may decide it now: it exists (404), is not
-/// theirs (403), is pending (409), and they may decide it at its current level (403), as a user
-/// or for a group that has not acted yet (409).
+/// The request and the capacity in which the caller, a reviewer (`require_reviewer`, before),
+/// may decide it now: it exists and they review its kind or safe (404 either way, as
+/// `show_incoming` answers: nothing tells an outsider which ids exist, or how far a request
+/// has gone), is not theirs (403), is pending
+/// (409), and they may decide it at its current level (403), as a user or for a group that has
+/// not acted yet (409).
 fn decidable(
     conn: &mut DbConnection,
     me: &CurrentUser,
@@ -227,6 +233,9 @@ fn decidable(
         req_db::find_for_decision(conn, id, me.id)?.ok_or_else(|| no_request(id))?;
     if request.requester_id == me.id {
         return Err(own_request());
+    }
+    if !Kind::of(&request)?.may_review(conn, me)? {
+        return Err(no_request(id));
     }
     if !is_waiting(&request, now) {
         return Err(not_pending());

@@ -1,9 +1,10 @@
 //! Lookups and refusals every part of the engine shares. Leaf module: it imports nothing of the
 //! package.
 
-use crate::db::DbConnection;
 use crate::db::requests::{self as req_db, RequestWithRequester};
+use crate::db::{DbConnection, safes as safe_db};
 use crate::error::{AppError, ErrorCode};
+use crate::service::auth::CurrentUser;
 
 /// The request with its requester; with `requester_id`, only if it is theirs (else not found).
 pub(super) fn require_request(
@@ -69,5 +70,23 @@ impl RequestRef<'_> {
             Some(name) if name.eq_ignore_ascii_case(safe) => Ok(id),
             _ => Err(not_found()),
         }
+    }
+}
+
+/// Approvers and administrators review certificate requests; anyone who confirms in some safe
+/// reviews access requests.
+pub(super) fn is_reviewer(conn: &mut DbConnection, me: &CurrentUser) -> Result<bool, AppError> {
+    Ok(me.is_approver() || safe_db::confirms_anywhere(conn, me.id, me.role)?)
+}
+
+/// Refuses whoever [`is_reviewer`] is not.
+pub(super) fn require_reviewer(conn: &mut DbConnection, me: &CurrentUser) -> Result<(), AppError> {
+    if is_reviewer(conn, me)? {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            ErrorCode::Forbidden,
+            "only approvers, administrators and safe confirmers review requests",
+        ))
     }
 }
