@@ -239,6 +239,71 @@ pub fn unique_violation(error: &DieselError) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// Migration 000110: the developer and customer groups, which anyone can join by signing
+    /// up, stop confirming; other groups and users keep their levels, and nothing else changes.
+    #[test]
+    fn self_service_groups_lose_their_confirm_level_and_nothing_else() {
+        use diesel::RunQueryDsl;
+        use diesel::sql_types::{Bool, Integer, Nullable, Text};
+
+        #[derive(diesel::QueryableByName, Debug, PartialEq)]
+        struct Member {
+            #[diesel(sql_type = Text)]
+            who: String,
+            #[diesel(sql_type = Bool)]
+            can_request: bool,
+            #[diesel(sql_type = Nullable<Integer>)]
+            confirm_level: Option<i32>,
+        }
+        let mut conn = SqliteConnection::establish(":memory:").expect("a database");
+        conn.run_pending_migrations(SQLITE_MIGRATIONS)
+            .expect("migrations");
+        let reverted = conn
+            .revert_last_migration(SQLITE_MIGRATIONS)
+            .expect("revert the last");
+        assert!(reverted.to_string().ends_with("000110"), "{reverted}");
+        conn.batch_execute(
+            "INSERT INTO users (id, username, name, email, password_hash, role, status,
+                 created_at, updated_at)
+             VALUES (7, 'lead', 'Lead', 'lead@example.com', 'x', 'developer', 'active',
+                 '2026-12-03 00:00:00', '2026-12-03 00:00:00');
+             INSERT INTO safes (id, name, name_key, description, level1_confirmations,
+                 level2_confirmations, request_expiry_hours, max_access_hours, ticket_required,
+                 policy_version, created_at, updated_at)
+             VALUES (1, 'Vault', 'vault', '', 1, 1, 24, 8, 0, 1, '2026-12-03 00:00:00',
+                 '2026-12-03 00:00:00');
+             INSERT INTO safe_members (safe_id, user_id, group_role, can_request, confirm_level,
+                 created_at)
+             VALUES (1, NULL, 'developer', 1, 1, '2026-12-03 00:00:00'),
+                    (1, NULL, 'customer', 0, 2, '2026-12-03 00:00:00'),
+                    (1, NULL, 'approver', 0, 2, '2026-12-03 00:00:00'),
+                    (1, 7, NULL, 0, 1, '2026-12-03 00:00:00');",
+        )
+        .expect("members set before the migration");
+        conn.run_pending_migrations(SQLITE_MIGRATIONS)
+            .expect("the migration");
+        let members: Vec<Member> = diesel::sql_query(
+            "SELECT coalesce(group_role, 'user ' || user_id) AS who, can_request, confirm_level
+             FROM safe_members ORDER BY id",
+        )
+        .load(&mut conn)
+        .expect("members");
+        let member = |who: &str, can_request, confirm_level| Member {
+            who: who.to_owned(),
+            can_request,
+            confirm_level,
+        };
+        assert_eq!(
+            members,
+            [
+                member("developer", true, None),
+                member("customer", false, None),
+                member("approver", false, Some(2)),
+                member("user 7", false, Some(1)),
+            ]
+        );
+    }
+
     #[test]
     fn a_writer_waits_for_its_turn_at_most_the_database_timeout() {
         static TURN: parking_lot::Mutex<()> = parking_lot::Mutex::new(());

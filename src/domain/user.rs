@@ -156,6 +156,12 @@ impl Role {
     pub fn is_self_service(self) -> bool {
         matches!(self, Role::Developer | Role::Customer)
     }
+
+    /// Whether the role, as a safe's group, may confirm requests: not one anyone can sign up
+    /// for, or a requester could confirm their own request from a second account they made.
+    pub fn may_confirm_as_group(self) -> bool {
+        !self.is_self_service()
+    }
 }
 
 impl FromStr for Role {

@@ -151,7 +151,7 @@ async fn only_admins_manage_safes_and_only_members_see_them(app: TestApp) {
     create_safe(&app, &admin, json!({"name": "Beta"})).await;
     create_safe(&app, &admin, json!({"name": "Gamma"})).await;
     put_member(&app, &admin, "Alpha", "amy", true, None).await;
-    put_group(&app, &admin, "Beta", "developer", false, Some(1)).await;
+    put_group(&app, &admin, "Beta", "developer", true, None).await;
 
     let all = app.get("/api/v3/safes", Some(&admin)).await;
     assert_eq!(all.body["total"], 3, "{all:?}");
@@ -311,6 +311,32 @@ async fn members_and_groups_are_set_listed_and_removed(app: TestApp) {
         )
         .await;
     assert_eq!(bad_role.status, 404, "{bad_role:?}");
+    for role in ["developer", "customer"] {
+        let confirming = app
+            .send(
+                app.request(
+                    reqwest::Method::PUT,
+                    &format!("/api/v3/safes/Ops/groups/{role}"),
+                    Some(&admin),
+                )
+                .json(&json!({"can_request": true, "confirm_level": 1})),
+            )
+            .await;
+        assert_eq!(
+            confirming.status, 400,
+            "anyone may sign up as {role}: {confirming:?}"
+        );
+        assert_eq!(
+            confirming.body["errors"][0]["field"], "confirm_level",
+            "{confirming:?}"
+        );
+    }
+    let list = app.get("/api/v3/safes/Ops/members", Some(&admin)).await;
+    assert_eq!(
+        list.body.as_array().map(Vec::len),
+        Some(2),
+        "nothing stored: {list:?}"
+    );
     assert_eq!(
         app.delete("/api/v3/safes/Ops/members/amy", Some(&admin))
             .await

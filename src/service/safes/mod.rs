@@ -347,6 +347,19 @@ pub fn put_member(
     }
     let safe = require_safe(&mut conn, safe)?;
     let (principal, name, member_type) = resolve(&mut conn, &who)?;
+    if let Principal::Group(role) = principal
+        && confirm_level.is_some()
+        && !role.may_confirm_as_group()
+    {
+        return Err(AppError::validation(
+            "confirm_level",
+            format!(
+                "must be null for the {} group: anyone may sign up with that role; name its \
+                 confirmers as users",
+                role.as_str()
+            ),
+        ));
+    }
     let now = ctx.clock.now_naive();
     db::write_transaction(&mut conn, |conn| {
         safe_db::put_member(conn, safe.id, &principal, can_request, confirm_level, now)?;

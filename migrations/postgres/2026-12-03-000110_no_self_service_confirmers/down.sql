@@ -1,0 +1,2 @@
+-- The levels cleared are not kept anywhere: nothing to restore.
+SELECT 1;
