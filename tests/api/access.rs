@@ -185,8 +185,15 @@ async fn only_members_who_may_request_can_ask(app: TestApp) {
     let reply = app
         .submit_request(&outsider, &access_body(s.account, "one_time", None))
         .await;
-    assert_eq!(reply.status, 403, "{reply:?}");
-    assert_eq!(reply.problem_code(), "not_allowed_to_request");
+    let missing = app
+        .submit_request(&outsider, &access_body(s.account + 1000, "one_time", None))
+        .await;
+    assert_eq!(
+        (reply.status, &reply.body["errors"]),
+        (400, &missing.body["errors"]),
+        "a safe the caller cannot see is as if it did not exist, its name untold: {reply:?}"
+    );
+    assert_eq!(reply.body["errors"][0]["field"], "account_id", "{reply:?}");
     let confirmer_only = app
         .submit_request(&s.lead, &access_body(s.account, "one_time", None))
         .await;
@@ -194,6 +201,7 @@ async fn only_members_who_may_request_can_ask(app: TestApp) {
         confirmer_only.status, 403,
         "a member without can_request: {confirmer_only:?}"
     );
+    assert_eq!(confirmer_only.problem_code(), "not_allowed_to_request");
     put_group(&app, &s.admin, "Vault", "customer", true, None).await;
     let customer = app.sign_up("cust", Some("customer")).await;
     assert_eq!(customer.status, 201);

@@ -98,10 +98,15 @@ pub(in crate::service::requests) fn submit(
     me: &CurrentUser,
     input: AccessInput,
 ) -> Result<i64, AppError> {
+    let no_such_account = || AppError::validation("account_id", "no such account");
     let account = safe_db::find_account(conn, input.account_id, input.safe_id)?
-        .ok_or_else(|| AppError::validation("account_id", "no such account"))?;
+        .ok_or_else(no_such_account)?;
+    let entries = safe_db::entries_for(conn, account.safe_id, me.id, me.role)?;
+    // A safe the caller may not see is as if it did not exist: its accounts too.
+    if entries.is_empty() && !me.is_admin() {
+        return Err(no_such_account());
+    }
     let safe = safe_db::find_safe_by_id(conn, account.safe_id)?;
-    let entries = safe_db::entries_for(conn, safe.id, me.id, me.role)?;
     if !entries.iter().any(|entry| entry.can_request) {
         return Err(AppError::new(
             ErrorCode::NotAllowedToRequest,
