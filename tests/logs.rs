@@ -155,6 +155,49 @@ async fn a_service_event_carries_the_http_request_id() {
     assert!(in_a_span_holding(handled, "log-test-0001"), "{handled}");
 }
 
+/// A failed log-in names a known user, never an unknown name: that is often a password typed
+/// into the name's field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_log_in_under_an_unknown_name_does_not_log_the_name() {
+    let (base, _settings, _dir) = start(|_| {}).await;
+    let client = reqwest::Client::new();
+    for (request_id, username) in [
+        ("log-test-0101", "admin"),
+        ("log-test-0102", "hunter2-typed-here"),
+    ] {
+        let response = client
+            .post(format!("{base}/api/v3/users/sessions"))
+            .header("x-request-id", request_id)
+            .json(&serde_json::json!({"username": username, "password": "not the password"}))
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(response.status(), 401);
+    }
+    let known = lines_of("log-test-0101");
+    assert!(
+        known
+            .iter()
+            .any(|line| line["fields"]["message"] == "failed log-in"
+                && line["fields"]["user.name"] == "admin"),
+        "a known user's failure names them: {known:?}"
+    );
+    let unknown = lines_of("log-test-0102");
+    assert!(
+        unknown
+            .iter()
+            .any(|line| line["fields"]["message"] == "failed log-in under an unknown name"),
+        "the failure is logged: {unknown:?}"
+    );
+    assert!(
+        captured()
+            .lines()
+            .iter()
+            .all(|line| !line.to_string().contains("hunter2-typed-here")),
+        "the unknown name is in no line"
+    );
+}
+
 /// A write kept waiting past the database timeout by another connection's lock is 503, and the
 /// log says so once, at WARN, with the cause: not again at ERROR when the answer is written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

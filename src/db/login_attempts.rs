@@ -25,15 +25,25 @@ pub fn find(conn: &mut DbConnection, username: &str) -> QueryResult<Option<Login
         .optional()
 }
 
-/// Counts one more failure and, at `threshold`, locks the username until `lock_until`. Runs
-/// inside the caller's write transaction.
+/// Counts one more failure and, at `threshold`, locks the username until `lock_until`; failures
+/// counted before `forget_before` (and no lock-out) are forgotten first. Runs inside the
+/// caller's write transaction.
 pub fn record_failure(
     conn: &mut DbConnection,
     username: &str,
     now: NaiveDateTime,
+    forget_before: NaiveDateTime,
     threshold: i32,
     lock_until: NaiveDateTime,
 ) -> QueryResult<()> {
+    diesel::update(
+        login_attempts::table
+            .find(username)
+            .filter(login_attempts::locked_until.is_null())
+            .filter(login_attempts::last_failed_at.lt(forget_before)),
+    )
+    .set(login_attempts::failed_count.eq(0))
+    .execute(conn)?;
     let updated = diesel::update(login_attempts::table.find(username))
         .set((
             login_attempts::failed_count.eq(login_attempts::failed_count + 1),
@@ -72,7 +82,8 @@ pub fn record_failure(
     .map(drop)
 }
 
-/// Forgets a username's failures: after a successful log-in, or once a lock-out has run out.
+/// Forgets a username's failures: after a successful log-in, once a lock-out has run out, or
+/// when the user's password is set anew (an administrator's reset ends a lock-out).
 pub fn clear(conn: &mut DbConnection, username: &str) -> QueryResult<()> {
     diesel::delete(login_attempts::table.find(username))
         .execute(conn)

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Context;
 use super::known_tokens::{KnownToken, KnownTokens};
-use super::lockout::{record_failure, refuse_if_locked};
+use super::lockout::{Attempted, record_failure, refuse_if_locked};
 use crate::db::sessions::{OwnedTotals, SessionUserRow};
 use crate::db::users::UserRow;
 use crate::db::{self, PooledDb, login_attempts, sessions};
@@ -257,8 +257,12 @@ pub fn log_in(ctx: &Context, username: &str, password: &str) -> Result<LoginOutc
     let mut conn = ctx.conn()?;
     match candidate {
         Some(user) if matches => open_session(ctx, &mut conn, user),
-        _ => {
-            record_failure(ctx, &mut conn, &username)?;
+        Some(_) => {
+            record_failure(ctx, &mut conn, &username, Attempted::KnownUser)?;
+            Err(invalid_credentials())
+        }
+        None => {
+            record_failure(ctx, &mut conn, &username, Attempted::UnknownName)?;
             Err(invalid_credentials())
         }
     }

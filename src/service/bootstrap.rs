@@ -6,7 +6,7 @@ use rand::distr::Alphanumeric;
 
 use super::Context;
 use crate::db::users::{NewUserRow, UserChanges};
-use crate::db::{self, sessions};
+use crate::db::{self, login_attempts, sessions};
 use crate::domain::user::{DisplayName, Email, Password, Role, UserStatus, Username};
 use crate::error::AppError;
 
@@ -94,6 +94,8 @@ pub fn create_or_reset_admin(
                 )?;
             }
         }
+        // Whatever failures were counted against the name, its new password opens a session.
+        login_attempts::clear(conn, username.as_str())?;
         Ok::<_, AppError>(())
     })?;
     Ok(shown)

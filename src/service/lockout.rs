@@ -1,6 +1,7 @@
 //! Lock-out after failed log-ins, kept in the database so it holds across instances: five
-//! consecutive failures lock a username for 15 minutes. Log-in and a password change that
-//! checks the current password both count here.
+//! consecutive failures, each within 15 minutes of the one before, lock a username for 15
+//! minutes. Log-in and a password change that checks the current password both count here; a
+//! new password set for the user ends a lock-out.
 
 use chrono::Duration;
 
@@ -32,17 +33,36 @@ pub(super) fn refuse_if_locked(
     }
 }
 
+/// Whose failure is counted: a known user's name is logged; any other name is not, since it
+/// may be a password typed into the wrong field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Attempted {
+    KnownUser,
+    UnknownName,
+}
+
 /// Counts one failure, locking the username at the threshold.
 pub(super) fn record_failure(
     ctx: &Context,
     conn: &mut PooledDb,
     username: &str,
+    attempted: Attempted,
 ) -> Result<(), AppError> {
     let now = ctx.clock.now_naive();
-    let lock_until = now + Duration::minutes(LOCKOUT_MINUTES);
+    let window = Duration::minutes(LOCKOUT_MINUTES);
     db::write_transaction(conn, |conn| {
-        login_attempts::record_failure(conn, username, now, MAX_FAILED_LOGINS, lock_until)
+        login_attempts::record_failure(
+            conn,
+            username,
+            now,
+            now - window,
+            MAX_FAILED_LOGINS,
+            now + window,
+        )
     })?;
-    tracing::info!(user.name = %username, "failed log-in");
+    match attempted {
+        Attempted::KnownUser => tracing::info!(user.name = %username, "failed log-in"),
+        Attempted::UnknownName => tracing::info!("failed log-in under an unknown name"),
+    }
     Ok(())
 }

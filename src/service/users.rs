@@ -5,7 +5,7 @@ use super::Context;
 use super::auth::{CurrentUser, VerifiedToken};
 use super::lockout;
 use crate::db::users::{NewUserRow, UserChanges, UserFilter, UserRow};
-use crate::db::{self, DbConnection, sessions};
+use crate::db::{self, DbConnection, login_attempts, sessions};
 use crate::domain::FieldError;
 use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::user::{
@@ -238,6 +238,10 @@ fn apply_update(
         };
         sessions::delete_for_user(conn, id, keep)?;
     }
+    if changes.password_hash.is_some() {
+        // A new password ends a lock-out: an administrator's reset is how a locked user gets in.
+        login_attempts::clear(conn, &row.username)?;
+    }
     Ok(row)
 }
 
@@ -255,7 +259,12 @@ fn hash_new_password(
         // become an unlimited password oracle.
         lockout::refuse_if_locked(ctx, &mut ctx.conn()?, &existing.username)?;
         if !ctx.passwords.verify(current, Some(&existing.password_hash)) {
-            lockout::record_failure(ctx, &mut ctx.conn()?, &existing.username)?;
+            lockout::record_failure(
+                ctx,
+                &mut ctx.conn()?,
+                &existing.username,
+                lockout::Attempted::KnownUser,
+            )?;
             return Err(AppError::validation(
                 "current_password",
                 "does not match the current password",

@@ -11,6 +11,7 @@ on_both_backends!(
     log_out_revokes_the_token_at_once,
     five_failures_lock_the_username_for_fifteen_minutes,
     a_success_resets_the_failure_count,
+    failures_far_apart_never_lock_and_an_admins_reset_ends_a_lock_out,
 );
 
 async fn log_in_returns_a_bearer_token_its_expiry_and_the_user(app: TestApp) {
@@ -159,5 +160,46 @@ async fn a_success_resets_the_failure_count(app: TestApp) {
     assert_eq!(
         (missing.status, missing.error_fields()),
         (400, vec!["password".to_owned()])
+    );
+}
+
+async fn failures_far_apart_never_lock_and_an_admins_reset_ends_a_lock_out(app: TestApp) {
+    app.sign_up("amy", None).await;
+    for attempt in 1..=8 {
+        let reply = app.log_in("amy", "wrong password").await;
+        assert_eq!(
+            reply.status, 401,
+            "attempt {attempt}, each 16 minutes apart: {reply:?}"
+        );
+        app.clock.advance(chrono::Duration::minutes(16));
+    }
+    assert_eq!(
+        app.log_in("amy", PASSWORD).await.status,
+        201,
+        "never locked"
+    );
+    for _ in 1..=4 {
+        app.log_in("amy", "wrong password").await;
+        app.clock.advance(chrono::Duration::minutes(14));
+    }
+    assert_eq!(
+        app.log_in("amy", "wrong password").await.status,
+        401,
+        "the fifth failure, each within 15 minutes of the last"
+    );
+    assert_eq!(app.log_in("amy", PASSWORD).await.status, 429, "locked");
+    let admin = app.admin_token().await;
+    let reset = app
+        .patch(
+            "/api/v3/users/amy",
+            Some(&admin),
+            &json!({"password": "a new password 2"}),
+        )
+        .await;
+    assert_eq!(reset.status, 200, "{reset:?}");
+    assert_eq!(
+        app.log_in("amy", "a new password 2").await.status,
+        201,
+        "an administrator's reset ends the lock-out"
     );
 }

@@ -78,6 +78,35 @@ async fn every_setting_set_to_an_empty_value_counts_as_unset() {
     );
 }
 
+/// `create-admin` is how an operator gets back in: it ends a lock-out of the name it resets,
+/// which anyone can keep up by failing five log-ins as `admin`.
+#[tokio::test]
+async fn create_admin_ends_a_lock_out_of_its_name() {
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await;
+    for _ in 0..5 {
+        assert_eq!(app.log_in("admin", "wrong password").await.status, 401);
+    }
+    assert_eq!(app.log_in("admin", ADMIN_PASSWORD).await.status, 429);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let env = [
+        ("DATABASE_URL", app.database.url.clone()),
+        (
+            "REQUESTDESK_ADMIN_PASSWORD",
+            "another password 3".to_owned(),
+        ),
+        ("REQUESTDESK_BCRYPT_COST", "4".to_owned()),
+        ("REQUESTDESK_DATA_DIR", dir.path().display().to_string()),
+    ]
+    .map(|(name, value)| (name.to_owned(), value));
+    let output = run_binary(&["create-admin", "--username", "admin"], &env).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        app.log_in("admin", "another password 3").await.status,
+        201,
+        "the lock-out ended with the reset"
+    );
+}
+
 /// A change to the test settings that should make start-up fail.
 type Breakage = Box<dyn Fn(&mut Settings)>;
 
