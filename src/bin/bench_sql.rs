@@ -44,7 +44,7 @@ enum What {
     Csrs,
 }
 
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(about = "The in-process ceiling: an endpoint's SQL in a loop through the service's pool")]
 struct Args {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]

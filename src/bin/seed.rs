@@ -28,7 +28,7 @@ use diesel::{PgConnection, SqliteConnection};
 use requestdesk::db::{self, Backend};
 use requestdesk::pki::{CaPolicy, CertificateAuthority, parse_csr};
 
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(about = "Fill a fresh requestdesk database with a benchmark data set")]
 struct Args {
     /// The database; without it, `<data dir>/requestdesk.db` (as the service).

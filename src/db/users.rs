@@ -8,8 +8,9 @@ use super::{DbConnection, MultiBackend};
 use crate::domain::time::utc;
 use crate::domain::user::{Role, User, UserStatus};
 
-/// A stored user, password hash included: it never leaves the service layer.
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// A stored user, password hash included: it never leaves the service layer. No `Debug`, so no
+/// log line can print the hash.
+#[derive(Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct UserRow {
     pub id: i64,
@@ -24,7 +25,8 @@ pub struct UserRow {
     pub deleted_at: Option<NaiveDateTime>,
 }
 
-#[derive(Debug, Insertable)]
+/// No `Debug`: it holds the password hash.
+#[derive(Insertable)]
 #[diesel(table_name = users)]
 pub struct NewUserRow<'a> {
     pub username: &'a str,
@@ -37,8 +39,9 @@ pub struct NewUserRow<'a> {
     pub updated_at: NaiveDateTime,
 }
 
-/// The columns an update may set; `None` leaves a column as it is.
-#[derive(Debug, Default, AsChangeset)]
+/// The columns an update may set; `None` leaves a column as it is. No `Debug`: it may hold the
+/// password hash.
+#[derive(Default, AsChangeset)]
 #[diesel(table_name = users)]
 pub struct UserChanges {
     pub name: Option<String>,

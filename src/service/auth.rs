@@ -225,8 +225,7 @@ fn session_user(
     })
 }
 
-/// A successful log-in.
-#[derive(Debug)]
+/// A successful log-in. No `Debug`: it holds the token.
 pub struct LoginOutcome {
     pub token: String,
     pub expires_at: DateTime<Utc>,

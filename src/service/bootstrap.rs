@@ -10,8 +10,7 @@ use crate::db::{self, login_attempts, sessions};
 use crate::domain::user::{DisplayName, Email, Password, Role, UserStatus, Username};
 use crate::error::AppError;
 
-/// How an administrator's password was chosen.
-#[derive(Debug)]
+/// How an administrator's password was chosen. No `Debug`: it may hold the password.
 pub enum AdminPassword {
     /// Given by configuration.
     Given,

@@ -13,8 +13,8 @@ use crate::domain::user::{
 };
 use crate::error::{AppError, ErrorCode};
 
-/// A sign-up or an admin's creation of a user, as received.
-#[derive(Debug, Clone)]
+/// A sign-up or an admin's creation of a user, as received. No `Debug`: it holds a password.
+#[derive(Clone)]
 pub struct NewUser {
     pub username: String,
     pub password: String,
@@ -23,8 +23,9 @@ pub struct NewUser {
     pub role: Option<Role>,
 }
 
-/// Changes to a user, as received; absent fields stay as they are.
-#[derive(Debug, Clone, Default)]
+/// Changes to a user, as received; absent fields stay as they are. No `Debug`: it may hold
+/// passwords.
+#[derive(Clone, Default)]
 pub struct UserUpdate {
     pub name: Option<String>,
     pub email: Option<String>,
