@@ -23,6 +23,7 @@ on_both_backends!(
     pvwa_retrieve_answers_the_password_as_a_json_string_pspas_decodes,
     pvwa_retrieve_names_the_account_and_uses_the_newest_usable_request,
     pvwa_refusals_are_pvwa_error_bodies_with_a_code_for_each_reason,
+    pvwa_retrieve_finds_an_approved_request_behind_many_newer_ended_ones,
 );
 
 const SECRET: &str = "Tr0ub4dor&3 \"quoted\" \\ é";
@@ -622,5 +623,36 @@ async fn pvwa_refusals_are_pvwa_error_bodies_with_a_code_for_each_reason(app: Te
         pvwa_error(&reply, 404),
         "RQDWS010E",
         "no longer a member: {reply:?}"
+    );
+}
+
+/// Retrieval looks among the approved requests, so ended ones made since (cancelled here, after
+/// the approved window) do not hide it: with only the 50 newest of all read, this was a 403.
+async fn pvwa_retrieve_finds_an_approved_request_behind_many_newer_ended_ones(app: TestApp) {
+    let s = setup(&app).await;
+    approved(
+        &app,
+        &s,
+        &access(&app, s.account, "multiple", "all", Some((0, 60))),
+    )
+    .await;
+    for _ in 0..55 {
+        let later = access(&app, s.account, "one_time", "all", Some((120, 180)));
+        let id = app.submitted(&s.requester, &later).await;
+        let cancelled = app
+            .post(
+                &format!("/api/v3/myrequests/{id}/cancel"),
+                Some(&s.requester),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(cancelled.status, 200, "{cancelled:?}");
+    }
+    let token = logon(&app, "req").await;
+    let reply = retrieve(&app, &token, &s.account.to_string(), json!({})).await;
+    assert_eq!(
+        (reply.status, reply.body.clone()),
+        (200, json!(SECRET)),
+        "{reply:?}"
     );
 }

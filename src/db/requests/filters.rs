@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::rows::{RequestRow, RequestWithRequester, SummaryWithRequester};
-use super::status::{Condition, shows, stored};
+use super::status::{Condition, shows, shows_approved, stored};
 use crate::db::schema::{request_decisions, requests, safe_members, users};
 use crate::db::{DbConnection, MultiBackend};
 use crate::domain::request::{RequestStatus, RequestType};
@@ -282,6 +282,27 @@ pub fn of_requester_for_account(
         .filter(requests::requester_id.eq(requester_id))
         .filter(requests::request_type.eq(RequestType::Access))
         .filter(requests::account_id.eq(account_id))
+        .order((requests::created_at.desc(), requests::id.desc()))
+        .limit(limit)
+        .select(RequestRow::as_select())
+        .load(conn)
+}
+
+/// The newest `limit` of the requester's access requests for the account that show as approved
+/// at `now` (approved, the window not over): the ones a retrieval may use, however many ended
+/// requests came after them (`requests_account_idx`).
+pub fn approved_of_requester_for_account(
+    conn: &mut DbConnection,
+    requester_id: i64,
+    account_id: i64,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<RequestRow>> {
+    requests::table
+        .filter(requests::account_id.eq(account_id))
+        .filter(requests::requester_id.eq(requester_id))
+        .filter(requests::request_type.eq(RequestType::Access))
+        .filter(shows_approved(now))
         .order((requests::created_at.desc(), requests::id.desc()))
         .limit(limit)
         .select(RequestRow::as_select())

@@ -21,8 +21,8 @@ pub use counters::{
 pub use decisions::{DecisionRow, NewDecision, decisions, group_decided, insert_decision};
 pub use events::{EventRow, NewEvent, events, insert_event, record_event};
 pub use filters::{
-    RequestFilter, Reviewer, count, find, find_for_decision, list, of_requester_for_account, page,
-    pending_in_safe, recent,
+    RequestFilter, Reviewer, approved_of_requester_for_account, count, find, find_for_decision,
+    list, of_requester_for_account, page, pending_in_safe, recent,
 };
 pub use names::{SafeAndAccountNames, safe_and_account_names};
 pub use rows::{

@@ -66,7 +66,7 @@ pub fn shown(row: &impl HasState, now: NaiveDateTime) -> Shown {
 pub(super) fn shows(status: RequestStatus, now: NaiveDateTime) -> Condition {
     match status {
         RequestStatus::Pending => Box::new(waiting(now)),
-        RequestStatus::Approved => Box::new(stored(RequestStatus::Approved).and(window_open(now))),
+        RequestStatus::Approved => Box::new(shows_approved(now)),
         RequestStatus::Rejected => Box::new(stored(RequestStatus::Rejected)),
         RequestStatus::Expired => {
             Box::new(stored(RequestStatus::Expired).or(Shift::TimedOut.applies(now)))
@@ -167,6 +167,13 @@ pub(super) type Waiting = dsl::And<LivePending, WindowOpen>;
 /// confirmed, rejected or cancelled.
 pub(super) fn waiting(now: NaiveDateTime) -> Waiting {
     live_pending(now).and(window_open(now))
+}
+
+pub(super) type ShowsApproved = dsl::And<Stored, WindowOpen>;
+
+/// Approved and its access window (if any) not over: what shows as approved.
+pub(super) fn shows_approved(now: NaiveDateTime) -> ShowsApproved {
+    stored(RequestStatus::Approved).and(window_open(now))
 }
 
 pub(super) type WindowOpen = dsl::Or<

@@ -27,7 +27,8 @@ use crate::service::auth::{CurrentUser, VerifiedToken};
 use crate::service::requests::lookups::require_request;
 use crate::service::secrets::open_typed;
 
-/// How many of the caller's requests for an account a retrieval looks at, newest first.
+/// How many of the caller's approved requests for an account a retrieval looks at, newest first
+/// (and how many of all their requests for it a refusal reads to say why).
 const CANDIDATES: i64 = 50;
 /// How often a retrieval tries the next usable request when a concurrent use spent the one it
 /// chose.
@@ -95,9 +96,14 @@ pub fn retrieve_secret(
         if entries.is_empty() && !me.is_admin() {
             return Err(not_found());
         }
+        let newest = |conn: &mut DbConnection| {
+            req_db::of_requester_for_account(conn, me.id, account.id, CANDIDATES)
+        };
         for _attempt in 0..ATTEMPTS {
-            let mine = req_db::of_requester_for_account(conn, me.id, account.id, CANDIDATES)?;
-            let usable: Vec<&RequestRow> = mine.iter().filter(|r| covers(r, now)).collect();
+            let approved = req_db::approved_of_requester_for_account(
+                conn, me.id, account.id, now, CANDIDATES,
+            )?;
+            let usable: Vec<&RequestRow> = approved.iter().filter(|r| covers(r, now)).collect();
             let Some(request) = usable.iter().find(|r| allows_retrieval(r)) else {
                 return Err(match usable.first() {
                     Some(_) => AppError::new(
@@ -105,7 +111,7 @@ pub fn retrieve_secret(
                         "your approved request for this account does not allow retrieving its \
                          password (its operation type is connect-only)",
                     ),
-                    None => refusal_for_account(&mine, now),
+                    None => refusal_for_account(&newest(conn)?, now),
                 });
             };
             if let Some(spent) = spend(ctx, conn, &me, request, now, origin, Retrieval::Required)? {
@@ -115,8 +121,7 @@ pub fn retrieve_secret(
             // account never overlap, so this is the rare case of one spent just as another
             // window opens).
         }
-        let mine = req_db::of_requester_for_account(conn, me.id, account.id, CANDIDATES)?;
-        Err(refusal_for_account(&mine, now))
+        Err(refusal_for_account(&newest(conn)?, now))
     })?;
     log_use(&me, &grant, account_id);
     Ok(grant)
