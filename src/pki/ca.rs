@@ -237,6 +237,18 @@ fn parse_ca_certificate(der: &[u8]) -> Result<X509Certificate<'_>> {
             "the certificate is not a CA (basicConstraints CA:TRUE is missing)".into(),
         ));
     }
+    // A CA whose key usage leaves out certificate or CRL signing: nothing it signs would chain
+    // or be accepted, and rcgen refuses to sign its CRL (every `GET /ca/crl` a 500).
+    let usage = cert
+        .key_usage()
+        .map_err(|e| PkiError::InvalidCa(format!("CA keyUsage does not parse: {e}")))?;
+    if let Some(usage) = usage
+        && !(usage.value.key_cert_sign() && usage.value.crl_sign())
+    {
+        return Err(PkiError::InvalidCa(
+            "the CA's keyUsage must include keyCertSign and cRLSign".into(),
+        ));
+    }
     // rcgen's DN conversion panics on an empty RDN and rejects multi-valued ones.
     if cert.subject().iter().any(|rdn| rdn.iter().count() != 1) {
         return Err(PkiError::InvalidCa(

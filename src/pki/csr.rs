@@ -9,7 +9,7 @@ use x509_parser::extensions::{ParsedExtension, X509Extension};
 use x509_parser::prelude::FromDer;
 
 use super::error::{CsrError, ValidationError};
-use super::keys::{KeyKind, requester_key, sha256_hex};
+use super::keys::{KeyKind, check_rsa_exponent, requester_key, sha256_hex};
 use super::names::{self, CommonNameKind, SubjectName};
 use super::policy::CaPolicy;
 
@@ -79,6 +79,7 @@ fn parse(pem: &str, policy: &CaPolicy, signature: Signature) -> Result<ParsedCsr
     let spki = &csr.certification_request_info.subject_pki;
     let key_kind = KeyKind::identify(spki);
     key_kind.check_policy(policy)?;
+    check_rsa_exponent(spki)?;
     let key = requester_key(spki, &key_kind)?;
     if signature == Signature::Verify {
         verify_signature(&csr)?;
@@ -137,8 +138,28 @@ fn encode_pem(der: &[u8]) -> String {
     )
 }
 
+/// Signature algorithms whose hash no longer proves possession of the key: MD2, MD5 and SHA-1
+/// with RSA, ECDSA or DSA (x509-parser would verify SHA-1 ones, through ring's legacy mode).
+const WEAK_SIGNATURES: &[&str] = &[
+    "1.2.840.113549.1.1.2",
+    "1.2.840.113549.1.1.4",
+    "1.2.840.113549.1.1.5",
+    "1.2.840.10045.4.1",
+    "1.2.840.10040.4.3",
+];
+
 fn verify_signature(csr: &X509CertificationRequest<'_>) -> Result<(), ValidationError> {
     let field = "csr.signature";
+    let algorithm = csr.signature_algorithm.algorithm.to_id_string();
+    if WEAK_SIGNATURES.contains(&algorithm.as_str()) {
+        return Err(ValidationError::new(
+            field,
+            format!(
+                "the CSR is signed with {algorithm}, a hash too weak to prove possession of \
+                 the key: sign it with SHA-256 or stronger"
+            ),
+        ));
+    }
     match csr.verify_signature() {
         Ok(()) => Ok(()),
         Err(X509Error::SignatureUnsupportedAlgorithm) => Err(ValidationError::new(
@@ -189,7 +210,37 @@ fn check_common_name_text(cn: &str) -> Result<(), ValidationError> {
             format!("CN {cn:?} contains control characters"),
         ));
     }
+    // What an approver reads must be what a relying party matches: a name ending in a
+    // no-break space is free text to the DNS check (`www.evil.org\u{a0}` escaped the suffix
+    // policy), and bidi or zero-width characters show one name and hold another.
+    if cn.chars().any(hides_text) || cn.trim() != cn {
+        return Err(ValidationError::new(
+            field,
+            format!(
+                "CN {cn:?} has leading or trailing spaces, whitespace other than a space, or \
+                 invisible or direction-changing characters"
+            ),
+        ));
+    }
     Ok(())
+}
+
+/// Whitespace other than U+0020, and the format characters that change how text shows
+/// (soft hyphen, zero-width, bidi controls, word joiners, the BOM, interlinear annotations).
+fn hides_text(c: char) -> bool {
+    (c.is_whitespace() && c != ' ')
+        || matches!(
+            c,
+            '\u{ad}'
+                | '\u{61c}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206f}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+        )
 }
 
 /// The CN to put in the certificate (normalized when it is a name) and the

@@ -133,6 +133,30 @@ fn allowed_curves(policy: &CaPolicy) -> String {
     }
 }
 
+/// An RSA key's public exponent must be odd and at least 65537 (a small exponent such as 3
+/// invites the attacks on unpadded or badly padded messages that 65537 avoids). Other keys
+/// pass (error field `csr.public_key`).
+pub(crate) fn check_rsa_exponent(spki: &SubjectPublicKeyInfo<'_>) -> Result<(), ValidationError> {
+    let Ok(PublicKey::RSA(rsa)) = spki.parsed() else {
+        return Ok(());
+    };
+    let exponent: &[u8] = rsa.exponent;
+    let start = exponent
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(exponent.len());
+    let significant = &exponent[start..];
+    let at_least_65537 =
+        significant.len() > 3 || (significant.len() == 3 && significant >= &[1, 0, 1][..]);
+    let odd = significant.last().is_some_and(|last| last & 1 == 1);
+    if at_least_65537 && odd {
+        return Ok(());
+    }
+    Err(refused(
+        "the RSA public exponent must be odd and at least 65537",
+    ))
+}
+
 /// Exact bit length of the RSA modulus, or 0 if the key does not parse.
 /// (x509-parser's own `key_size()` assumes a leading zero byte.)
 fn rsa_modulus_bits(spki: &SubjectPublicKeyInfo<'_>) -> usize {

@@ -156,9 +156,44 @@ fn a_ca_subject_rcgen_cannot_write_as_the_issuer_is_refused() {
     assert!(verify.success, "{}", verify.all());
 }
 
+/// A CA that may not sign CRLs (or certificates) is refused at load: rcgen would refuse its
+/// CRL on every request, and nothing it signs would chain.
+#[test]
+fn a_ca_whose_key_usage_leaves_out_signing_is_refused() {
+    let dir = TempDir::new();
+    for usage in [
+        "critical,keyCertSign",
+        "critical,cRLSign",
+        "critical,digitalSignature",
+    ] {
+        let (ca_pem, key_pem) = openssl_ca_using(&dir, "/CN=Narrow Root", usage, &[]);
+        let error = CertificateAuthority::from_pem(&ca_pem, &key_pem)
+            .err()
+            .unwrap_or_else(|| panic!("{usage}: loaded"));
+        assert!(
+            error.to_string().contains("keyCertSign and cRLSign"),
+            "{usage}: {error}"
+        );
+    }
+    let (ca_pem, key_pem) =
+        openssl_ca_using(&dir, "/CN=Wide Root", "critical,keyCertSign,cRLSign", &[]);
+    assert!(CertificateAuthority::from_pem(&ca_pem, &key_pem).is_ok());
+}
+
 /// A P-384 CA made by openssl with this subject (and any extra `req` arguments): its
 /// certificate and key, PEM.
 fn openssl_ca(dir: &TempDir, subject: &str, extra: &[&str]) -> (String, String) {
+    openssl_ca_using(dir, subject, "critical,keyCertSign,cRLSign", extra)
+}
+
+/// As [`openssl_ca`], with this keyUsage.
+fn openssl_ca_using(
+    dir: &TempDir,
+    subject: &str,
+    key_usage: &str,
+    extra: &[&str],
+) -> (String, String) {
+    let key_usage = format!("keyUsage={key_usage}");
     let key_path = dir.path().join("k.pem");
     let mut args = vec![
         "req",
@@ -177,7 +212,7 @@ fn openssl_ca(dir: &TempDir, subject: &str, extra: &[&str]) -> (String, String) 
         "-addext",
         "basicConstraints=critical,CA:TRUE",
         "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
+        &key_usage,
     ];
     args.extend_from_slice(extra);
     let out = openssl(&args);

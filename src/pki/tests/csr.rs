@@ -67,6 +67,76 @@ fn refuses_rsa_1024() {
 }
 
 #[test]
+fn refuses_a_small_rsa_exponent() {
+    let pem = openssl_csr(
+        &["-newkey", "rsa:2048", "-pkeyopt", "rsa_keygen_pubexp:3"],
+        "/CN=small-e.example.com",
+        &[],
+    );
+    let err = refuse_default(&pem);
+    assert_eq!(err.field, "csr.public_key");
+    assert_eq!(
+        err.message,
+        "the RSA public exponent must be odd and at least 65537"
+    );
+}
+
+#[test]
+fn refuses_a_sha1_signature() {
+    for newkey in [
+        &["-newkey", "rsa:2048", "-sha1"][..],
+        &[
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-sha1",
+        ][..],
+    ] {
+        let pem = openssl_csr(newkey, "/CN=sha1.example.com", &[]);
+        let err = refuse_default(&pem);
+        assert_eq!(err.field, "csr.signature", "{newkey:?}");
+        assert!(
+            err.message.contains("too weak"),
+            "{newkey:?}: {}",
+            err.message
+        );
+    }
+}
+
+/// What the approver reads is what a relying party matches: no whitespace but the space, no
+/// invisible or direction-changing characters, nothing leading or trailing.
+#[test]
+fn refuses_a_common_name_that_hides_text() {
+    let policy = CaPolicy {
+        allowed_dns_suffixes: vec!["example.com".into()],
+        ..CaPolicy::default()
+    };
+    for cn in [
+        "www.evil.org\u{a0}",
+        "www.evil.org\u{2009}x",
+        "admin\u{202e}moc.elpmaxe",
+        "web\u{200b}.example.com",
+        " John Smith",
+        "John Smith ",
+        "\u{feff}John",
+    ] {
+        let pem = rcgen_csr(
+            &rcgen::PKCS_ECDSA_P256_SHA256,
+            Some(cn),
+            vec![dns("a.example.com")],
+        );
+        assert_eq!(refuse(&pem, &policy).field, "csr.common_name", "{cn:?}");
+    }
+    let pem = rcgen_csr(
+        &rcgen::PKCS_ECDSA_P256_SHA256,
+        Some("Jane Q. Smith"),
+        vec![dns("a.example.com")],
+    );
+    assert!(parse_csr(&pem, &policy).is_ok(), "a plain name with spaces");
+}
+
+#[test]
 fn refuses_p521() {
     let err = refuse_default(&openssl_csr(EC_P521, "/CN=big.example.com", &[]));
     assert_eq!(err.field, "csr.public_key");
