@@ -268,6 +268,46 @@ pub fn revoke(
     Ok(updated == 1)
 }
 
+/// Raises the reason of the revoked certificate `id` to key compromise, as RFC 5280 and the
+/// CA/Browser Forum allow once a compromise is found after another revocation (its revocation
+/// time stays). Whether it changed: not when it is not revoked or already so.
+pub fn raise_to_key_compromise(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
+    let updated = diesel::update(
+        certificates::table
+            .filter(certificates::id.eq(id))
+            .filter(certificates::revoked_at.is_not_null())
+            .filter(certificates::revocation_reason.ne(RevocationReason::KeyCompromise)),
+    )
+    .set(certificates::revocation_reason.eq(RevocationReason::KeyCompromise))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Revokes for key compromise every other live certificate this CA issued to `owner_id` for
+/// the key: the id and the request of each. Read through the owner's live certificates
+/// (`certificates_owner_validity_idx`): the key's own index holds only compromised keys, so
+/// that issuing does not write it.
+pub fn revoke_issued_for_key(
+    conn: &mut DbConnection,
+    owner_id: i64,
+    public_key_fingerprint: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(i64, Option<i64>)>> {
+    diesel::update(
+        certificates::table
+            .filter(certificates::owner_id.eq(owner_id))
+            .filter(certificates::source.eq(CertificateSource::Issued))
+            .filter(certificates::public_key_fingerprint.eq(public_key_fingerprint))
+            .filter(certificates::revoked_at.is_null()),
+    )
+    .set((
+        certificates::revoked_at.eq(now),
+        certificates::revocation_reason.eq(RevocationReason::KeyCompromise),
+    ))
+    .returning((certificates::id, certificates::request_id))
+    .get_results(conn)
+}
+
 /// Whether a certificate this CA issued for this key was revoked for key compromise. Imported
 /// certificates do not count: anyone can import a public certificate, so its revocation must
 /// not refuse someone else's key.

@@ -203,7 +203,9 @@ pub fn revoke(
         if compromised {
             cert_db::lock_key(conn, &row.public_key_fingerprint)?;
         }
-        if !cert_db::revoke(conn, id, owner_scope, reason, now)? {
+        let revoked = cert_db::revoke(conn, id, owner_scope, reason, now)?
+            || (compromised && cert_db::raise_to_key_compromise(conn, id)?);
+        if !revoked {
             return Err(AppError::new(
                 ErrorCode::AlreadyRevoked,
                 "the certificate is already revoked",
@@ -215,6 +217,7 @@ pub fn revoke(
             req_db::record_event(conn, request_id, Some(me.id), kind, Some(&detail), now)?;
         }
         if compromised {
+            revoke_others_for_key(conn, &row, me.id, now)?;
             reject_requests_for_key(conn, &row.public_key_fingerprint, id, now)?;
         }
         Ok::<_, AppError>(())
@@ -224,6 +227,35 @@ pub fn revoke(
         require_certificate(&mut conn, id, None)?,
         now,
     ))
+}
+
+/// A compromised key is compromised in every certificate that holds it: the others this CA
+/// issued to the same owner for it are revoked with it, each with an event on its request.
+/// (Another user's certificate for the key would mean they hold it too; the key is refused
+/// for new certificates from now on either way.)
+fn revoke_others_for_key(
+    conn: &mut DbConnection,
+    revoked: &CertificateRow,
+    actor_id: i64,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let certificate_id = revoked.id;
+    let fingerprint = &revoked.public_key_fingerprint;
+    for (other, request_id) in
+        cert_db::revoke_issued_for_key(conn, revoked.owner_id, fingerprint, now)?
+    {
+        tracing::info!(
+            certificate.id = other,
+            "certificate revoked with its compromised key"
+        );
+        if let Some(request_id) = request_id {
+            let detail =
+                format!("certificate {other}: key_compromise, with certificate {certificate_id}");
+            let kind = EventKind::Revoked;
+            req_db::record_event(conn, request_id, Some(actor_id), kind, Some(&detail), now)?;
+        }
+    }
+    Ok(())
 }
 
 /// A compromised key is never certified again: requests still waiting for it are rejected.

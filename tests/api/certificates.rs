@@ -453,7 +453,7 @@ async fn revoking_twice_is_409_and_admins_may_revoke_anyones_certificate(app: Te
     let revoked_at = reply.body["revoked_at"].clone();
     assert!(revoked_at.is_string(), "{reply:?}");
 
-    let again = app.revoke(&dana, first, "key_compromise").await;
+    let again = app.revoke(&dana, first, "affiliation_changed").await;
     assert_eq!(again.status, 409, "{again:?}");
     assert_eq!(again.problem_code(), "already_revoked");
     let shown = app
@@ -461,6 +461,14 @@ async fn revoking_twice_is_409_and_admins_may_revoke_anyones_certificate(app: Te
         .await;
     assert_eq!(shown.body["revocation_reason"], "superseded", "unchanged");
     assert_eq!(shown.body["revoked_at"], revoked_at);
+    // A compromise found after another revocation raises its reason (RFC 5280, CA/B BR 4.9),
+    // its revocation time kept; after that it is revoked for good.
+    let raised = app.revoke(&dana, first, "key_compromise").await;
+    assert_eq!(raised.status, 200, "{raised:?}");
+    assert_eq!(raised.body["revocation_reason"], "key_compromise");
+    assert_eq!(raised.body["revoked_at"], revoked_at);
+    let again = app.revoke(&dana, first, "key_compromise").await;
+    assert_eq!(again.status, 409, "{again:?}");
 
     let by_admin = app.revoke(&admin, second, "affiliation_changed").await;
     assert_eq!(by_admin.status, 200, "{by_admin:?}");
@@ -618,6 +626,31 @@ async fn a_key_revoked_for_key_compromise_is_refused_in_later_requests(app: Test
     let reply = app.confirm(&approver, pending_id).await;
     assert_eq!(reply.status, 409, "{reply:?}");
     assert_eq!(reply.problem_code(), "request_not_pending");
+
+    // Every other live certificate issued for a compromised key is revoked with it.
+    let shared = Key::generate(KeyType::P256);
+    let older = app
+        .issue(&dana, &approver, &shared.csr("d.example.com", &[]))
+        .await["certificate_id"]
+        .as_i64()
+        .expect("certificate");
+    let newer = app
+        .issue(&dana, &approver, &shared.csr("e.example.com", &[]))
+        .await["certificate_id"]
+        .as_i64()
+        .expect("certificate");
+    assert_eq!(app.revoke(&dana, newer, "key_compromise").await.status, 200);
+    let sibling = app
+        .get(&format!("/api/v3/certificates/{older}"), Some(&dana))
+        .await;
+    assert_eq!(
+        (
+            sibling.body["status"].clone(),
+            sibling.body["revocation_reason"].clone()
+        ),
+        (json!("revoked"), json!("key_compromise")),
+        "{sibling:?}"
+    );
     let detail = app.my_request(&dana, pending_id).await;
     assert_eq!(detail.body["certificate_id"], Value::Null, "{detail:?}");
     let active = app
