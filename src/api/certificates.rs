@@ -178,7 +178,8 @@ pub async fn list_certificates(
 /// Import a certificate.
 ///
 /// Registers a certificate the caller already holds (from another CA), so it shows on their
-/// dashboard and in their statistics. The same certificate twice is 409 `certificate_exists`.
+/// dashboard and in their statistics. The same certificate twice is 409 `certificate_exists`;
+/// one naming this CA as its issuer is 400 on `pem` (the CA's own are registered as issued).
 #[utoipa::path(
     tag = "certificates",
     request_body = ImportCertificate,

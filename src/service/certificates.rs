@@ -150,6 +150,16 @@ pub fn import(
 ) -> Result<Certificate, AppError> {
     let (mut conn, me) = ctx.authenticate(token)?;
     let info = pki::parse_certificate_pem(pem_text)?;
+    if info.issuer == ctx.ca.subject() {
+        // What this CA issued is registered as it is issued; anything else under its name is
+        // a forgery (an import's signature is not checked), and would show beside the real
+        // certificate with its serial.
+        return Err(AppError::validation(
+            "pem",
+            "names this CA as its issuer: the certificates it issues are registered when they \
+             are issued, and no other may claim its name",
+        ));
+    }
     let now = ctx.clock.now_naive();
     let names = serde_json::to_string(&info.subject_alt_names)
         .map_err(|e| AppError::Internal(e.to_string()))?;

@@ -890,7 +890,7 @@ async fn an_imported_certificate_revoked_for_key_compromise_refuses_no_one_elses
             .next()
             .expect("leaf")
     );
-    let imported = app
+    let copied = app
         .post(
             "/api/v3/certificates",
             Some(&attacker),
@@ -898,8 +898,21 @@ async fn an_imported_certificate_revoked_for_key_compromise_refuses_no_one_elses
         )
         .await;
     assert_eq!(
+        (copied.status, copied.error_fields()),
+        (400, vec!["pem".to_owned()]),
+        "no import may claim this CA as its issuer: {copied:?}"
+    );
+    // Anyone may have another CA certify a public key they do not hold, and register that.
+    let imported = app
+        .post(
+            "/api/v3/certificates",
+            Some(&attacker),
+            &json!({"pem": signed_by_another_ca(&key.csr("victim.example.com", &[]))}),
+        )
+        .await;
+    assert_eq!(
         imported.status, 201,
-        "a public certificate can be registered: {imported:?}"
+        "a certificate from another CA can be registered: {imported:?}"
     );
     let copy = imported.body["id"].as_i64().expect("id");
     let revoked = app.revoke(&attacker, copy, "key_compromise").await;
@@ -920,6 +933,58 @@ async fn an_imported_certificate_revoked_for_key_compromise_refuses_no_one_elses
         "refused only as a duplicate of the pending one, not as compromised: {fresh:?}"
     );
     assert_eq!(fresh.problem_code(), "duplicate_pending_request");
+}
+
+/// A certificate for the CSR's key from a CA of the caller's own, made with openssl.
+fn signed_by_another_ca(csr: &str) -> String {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    std::fs::write(path("leaf.csr"), csr).expect("the CSR");
+    for args in [
+        vec![
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &path("ca.key"),
+            "-subj",
+            "/CN=Another CA",
+            "-days",
+            "2",
+            "-out",
+            &path("ca.pem"),
+        ],
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            &path("leaf.csr"),
+            "-CA",
+            &path("ca.pem"),
+            "-CAkey",
+            &path("ca.key"),
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-out",
+            &path("leaf.pem"),
+        ],
+    ] {
+        let out = std::process::Command::new("openssl")
+            .args(&args)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    std::fs::read_to_string(path("leaf.pem")).expect("the certificate")
 }
 
 /// A self-signed certificate whose common name is `common_name`, byte for byte (the openssl
