@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 
 use syn::visit::Visit;
 
+#[path = "support/source_files.rs"]
+mod source_files;
+use source_files::collect_rs_files;
+
 /// Cycles tolerated for now, each a set of files that import each other. None: the cycles that
 /// were on main when this test was written (the request engine with its kinds, auth with users,
 /// safes with both) were removed by issue 9's `service/requests/` package. A cycle is allowed
@@ -85,17 +89,6 @@ fn module_path_of(relative: &str) -> ModulePath {
         parts.pop();
     }
     parts
-}
-
-fn collect_rs_files(dir: &Path, into: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("readable directory") {
-        let path = entry.expect("directory entry").path();
-        if path.is_dir() {
-            collect_rs_files(&path, into);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            into.push(path);
-        }
-    }
 }
 
 /// Walks one file, resolving the paths it names to files.

@@ -4,9 +4,13 @@
 //! in a log line would otherwise print it. Read from the sources with `syn`, as
 //! `tests/architecture.rs` reads the imports.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use syn::visit::Visit;
+
+#[path = "support/source_files.rs"]
+mod source_files;
+use source_files::collect_rs_files;
 
 /// Field names that hold what must never be printed.
 fn is_sensitive(field: &str) -> bool {
@@ -113,17 +117,6 @@ impl<'ast> Visit<'ast> for Finder<'_> {
             }
         }
         syn::visit::visit_item_enum(self, item);
-    }
-}
-
-fn collect_rs_files(dir: &Path, into: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("readable directory") {
-        let path = entry.expect("directory entry").path();
-        if path.is_dir() {
-            collect_rs_files(&path, into);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            into.push(path);
-        }
     }
 }
 

@@ -718,13 +718,7 @@ async fn others_access_requests_are_not_found(app: TestApp) {
         assert_eq!(reply.status, 404, "{method} {path}: {reply:?}");
         assert_eq!(reply.problem_code(), "not_found");
     }
-    let cancelled = app
-        .post(
-            &format!("/api/v3/myrequests/{id}/cancel"),
-            Some(&s.requester),
-            &json!({}),
-        )
-        .await;
+    let cancelled = app.cancel(&s.requester, id).await;
     assert_eq!(
         (cancelled.status, cancelled.body["status"].clone()),
         (200, json!("rejected")),
@@ -847,13 +841,7 @@ async fn reviewers_of_one_safe_do_not_see_another_safes_requests(app: TestApp) {
             Some(true)
         );
     }
-    let cancelled = app
-        .post(
-            &format!("/api/v3/myrequests/{id}/cancel"),
-            Some(&s.requester),
-            &json!({}),
-        )
-        .await;
+    let cancelled = app.cancel(&s.requester, id).await;
     assert_eq!(cancelled.status, 200, "{cancelled:?}");
     let ended = app.confirm(&other, id).await;
     assert_eq!(ended.status, 404, "not 409 for an ended request: {ended:?}");

@@ -5,7 +5,9 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
-use crate::helpers::pki::{Key, KeyType, csr_for, openssl, openssl_ok, self_signed_certificate};
+use crate::helpers::pki::{
+    Key, KeyType, csr_for, openssl, openssl_ok, self_signed_certificate, signed_by_another_ca,
+};
 use crate::helpers::requests::ids;
 use crate::on_both_backends;
 
@@ -933,58 +935,6 @@ async fn an_imported_certificate_revoked_for_key_compromise_refuses_no_one_elses
         "refused only as a duplicate of the pending one, not as compromised: {fresh:?}"
     );
     assert_eq!(fresh.problem_code(), "duplicate_pending_request");
-}
-
-/// A certificate for the CSR's key from a CA of the caller's own, made with openssl.
-fn signed_by_another_ca(csr: &str) -> String {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let path = |name: &str| dir.path().join(name).display().to_string();
-    std::fs::write(path("leaf.csr"), csr).expect("the CSR");
-    for args in [
-        vec![
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &path("ca.key"),
-            "-subj",
-            "/CN=Another CA",
-            "-days",
-            "2",
-            "-out",
-            &path("ca.pem"),
-        ],
-        vec![
-            "x509",
-            "-req",
-            "-in",
-            &path("leaf.csr"),
-            "-CA",
-            &path("ca.pem"),
-            "-CAkey",
-            &path("ca.key"),
-            "-CAcreateserial",
-            "-days",
-            "1",
-            "-out",
-            &path("leaf.pem"),
-        ],
-    ] {
-        let out = std::process::Command::new("openssl")
-            .args(&args)
-            .output()
-            .expect("openssl runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    std::fs::read_to_string(path("leaf.pem")).expect("the certificate")
 }
 
 /// A self-signed certificate whose common name is `common_name`, byte for byte (the openssl

@@ -639,13 +639,7 @@ async fn pvwa_retrieve_finds_an_approved_request_behind_many_newer_ended_ones(ap
     for _ in 0..55 {
         let later = access(&app, s.account, "one_time", "all", Some((120, 180)));
         let id = app.submitted(&s.requester, &later).await;
-        let cancelled = app
-            .post(
-                &format!("/api/v3/myrequests/{id}/cancel"),
-                Some(&s.requester),
-                &json!({}),
-            )
-            .await;
+        let cancelled = app.cancel(&s.requester, id).await;
         assert_eq!(cancelled.status, 200, "{cancelled:?}");
     }
     let token = logon(&app, "req").await;

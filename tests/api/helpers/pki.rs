@@ -105,6 +105,52 @@ pub fn tampered(csr_pem: &str) -> String {
     pem::encode(&pem::Pem::new(block.tag(), der))
 }
 
+/// A certificate for the CSR's key from a CA of the caller's own: what anyone can have made for
+/// a public key, without its private key.
+pub fn signed_by_another_ca(csr: &str) -> String {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(dir.path().join("leaf.csr"), csr).expect("the CSR");
+    openssl_ok(
+        dir.path(),
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-subj",
+            "/CN=Another CA",
+            "-days",
+            "2",
+            "-out",
+            "ca.pem",
+        ],
+    );
+    openssl_ok(
+        dir.path(),
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-out",
+            "leaf.pem",
+        ],
+    );
+    std::fs::read_to_string(dir.path().join("leaf.pem")).expect("the certificate")
+}
+
 /// A self-signed ECDSA P-256 certificate for `common_name`, valid `days` days, in PEM.
 pub fn self_signed_certificate(common_name: &str, days: u32) -> String {
     let dir = tempfile::tempdir().expect("temporary directory");
