@@ -8,7 +8,7 @@ use super::AppState;
 use super::extract::{ApiJson, ApiQuery, Authenticated, MaybeAuthenticated};
 use super::problem::{
     BadRequest, Conflict, Forbidden, MalformedRequest, NotFound, PayloadTooLarge,
-    ServiceUnavailable, Unauthorized, UnsupportedMediaType,
+    ServiceUnavailable, TooManyRequests, Unauthorized, UnsupportedMediaType,
 };
 use crate::domain::pagination::{Page, PageRequest};
 use crate::domain::user::{Role, RoleInfo, User, UserStatus};
@@ -241,6 +241,7 @@ async fn update(
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
         (status = 503, response = ServiceUnavailable),
     )
 )]
@@ -270,6 +271,7 @@ pub async fn update_user(
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
         (status = 503, response = ServiceUnavailable),
     )
 )]

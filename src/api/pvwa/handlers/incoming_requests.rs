@@ -25,7 +25,6 @@ use crate::service::requests;
         (status = 200, description = "The requests", body = IncomingRequestsList),
         (status = 400, description = "Invalid parameter (RQDWS001E)", body = PvwaErrorBody),
         (status = 401, description = "No valid token (RQDWS003E)", body = PvwaErrorBody),
-        (status = 403, description = "Not a confirmer anywhere (RQDWS006E)", body = PvwaErrorBody),
         (status = 503, description = "Unavailable (RQDWS020E)", body = PvwaErrorBody),
     )
 )]
